@@ -1,0 +1,47 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { LoggerModule } from 'nestjs-pino';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { OpsModule } from './ops/ops.module.js';
+import { RedisModule } from './redis/redis.module.js';
+import { QueueModule } from './delivery/queue.module.js';
+import { MailModule } from './mail/mail.module.js';
+import { WebModule } from './web/web.module.js';
+import { WorkerModule } from './worker/worker.module.js';
+import { ArticlesModule } from './articles/articles.module.js';
+import { EditionsModule } from './editions/editions.module.js';
+
+/** Paths whose requests are too frequent and too dull to log one line each. */
+const QUIET_PATHS = new Set(['/health', '/metrics']);
+
+@Module({})
+export class AppModule {
+  /** The modules of the role(s) this process plays: `api` serves HTTP, `worker` ticks and sends. */
+  static forConfig(config: AppConfig): DynamicModule {
+    const servesHttp = config.role !== 'worker';
+    const runsWorker = config.role !== 'api';
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forConfig(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            base: { service: 'depeche', role: config.role },
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+            autoLogging: { ignore: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? '') },
+          },
+        }),
+        DatabaseModule,
+        RedisModule,
+        QueueModule,
+        MailModule,
+        ArticlesModule,
+        EditionsModule,
+        ...(servesHttp ? [WebModule, OpsModule] : []),
+        ...(runsWorker ? [WorkerModule] : []),
+      ],
+    };
+  }
+}

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { EditorAuthGuard } from '../http/editor-auth.guard.js';
+import { ArticlesAdminController } from './articles-admin.controller.js';
+import { ArticlesRepository } from './articles.repository.js';
+import { ArticlesService } from './articles.service.js';
+
+@Module({
+  controllers: [ArticlesAdminController],
+  providers: [ArticlesRepository, ArticlesService, EditorAuthGuard],
+  exports: [ArticlesRepository, ArticlesService],
+})
+export class ArticlesModule {}

@@ -1,0 +1,106 @@
+import helmet from '@fastify/helmet';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/app-config.js';
+import { createValidationPipe } from './http/validation.js';
+import { MetricsService } from './ops/metrics.service.js';
+
+// Signals are main.ts's to handle (it also stops a private Redis after the app), so neither factory
+// calls enableShutdownHooks: app.close() runs the same shutdown hooks.
+
+/** The HTTP application (role api or all): the same code serves `npm start` and the tests. */
+export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    // Fastify takes a hop count too, though its types leave numbers out.
+    trustProxy: config.trustProxy as boolean | string,
+    bodyLimit: config.maxBodyBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
+    bufferLogs: true,
+    // Boot errors (a broken template, an unreachable database) are thrown to the caller, which
+    // reports them, rather than ending the process from inside Nest.
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.useGlobalPipes(createValidationPipe());
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'https:', 'data:'],
+        // Swagger UI at /docs styles itself inline; the blog itself has no inline style or script.
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        formAction: ["'self'", config.publicUrl],
+        frameAncestors: ["'self'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    // The public URL decides https; HSTS is for the proxy in front to set.
+    strictTransportSecurity: false,
+  });
+
+  const fastify = app.getHttpAdapter().getInstance();
+  // Action endpoints (publish, cancel…) take no body, and many clients still send a JSON content
+  // type with nothing behind it: read that as no body rather than as malformed JSON.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const { headers } = request;
+    const bodyless = headers['transfer-encoding'] === undefined && (headers['content-length'] ?? '0') === '0';
+    if (bodyless) delete headers['content-type'];
+    done();
+  });
+  // CSV imports are read as a stream, never buffered whole, whatever their size.
+  fastify.addContentTypeParser(
+    ['text/csv', 'application/csv'],
+    { bodyLimit: 1024 ** 3 },
+    (_request, payload, done) => {
+      done(null, payload);
+    },
+  );
+  // Editor API answers are private and change with every write: no cache may keep them.
+  fastify.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control'))
+      reply.header('Cache-Control', 'no-store');
+  });
+  const metrics = app.get(MetricsService);
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Dépêche')
+      .setDescription(
+        'Editor API of Dépêche: articles, editions and subscribers. Authenticate with a Bearer token.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  return app;
+}
+
+/** A worker-only process (role worker): no HTTP server, just the tick and the queue processors. */
+export async function createWorkerContext(config: AppConfig): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forConfig(config), {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  return app;
+}

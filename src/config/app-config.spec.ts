@@ -1,0 +1,116 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './app-config.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'depeche-config-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function problems(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig({ DATA_DIR: tempDir(), ...env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('needs nothing: embedded database, local Redis, a generated secret kept across boots', () => {
+    const dataDir = tempDir();
+    const config = loadConfig({ DATA_DIR: dataDir });
+    expect(config).toMatchObject({
+      role: 'all',
+      port: 3000,
+      publicUrl: 'http://localhost:3000',
+      databaseUrl: undefined,
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisUrlExplicit: false,
+      timezone: 'Europe/Paris',
+      locale: 'fr',
+    });
+    expect(config.secretKey).toHaveLength(43);
+    expect(readFileSync(path.join(dataDir, 'secret-key'), 'utf8').trim()).toBe(config.secretKey);
+    expect(loadConfig({ DATA_DIR: dataDir }).secretKey).toBe(config.secretKey);
+  });
+
+  it('reads every setting it is given', () => {
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      PORT: '8080',
+      PUBLIC_URL: 'https://lettre.example.org/',
+      DATABASE_URL: 'postgres://u@db:5432/depeche',
+      REDIS_URL: 'redis://cache:6379/2',
+      QUEUE_PREFIX: '{depeche}',
+      SECRET_KEY: 's'.repeat(40),
+      ADMIN_API_TOKEN: 't'.repeat(30),
+      PUBLICATION_TIMEZONE: 'America/Montreal',
+      LOCALE: 'en',
+      ROLE: 'worker',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      publicUrl: 'https://lettre.example.org',
+      databaseUrl: 'postgres://u@db:5432/depeche',
+      redisUrl: 'redis://cache:6379/2',
+      redisUrlExplicit: true,
+      queuePrefix: '{depeche}',
+      role: 'worker',
+      locale: 'en',
+    });
+  });
+
+  it('names every bad variable and what it expects, one line each', () => {
+    expect(
+      problems({
+        PORT: 'abc',
+        PUBLIC_URL: 'not a url',
+        DATABASE_URL: 'mysql://x',
+        REDIS_URL: 'http://x',
+        ROLE: 'both',
+        LOCALE: 'de',
+        PUBLICATION_TIMEZONE: 'Mars/Olympus',
+        SECRET_KEY: 'short',
+        ADMIN_API_TOKEN: 'short',
+        QUEUE_PREFIX: 'a b',
+        TEASER_WORDS: '-3',
+      }),
+    ).toEqual([
+      'ROLE: expected one of all, api, worker, got "both"',
+      'PORT: expected a whole number from 0 to 65535, got "abc"',
+      'PUBLIC_URL: expected a URL (http or https), got "not a url"',
+      'DATABASE_URL: expected a postgres or postgresql URL, got "mysql:"',
+      'REDIS_URL: expected a redis or rediss URL, got "http:"',
+      'QUEUE_PREFIX: expected 1 to 64 letters, digits or "_{}.-" (braces make a Redis Cluster hash tag), got "a b"',
+      'SECRET_KEY: expected at least 32 characters, got 5',
+      'ADMIN_API_TOKEN: expected at least 24 characters, got 5',
+      'PUBLICATION_TIMEZONE: expected an IANA time zone such as Europe/Paris, got "Mars/Olympus"',
+      'LOCALE: expected one of fr, en, got "de"',
+      'TEASER_WORDS: expected a whole number from 10 to 5000, got "-3"',
+    ]);
+  });
+
+  it('refuses a VERP address that already has a +', () => {
+    expect(problems({ VERP_ADDRESS: 'bounces+x@example.org' })).toEqual([
+      'VERP_ADDRESS: expected a bounce address without a + such as bounces@example.org, got "bounces+x@example.org"',
+    ]);
+  });
+
+  it('requires a database server for split roles and a secret in production', () => {
+    expect(problems({ ROLE: 'api' })).toEqual([
+      'DATABASE_URL: required when ROLE=api; the embedded database serves a single process (ROLE=all)',
+    ]);
+    expect(problems({ NODE_ENV: 'production' })).toEqual([
+      'SECRET_KEY: required when NODE_ENV=production (at least 32 random characters)',
+    ]);
+  });
+});

@@ -1,0 +1,304 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { TEMPLATES_DIR } from './paths.js';
+
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const LOCALES = ['fr', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface AppConfig {
+  readonly production: boolean;
+  readonly role: Role;
+  readonly port: number;
+  readonly host: string;
+  /** Absolute origin used in links, feeds and emails, without a trailing slash. */
+  readonly publicUrl: string;
+  readonly publicationName: string;
+  readonly publicationDescription: string;
+  readonly dataDir: string;
+  /** Page and email templates: the shipped ones, or a publication's own copy. */
+  readonly templatesDir: string;
+  /** Unset: the embedded PGlite database under dataDir. */
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string;
+  /** Whether REDIS_URL was given: a private redis-server is only started for the default address. */
+  readonly redisUrlExplicit: boolean;
+  readonly queuePrefix: string;
+  readonly secretKey: string;
+  /** Earlier secrets, still accepted when verifying links already sent. */
+  readonly previousSecretKeys: readonly string[];
+  /** Unset: messages are written as .eml files to DATA_DIR/outbox. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: { readonly name: string; readonly address: string };
+  readonly replyTo: string | undefined;
+  /** With it, each message's envelope sender is this address with the subscriber id after a + (VERP). */
+  readonly verpAddress: string | undefined;
+  /** The publication's postal address, shown in every email footer as anti-spam laws ask. */
+  readonly postalAddress: string;
+  /** Fastify's trustProxy: whether and how far to believe X-Forwarded-For for client addresses. */
+  readonly trustProxy: boolean | number | string;
+  readonly confirmTokenTtlHours: number;
+  /** Subscribe requests per client address per window. */
+  readonly subscribeRateLimit: { readonly max: number; readonly windowSeconds: number };
+  readonly welcomeEmail: boolean;
+  /** Where the teaser edition's invitation to go premium leads. */
+  readonly premiumUrl: string;
+  /** Publishing an article creates its edition and schedules it at once. */
+  readonly editionOnPublish: boolean;
+  /** Messages handed to SMTP at once by one worker. */
+  readonly sendConcurrency: number;
+  /** How long a claimed ledger row stays its worker's before another may send it (after a crash). */
+  readonly deliveryLeaseSeconds: number;
+  /** First retry delay of a batch that met temporary failures; doubles each time. */
+  readonly retryBaseDelayMs: number;
+  /** Attempts per recipient before a temporary failure counts as final. */
+  readonly maxDeliveryAttempts: number;
+  readonly adminApiToken: string | undefined;
+  readonly timezone: string;
+  readonly locale: Locale;
+  readonly logLevel: LogLevel;
+  readonly teaserWords: number;
+  readonly pageSize: number;
+  readonly tickIntervalMs: number;
+  /** How long a shutdown may take before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  /** PATH, to find a redis-server to start when none runs. */
+  readonly searchPath: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Thrown with every problem found, so one boot shows them all. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const parsed = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      this.problems.push(`${name}: expected a whole number from ${min} to ${max}, got "${value}"`);
+      return fallback;
+    }
+    return parsed;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(value)) return value as T;
+    this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${value}"`);
+    return fallback;
+  }
+
+  url(name: string, fallback: string | undefined, protocols: readonly string[]): string | undefined {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      this.problems.push(`${name}: expected a URL (${protocols.join(' or ')}), got "${value}"`);
+      return value;
+    }
+    if (!protocols.includes(parsed.protocol.replace(/:$/, ''))) {
+      this.problems.push(`${name}: expected a ${protocols.join(' or ')} URL, got "${parsed.protocol}"`);
+    }
+    return value;
+  }
+}
+
+function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The development secret is generated once and kept in DATA_DIR so that tokens in emails already
+ * sent stay valid across restarts; production must say its secret explicitly.
+ */
+function developmentSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'secret-key');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const secret = randomBytes(32).toString('base64url');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  const read = new EnvReader(env);
+  const production = read.raw('NODE_ENV') === 'production';
+  const role = read.oneOf('ROLE', ROLES, 'all');
+  const port = read.integer('PORT', 3000, 0, 65535);
+  const host = read.string('HOST', '0.0.0.0');
+
+  const publicUrlRaw = read.url('PUBLIC_URL', `http://localhost:${port}`, ['http', 'https']) ?? '';
+  const publicUrl = publicUrlRaw.replace(/\/+$/, '');
+
+  const dataDir = path.resolve(cwd, read.string('DATA_DIR', './var'));
+  const templatesDir = path.resolve(cwd, read.string('TEMPLATES_DIR', TEMPLATES_DIR));
+  if (!existsSync(path.join(templatesDir, 'layouts'))) {
+    read.problems.push(
+      `TEMPLATES_DIR: expected a folder with layouts/ and partials/ in it, got "${templatesDir}"`,
+    );
+  }
+  const databaseUrl = read.url('DATABASE_URL', undefined, ['postgres', 'postgresql']);
+  if (databaseUrl === undefined && role !== 'all') {
+    read.problems.push(
+      `DATABASE_URL: required when ROLE=${role}; the embedded database serves a single process (ROLE=all)`,
+    );
+  }
+  const redisUrlExplicit = read.raw('REDIS_URL') !== undefined;
+  const redisUrl = read.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis', 'rediss']) ?? '';
+
+  const queuePrefix = read.string('QUEUE_PREFIX', 'depeche');
+  if (!/^[A-Za-z0-9_{}.-]{1,64}$/.test(queuePrefix)) {
+    read.problems.push(
+      `QUEUE_PREFIX: expected 1 to 64 letters, digits or "_{}.-" (braces make a Redis Cluster hash tag), got "${queuePrefix}"`,
+    );
+  }
+  const publicationName = read.string('PUBLICATION_NAME', 'Dépêche');
+  const smtpUrl = read.url('SMTP_URL', undefined, ['smtp', 'smtps']);
+  const publicHost = URL.canParse(publicUrl) ? new URL(publicUrl).hostname : 'localhost';
+  const mailFromRaw = read.string('MAIL_FROM', `${publicationName} <newsletter@${publicHost}>`);
+  const mailFromMatch = /^\s*(?:"?([^"<]*?)"?\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*$/.exec(
+    mailFromRaw,
+  );
+  if (!mailFromMatch) {
+    read.problems.push(`MAIL_FROM: expected an address or "Name <address>", got "${mailFromRaw}"`);
+  }
+  const mailFrom = {
+    name: mailFromMatch?.[1]?.trim() ?? '',
+    address: mailFromMatch?.[2] ?? mailFromMatch?.[3] ?? '',
+  };
+  const verpAddress = read.raw('VERP_ADDRESS');
+  if (verpAddress !== undefined && !/^[^@\s+]+@[^@\s]+$/.test(verpAddress)) {
+    read.problems.push(
+      `VERP_ADDRESS: expected a bounce address without a + such as bounces@example.org, got "${verpAddress}"`,
+    );
+  }
+  const previousSecretKeys = (read.raw('SECRET_KEY_PREVIOUS') ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  if (previousSecretKeys.some((key) => key.length < 32)) {
+    read.problems.push(
+      'SECRET_KEY_PREVIOUS: expected comma-separated secrets of at least 32 characters each',
+    );
+  }
+  const rateLimitRaw = read.string('SUBSCRIBE_RATE_LIMIT', '10/600');
+  const rateLimit = /^(\d{1,6})\/(\d{1,7})$/.exec(rateLimitRaw);
+  if (!rateLimit || Number(rateLimit[1]) < 1 || Number(rateLimit[2]) < 1) {
+    read.problems.push(
+      `SUBSCRIBE_RATE_LIMIT: expected "requests/seconds" such as 10/600, got "${rateLimitRaw}"`,
+    );
+  }
+  const trustProxyRaw = read.string('TRUST_PROXY', 'false');
+  const trustProxy =
+    trustProxyRaw === 'true'
+      ? true
+      : trustProxyRaw === 'false'
+        ? false
+        : /^\d+$/.test(trustProxyRaw)
+          ? Number(trustProxyRaw)
+          : trustProxyRaw;
+
+  let secretKey = read.raw('SECRET_KEY');
+  if (secretKey !== undefined && secretKey.length < 32) {
+    read.problems.push(`SECRET_KEY: expected at least 32 characters, got ${secretKey.length}`);
+  } else if (secretKey === undefined && production) {
+    read.problems.push('SECRET_KEY: required when NODE_ENV=production (at least 32 random characters)');
+  } else if (secretKey === undefined && read.problems.length === 0) {
+    secretKey = developmentSecret(dataDir);
+  }
+
+  const adminApiToken = read.raw('ADMIN_API_TOKEN');
+  if (adminApiToken !== undefined && adminApiToken.length < 24) {
+    read.problems.push(`ADMIN_API_TOKEN: expected at least 24 characters, got ${adminApiToken.length}`);
+  }
+
+  const timezone = read.string('PUBLICATION_TIMEZONE', 'Europe/Paris');
+  if (!isValidTimeZone(timezone)) {
+    read.problems.push(
+      `PUBLICATION_TIMEZONE: expected an IANA time zone such as Europe/Paris, got "${timezone}"`,
+    );
+  }
+
+  const config: AppConfig = {
+    production,
+    role,
+    port,
+    host,
+    publicUrl,
+    publicationName,
+    publicationDescription: read.string('PUBLICATION_DESCRIPTION', ''),
+    dataDir,
+    templatesDir,
+    databaseUrl,
+    redisUrl,
+    redisUrlExplicit,
+    queuePrefix,
+    secretKey: secretKey ?? '',
+    previousSecretKeys,
+    smtpUrl,
+    mailFrom,
+    replyTo: read.raw('MAIL_REPLY_TO'),
+    verpAddress,
+    postalAddress: read.string('POSTAL_ADDRESS', ''),
+    trustProxy,
+    confirmTokenTtlHours: read.integer('CONFIRM_TOKEN_TTL_HOURS', 48, 1, 720),
+    subscribeRateLimit: { max: Number(rateLimit?.[1] ?? 10), windowSeconds: Number(rateLimit?.[2] ?? 600) },
+    welcomeEmail: read.oneOf('WELCOME_EMAIL', ['true', 'false'], 'true') === 'true',
+    sendConcurrency: read.integer('SEND_CONCURRENCY', 10, 1, 200),
+    deliveryLeaseSeconds: read.integer('DELIVERY_LEASE_SECONDS', 120, 1, 3600),
+    retryBaseDelayMs: read.integer('RETRY_BASE_DELAY_MS', 2000, 10, 600_000),
+    maxDeliveryAttempts: read.integer('MAX_DELIVERY_ATTEMPTS', 10, 1, 100),
+    editionOnPublish: read.oneOf('EDITION_ON_PUBLISH', ['true', 'false'], 'false') === 'true',
+    premiumUrl: read.url('PREMIUM_URL', undefined, ['http', 'https']) ?? `${publicUrl}/`,
+    adminApiToken,
+    timezone,
+    locale: read.oneOf('LOCALE', LOCALES, 'fr'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    teaserWords: read.integer('TEASER_WORDS', 120, 10, 5000),
+    pageSize: read.integer('PAGE_SIZE', 10, 1, 100),
+    tickIntervalMs: read.integer('TICK_INTERVAL_MS', 5000, 100, 3_600_000),
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
+    maxBodyBytes: read.integer('MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
+    searchPath: read.string('PATH', ''),
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}

@@ -1,0 +1,222 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  check,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+export const ARTICLE_ACCESS = ['public', 'premium'] as const;
+export type ArticleAccess = (typeof ARTICLE_ACCESS)[number];
+
+export const ARTICLE_STATUSES = ['draft', 'scheduled', 'published'] as const;
+export type ArticleStatus = (typeof ARTICLE_STATUSES)[number];
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+};
+
+export const articles = pgTable(
+  'articles',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    slug: text('slug').notNull().unique(),
+    title: text('title').notNull(),
+    lede: text('lede').notNull().default(''),
+    bodyMd: text('body_md').notNull().default(''),
+    /** Sanitised HTML of the whole body: for premium readers and editors only when access is premium. */
+    bodyHtml: text('body_html').notNull().default(''),
+    /** Sanitised HTML of the body up to the teaser cut, derived from body_md on every write. */
+    teaserHtml: text('teaser_html').notNull().default(''),
+    tags: text('tags')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    /** URL forms of tags, derived on write, so that /tags/:tag is one indexed lookup. */
+    tagSlugs: text('tag_slugs')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    access: text('access', { enum: ARTICLE_ACCESS }).notNull().default('premium'),
+    status: text('status', { enum: ARTICLE_STATUSES }).notNull().default('draft'),
+    publishAt: timestamp('publish_at', { withTimezone: true, precision: 3 }),
+    publishedAt: timestamp('published_at', { withTimezone: true, precision: 3 }),
+    author: text('author').notNull().default(''),
+    /** When the tick first saw the article published (and, with EDITION_ON_PUBLISH, made its edition). */
+    announcedAt: timestamp('announced_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    check('articles_access_check', sql`${t.access} in ('public', 'premium')`),
+    check('articles_status_check', sql`${t.status} in ('draft', 'scheduled', 'published')`),
+    check('articles_scheduled_has_time', sql`${t.status} <> 'scheduled' or ${t.publishAt} is not null`),
+    check('articles_published_has_time', sql`${t.status} <> 'published' or ${t.publishedAt} is not null`),
+    index('articles_published_idx').on(t.status, t.publishedAt.desc(), t.id),
+    index('articles_due_idx')
+      .on(t.publishAt)
+      .where(sql`${t.status} = 'scheduled'`),
+    index('articles_tag_slugs_idx').using('gin', t.tagSlugs),
+    index('articles_unannounced_idx')
+      .on(t.publishedAt)
+      .where(sql`${t.status} = 'published' and ${t.announcedAt} is null`),
+  ],
+);
+
+export type ArticleRow = typeof articles.$inferSelect;
+export type NewArticleRow = typeof articles.$inferInsert;
+
+export const SUBSCRIBER_TIERS = ['free', 'premium'] as const;
+export type SubscriberTier = (typeof SUBSCRIBER_TIERS)[number];
+
+export const SUBSCRIBER_STATUSES = ['pending', 'active', 'unsubscribed', 'bounced', 'complained'] as const;
+export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
+
+export const CONSENT_SOURCES = ['form', 'import', 'api'] as const;
+export type ConsentSource = (typeof CONSENT_SOURCES)[number];
+
+export const subscribers = pgTable(
+  'subscribers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Normalised: trimmed, domain lower-cased and in ASCII (punycode). */
+    email: text('email').notNull(),
+    name: text('name').notNull().default(''),
+    tier: text('tier', { enum: SUBSCRIBER_TIERS }).notNull().default('free'),
+    status: text('status', { enum: SUBSCRIBER_STATUSES }).notNull().default('pending'),
+    locale: text('locale').notNull().default('fr'),
+    /** Who set the tier last: an editor now, a payment provider later (its customer reference beside). */
+    tierSource: text('tier_source').notNull().default('editor'),
+    externalRef: text('external_ref'),
+    consentAt: timestamp('consent_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    consentIp: text('consent_ip'),
+    consentUserAgent: text('consent_user_agent'),
+    consentSource: text('consent_source', { enum: CONSENT_SOURCES }).notNull(),
+    consentWording: text('consent_wording').notNull(),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true, precision: 3 }),
+    /** SHA-256 of the single pending confirmation token; cleared when used. */
+    confirmTokenHash: text('confirm_token_hash'),
+    confirmExpiresAt: timestamp('confirm_expires_at', { withTimezone: true, precision: 3 }),
+    /** When the last confirmation email was sent: at most one an hour per address. */
+    confirmSentAt: timestamp('confirm_sent_at', { withTimezone: true, precision: 3 }),
+    unsubscribedAt: timestamp('unsubscribed_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('subscribers_email_key').on(sql`lower(${t.email})`),
+    uniqueIndex('subscribers_confirm_token_key').on(t.confirmTokenHash),
+    index('subscribers_status_tier_idx').on(t.status, t.tier),
+    index('subscribers_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    check('subscribers_tier_check', sql`${t.tier} in ('free', 'premium')`),
+    check(
+      'subscribers_status_check',
+      sql`${t.status} in ('pending', 'active', 'unsubscribed', 'bounced', 'complained')`,
+    ),
+    check('subscribers_consent_source_check', sql`${t.consentSource} in ('form', 'import', 'api')`),
+  ],
+);
+
+export type SubscriberRow = typeof subscribers.$inferSelect;
+export type NewSubscriberRow = typeof subscribers.$inferInsert;
+
+export const SUPPRESSION_REASONS = ['hard-bounce', 'complaint', 'erasure', 'editor'] as const;
+export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
+
+/** Addresses never to mail again, kept as hashes so that erasure keeps nothing readable. */
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    addressHash: text('address_hash').primaryKey(),
+    reason: text('reason', { enum: SUPPRESSION_REASONS }).notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    check('suppressions_reason_check', sql`${t.reason} in ('hard-bounce', 'complaint', 'erasure', 'editor')`),
+  ],
+);
+
+export const EDITION_AUDIENCES = ['all', 'free', 'premium'] as const;
+export type EditionAudience = (typeof EDITION_AUDIENCES)[number];
+
+export const EDITION_STATUSES = ['draft', 'scheduled', 'sending', 'sent', 'failed', 'cancelled'] as const;
+export type EditionStatus = (typeof EDITION_STATUSES)[number];
+
+export const editions = pgTable(
+  'editions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    subject: text('subject').notNull(),
+    /** Inbox preview text; the editor's words, never cut from an article's body. */
+    preheader: text('preheader').notNull().default(''),
+    audience: text('audience', { enum: EDITION_AUDIENCES }).notNull().default('all'),
+    articleIds: uuid('article_ids').array().notNull(),
+    status: text('status', { enum: EDITION_STATUSES }).notNull().default('draft'),
+    scheduledAt: timestamp('scheduled_at', { withTimezone: true, precision: 3 }),
+    startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
+    /** Counts frozen when the send finishes; live counts come from the ledger. */
+    total: integer('total').notNull().default(0),
+    sent: integer('sent').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    skipped: integer('skipped').notNull().default(0),
+    failureReason: text('failure_reason'),
+    ...timestamps,
+  },
+  (t) => [
+    index('editions_due_idx')
+      .on(t.scheduledAt)
+      .where(sql`${t.status} = 'scheduled'`),
+    index('editions_sending_idx')
+      .on(t.status)
+      .where(sql`${t.status} = 'sending'`),
+    check('editions_audience_check', sql`${t.audience} in ('all', 'free', 'premium')`),
+    check(
+      'editions_status_check',
+      sql`${t.status} in ('draft', 'scheduled', 'sending', 'sent', 'failed', 'cancelled')`,
+    ),
+    check('editions_scheduled_has_time', sql`${t.status} <> 'scheduled' or ${t.scheduledAt} is not null`),
+  ],
+);
+
+export type EditionRow = typeof editions.$inferSelect;
+export type NewEditionRow = typeof editions.$inferInsert;
+
+export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed', 'skipped'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** The ledger: one row per recipient of an edition, frozen when the edition is prepared. */
+export const deliveries = pgTable(
+  'deliveries',
+  {
+    editionId: uuid('edition_id')
+      .notNull()
+      .references(() => editions.id, { onDelete: 'cascade' }),
+    subscriberId: uuid('subscriber_id')
+      .notNull()
+      .references(() => subscribers.id, { onDelete: 'cascade' }),
+    /** Position in the edition's ledger: send-batch jobs cover ranges of it. */
+    seq: bigint('seq', { mode: 'number' }).notNull().generatedAlwaysAsIdentity(),
+    tier: text('tier', { enum: SUBSCRIBER_TIERS }).notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    messageId: text('message_id'),
+    smtpResponse: text('smtp_response'),
+    sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
+    updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.editionId, t.subscriberId] }),
+    index('deliveries_edition_seq_idx').on(t.editionId, t.seq),
+    index('deliveries_subscriber_idx').on(t.subscriberId),
+    check('deliveries_status_check', sql`${t.status} in ('pending', 'sending', 'sent', 'failed', 'skipped')`),
+    check('deliveries_tier_check', sql`${t.tier} in ('free', 'premium')`),
+  ],
+);
+
+export type DeliveryRow = typeof deliveries.$inferSelect;

@@ -1,0 +1,25 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { EditionDeliveryService } from './edition-delivery.service.js';
+import { DELIVERY_QUEUE, type DeliveryJobs, dispatch, type JobHandlers } from './jobs.js';
+
+/** Runs the delivery queue's jobs in worker processes. */
+// One batch at a time per process: its chunk of rows in flight is the most a crash can re-send.
+@Processor(DELIVERY_QUEUE, { concurrency: 1 })
+export class DeliveryProcessor extends WorkerHost {
+  private readonly handlers: JobHandlers<DeliveryJobs>;
+
+  constructor(@Inject(EditionDeliveryService) delivery: EditionDeliveryService) {
+    super();
+    this.handlers = {
+      'prepare-edition': (payload) => delivery.prepare(payload.editionId),
+      'send-batch': (payload) => delivery.sendBatch(payload),
+      'send-test': (payload) => delivery.sendTest(payload),
+    };
+  }
+
+  process(job: Job): Promise<void> {
+    return dispatch(this.handlers, job, DELIVERY_QUEUE);
+  }
+}

@@ -1,0 +1,86 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { and, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { DatabaseClient } from '../database/database-client.js';
+import {
+  articles,
+  type EditionRow,
+  type EditionStatus,
+  editions,
+  type NewEditionRow,
+} from '../database/schema.js';
+
+@Injectable()
+export class EditionsRepository {
+  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  async insert(row: NewEditionRow): Promise<EditionRow> {
+    const [inserted] = await this.db.insert(editions).values(row).returning();
+    if (!inserted) throw new Error('INSERT … RETURNING gave no row');
+    return inserted;
+  }
+
+  async findById(id: string): Promise<EditionRow | undefined> {
+    const [row] = await this.db.select().from(editions).where(eq(editions.id, id));
+    return row;
+  }
+
+  list(limit: number, offset: number, status?: EditionStatus): Promise<EditionRow[]> {
+    return this.db
+      .select()
+      .from(editions)
+      .where(status === undefined ? undefined : eq(editions.status, status))
+      .orderBy(desc(editions.createdAt), desc(editions.id))
+      .limit(limit)
+      .offset(offset);
+  }
+
+  /** Updates an edition only while it is in one of `from`: a transition that lost a race does nothing. */
+  async transition(
+    id: string,
+    from: readonly EditionStatus[],
+    patch: Partial<NewEditionRow>,
+  ): Promise<EditionRow | undefined> {
+    const [row] = await this.db
+      .update(editions)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(and(eq(editions.id, id), inArray(editions.status, [...from])))
+      .returning();
+    return row;
+  }
+
+  /** Which of these ids are published articles. */
+  async publishedArticleIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: articles.id })
+      .from(articles)
+      .where(and(inArray(articles.id, [...ids]), eq(articles.status, 'published')));
+    return new Set(rows.map((row) => row.id));
+  }
+
+  /** Marks newly published articles as seen, once each however many workers tick. */
+  async claimNewlyPublished(): Promise<{ id: string; title: string; lede: string }[]> {
+    return this.db
+      .update(articles)
+      .set({ announcedAt: sql`now()` })
+      .where(and(eq(articles.status, 'published'), isNull(articles.announcedAt)))
+      .returning({ id: articles.id, title: articles.title, lede: articles.lede });
+  }
+
+  /**
+   * Claims every due edition in one statement, so that any number of workers ticking at once
+   * start each edition once.
+   */
+  async claimDue(now: Date): Promise<string[]> {
+    const rows = await this.db
+      .update(editions)
+      .set({ status: 'sending', startedAt: sql`now()`, updatedAt: sql`now()` })
+      .where(and(eq(editions.status, 'scheduled'), lte(editions.scheduledAt, now)))
+      .returning({ id: editions.id });
+    return rows.map((row) => row.id);
+  }
+}

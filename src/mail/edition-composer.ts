@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { gatedContent } from '../content/access-gate.js';
+import type { ArticleRow, EditionRow, SubscriberTier } from '../database/schema.js';
+import { longDateFormat } from '../i18n/dates.js';
+import { EmailRenderer } from './email-renderer.js';
+import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-message.js';
+
+/** Gmail clips messages whose HTML passes 102 KB and hides the rest behind a link. */
+export const GMAIL_CLIP_BYTES = 102 * 1024;
+
+export interface ComposedEdition {
+  readonly message: PreparedMessage;
+  /** The HTML with the recipient markers still in it. */
+  readonly html: string;
+  readonly text: string;
+}
+
+/**
+ * Renders an edition for one tier, once per send: every article passes through the access gate for
+ * that tier, so a free subscriber's email holds the teasers and nothing after the cut.
+ */
+@Injectable()
+export class EditionComposer {
+  private readonly dateFormat: Intl.DateTimeFormat;
+  readonly domain: string;
+
+  constructor(
+    @Inject(EmailRenderer) private readonly renderer: EmailRenderer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.dateFormat = longDateFormat(config.locale, config.timezone);
+    this.domain = new URL(config.publicUrl).hostname;
+  }
+
+  async compose(
+    edition: Pick<EditionRow, 'id' | 'subject' | 'preheader'>,
+    articles: readonly ArticleRow[],
+    tier: SubscriberTier,
+  ): Promise<ComposedEdition> {
+    const { html, text } = await this.renderer.render(
+      tier === 'premium' ? 'edition-full' : 'edition-teaser',
+      {
+        subject: edition.subject,
+        // The editor's preheader, else the first lede: both come before any cut.
+        preheader: edition.preheader || articles[0]?.lede || '',
+        unsubscribeUrl: RECIPIENT_MARKERS.unsubscribeUrl,
+        preferencesUrl: RECIPIENT_MARKERS.preferencesUrl,
+        premiumUrl: this.config.premiumUrl,
+        articles: articles.map((article) => ({
+          title: article.title,
+          lede: article.lede,
+          html: gatedContent(article, tier).html,
+          url: `${this.config.publicUrl}/articles/${article.slug}`,
+          date: article.publishedAt ? this.dateFormat.format(article.publishedAt) : '',
+        })),
+      },
+    );
+    const message = new PreparedMessage({
+      from: formatAddress(this.config.mailFrom.name, this.config.mailFrom.address),
+      ...(this.config.replyTo ? { replyTo: this.config.replyTo } : {}),
+      subject: edition.subject,
+      html,
+      text,
+      listId: `newsletter.${this.domain}`,
+      feedbackId: `${edition.id}:${tier}:depeche:${this.domain}`,
+    });
+    return { message, html, text };
+  }
+}

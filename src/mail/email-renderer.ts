@@ -1,0 +1,155 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import Handlebars from 'handlebars';
+import { convert } from 'html-to-text';
+import mjml2html from 'mjml';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { type Messages, messagesFor } from '../i18n/messages.js';
+
+export const EMAIL_TEMPLATES = ['confirm', 'welcome', 'edition-teaser', 'edition-full'] as const;
+export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
+
+export interface RenderedEmail {
+  readonly html: string;
+  readonly text: string;
+}
+
+/** Data every email template receives besides its own. */
+export interface EmailData {
+  readonly subject: string;
+  /** Inbox preview text; must come from before any teaser cut. */
+  readonly preheader?: string;
+  readonly unsubscribeUrl?: string;
+  readonly preferencesUrl?: string;
+  readonly [key: string]: unknown;
+}
+
+interface MjmlProblem {
+  readonly line: number;
+  readonly message: string;
+  readonly tagName: string;
+}
+
+export class TemplateError extends Error {
+  override name = 'TemplateError';
+}
+
+/** MJML's hidden preview block: it belongs in the inbox list, not in the text part. */
+const PREVIEW_BLOCK = /<div style="display:none;font-size:1px;[^"]*">[\s\S]*?<\/div>/;
+
+/**
+ * Emails from templates/*.mjml: Handlebars fills the MJML, MJML compiles it (strict validation), and
+ * html-to-text derives the text part from the same HTML. Every template is checked at boot.
+ */
+@Injectable()
+export class EmailRenderer implements OnModuleInit {
+  private readonly handlebars = Handlebars.create();
+  private readonly templates = new Map<EmailTemplate, { file: string; fill: Handlebars.TemplateDelegate }>();
+  private readonly messages: Messages;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.messages = messagesFor(config.locale);
+    this.handlebars.registerPartial(
+      'email',
+      this.read(path.join(this.config.templatesDir, 'layouts', 'email.mjml')),
+    );
+    const partials = path.join(this.config.templatesDir, 'partials');
+    for (const file of readdirSync(partials).filter((f) => f.endsWith('.mjml'))) {
+      this.handlebars.registerPartial(path.basename(file, '.mjml'), this.read(path.join(partials, file)));
+    }
+    for (const name of EMAIL_TEMPLATES) {
+      const file = path.join(this.config.templatesDir, `${name}.mjml`);
+      this.templates.set(name, { file, fill: this.handlebars.compile(this.read(file), { strict: false }) });
+    }
+  }
+
+  private read(file: string): string {
+    try {
+      const source = readFileSync(file, 'utf8');
+      this.handlebars.precompile(source);
+      return source;
+    } catch (error) {
+      throw new TemplateError(`${path.relative(process.cwd(), file)}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** A broken template stops the boot, naming the file and the line. */
+  async onModuleInit(): Promise<void> {
+    for (const name of EMAIL_TEMPLATES) {
+      await this.render(name, {
+        subject: 'Check',
+        preheader: 'Check',
+        unsubscribeUrl: 'https://example.invalid/u',
+        preferencesUrl: 'https://example.invalid/p',
+        confirmUrl: 'https://example.invalid/c',
+        premiumUrl: 'https://example.invalid/premium',
+        name: 'Check',
+        articles: [
+          { title: 'Check', lede: 'Check', html: '<p>Check</p>', url: 'https://example.invalid/a', date: '' },
+        ],
+      });
+    }
+  }
+
+  async render(name: EmailTemplate, data: EmailData): Promise<RenderedEmail> {
+    const template = this.templates.get(name);
+    if (!template) throw new TemplateError(`No email template ${name}`);
+    const mjml = template.fill({
+      ...data,
+      t: this.messages,
+      lang: this.config.locale,
+      site: {
+        name: this.config.publicationName,
+        url: this.config.publicUrl,
+        postalAddress: this.config.postalAddress,
+      },
+    });
+    // Strict validation throws with the list of problems; older releases returned them.
+    const result = await mjml2html(mjml, { validationLevel: 'strict', filePath: template.file }).catch(
+      (error: unknown) => {
+        const errors = (error as { errors?: MjmlProblem[] }).errors;
+        if (!errors) throw error;
+        return { html: '', errors };
+      },
+    );
+    if (result.errors.length > 0) {
+      const source = readFileSync(template.file, 'utf8').split('\n');
+      const where = result.errors.map(
+        (p) => `${sourceLine(source, p.tagName, p.message) ?? `rendered line ${p.line}`}: ${p.message}`,
+      );
+      throw new TemplateError(`${path.relative(process.cwd(), template.file)}, ${where.join('; ')}`);
+    }
+    return { html: result.html, text: htmlToText(result.html) };
+  }
+}
+
+/**
+ * MJML counts lines in the filled document (layout included); the editor needs the line of the
+ * template file, found from the tag and, when MJML names one, the attribute at fault.
+ */
+function sourceLine(source: readonly string[], tagName: string, message: string): string | undefined {
+  const attribute = /Attribute (\S+)/.exec(message)?.[1];
+  const index = source.findIndex(
+    (line) => line.includes(`<${tagName}`) && (!attribute || line.includes(attribute)),
+  );
+  return index === -1 ? undefined : `line ${index + 1}`;
+}
+
+export function htmlToText(html: string): string {
+  return convert(html.replace(PREVIEW_BLOCK, ''), {
+    wordwrap: 78,
+    selectors: [
+      { selector: 'a', options: { hideLinkHrefIfSameAsText: true } },
+      { selector: 'img', format: 'skip' },
+      { selector: 'h1', options: { uppercase: false } },
+      { selector: 'h2', options: { uppercase: false } },
+      { selector: 'table', format: 'block' },
+      { selector: 'tr', format: 'block' },
+      { selector: 'td', format: 'block' },
+    ],
+  }).trim();
+}

@@ -1,0 +1,82 @@
+import { simpleParser } from 'mailparser';
+import { describe, expect, it } from 'vitest';
+import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-message.js';
+
+const subject = "Syrie\u00a0: Daech s'empare d'Al-Qaryatayn — « l'analyse complète » de la semaine";
+
+function prepared(): PreparedMessage {
+  return new PreparedMessage({
+    from: formatAddress('Le Blog de Dépêche', 'lettre@blog.example'),
+    replyTo: 'redaction@blog.example',
+    subject,
+    html: `<p>Bonjour ${RECIPIENT_MARKERS.name},</p><p>${'é'.repeat(200)}</p><a href="${RECIPIENT_MARKERS.unsubscribeUrl}">Se désinscrire</a> <a href="${RECIPIENT_MARKERS.preferencesUrl}">Préférences</a>`,
+    text: `Bonjour ${RECIPIENT_MARKERS.name},\n\nSe désinscrire : ${RECIPIENT_MARKERS.unsubscribeUrl}`,
+    listId: 'newsletter.blog.example',
+    feedbackId: 'e1:free:depeche',
+  });
+}
+
+const recipient = {
+  email: 'lectrice@exemple.fr',
+  name: 'Hélène <Dupont> & "fils"',
+  messageId: '<e1.s1@blog.example>',
+  unsubscribeUrl: 'https://blog.example/unsubscribe/abc.def',
+  unsubscribeMailto: 'mailto:lettre@blog.example?subject=unsubscribe%20abc.def',
+  preferencesUrl: 'https://blog.example/preferences/abc.def',
+};
+
+describe('PreparedMessage', () => {
+  it('splices each recipient into a well-formed multipart/alternative message', async () => {
+    const raw = prepared().forRecipient(recipient, new Date('2026-11-24T17:00:00Z'));
+    const text = raw.toString('utf8');
+    expect(text.split('\r\n').every((line) => line.length <= 998)).toBe(true);
+    expect(text).not.toMatch(/[^\r]\n/);
+    const mail = await simpleParser(raw);
+    expect(mail.subject).toBe(subject);
+    expect(mail.from?.value).toEqual([{ address: 'lettre@blog.example', name: 'Le Blog de Dépêche' }]);
+    expect(mail.to).toMatchObject({
+      value: [{ address: 'lectrice@exemple.fr', name: 'Hélène <Dupont> & "fils"' }],
+    });
+    expect(mail.messageId).toBe('<e1.s1@blog.example>');
+    expect(mail.date?.toISOString()).toBe('2026-11-24T17:00:00.000Z');
+    expect(mail.headers.get('precedence')).toBe('bulk');
+    expect(mail.headers.get('feedback-id')).toBe('e1:free:depeche');
+    // mailparser gathers the List-* headers under "list".
+    expect(mail.headers.get('list')).toEqual({
+      id: { name: 'newsletter.blog.example' },
+      unsubscribe: {
+        url: recipient.unsubscribeUrl,
+        mail: 'lettre@blog.example?subject=unsubscribe%20abc.def',
+      },
+      'unsubscribe-post': { name: 'List-Unsubscribe=One-Click' },
+    });
+    expect(mail.text).toBe(`Bonjour ${recipient.name},\n\nSe désinscrire : ${recipient.unsubscribeUrl}`);
+    expect(mail.html).toContain('<p>Bonjour Hélène &lt;Dupont&gt; &amp; &quot;fils&quot;,</p>');
+    expect(mail.html).toContain(`<a href="${recipient.preferencesUrl}">`);
+    expect(mail.html).toContain('é'.repeat(200));
+    // RFC 2046: the preferred alternative, HTML, comes last.
+    expect(text.indexOf('Content-Type: text/plain')).toBeLessThan(text.indexOf('Content-Type: text/html'));
+  });
+
+  it('gives each recipient their own values and nothing of another', async () => {
+    const message = prepared();
+    const other = {
+      ...recipient,
+      email: 'autre@exemple.fr',
+      name: 'Autre',
+      messageId: '<e1.s2@blog.example>',
+    };
+    const first = await simpleParser(message.forRecipient(recipient));
+    const second = await simpleParser(message.forRecipient(other));
+    expect(second.to).toMatchObject({ value: [{ address: 'autre@exemple.fr', name: 'Autre' }] });
+    expect(second.text).toContain('Bonjour Autre,');
+    expect(second.html).not.toContain('Hélène');
+    expect(first.text).not.toContain('Autre');
+  });
+
+  it('formats addresses with quoted or encoded names', () => {
+    expect(formatAddress('', 'a@b.fr')).toBe('<a@b.fr>');
+    expect(formatAddress('Jean, dit "le Grand"', 'a@b.fr')).toBe('"Jean, dit \\"le Grand\\"" <a@b.fr>');
+    expect(formatAddress('Hélène', 'a@b.fr')).toBe('=?UTF-8?Q?H=C3=A9l=C3=A8ne?= <a@b.fr>');
+  });
+});

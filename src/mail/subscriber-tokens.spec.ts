@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { AppConfig } from '../config/app-config.js';
+import { SubscriberTokens } from './subscriber-tokens.js';
+
+const id = '4f0c3a6e-9a51-4d3e-8d8e-2f6f6f3b8a11';
+const oldKey = 'o'.repeat(40);
+const newKey = 'n'.repeat(40);
+
+function tokens(secretKey: string, previousSecretKeys: string[] = []): SubscriberTokens {
+  return new SubscriberTokens({ secretKey, previousSecretKeys } as unknown as AppConfig);
+}
+
+describe('SubscriberTokens', () => {
+  it('signs a subscriber id and reads it back', () => {
+    const signer = tokens(newKey);
+    expect(signer.verifyManageToken(signer.manageToken(id))).toBe(id);
+  });
+
+  it('keeps tokens signed with a previous secret valid after rotation, and only while it is listed', () => {
+    const sent = tokens(oldKey).manageToken(id);
+    expect(tokens(newKey, [oldKey]).verifyManageToken(sent)).toBe(id);
+    expect(tokens(newKey).verifyManageToken(sent)).toBeUndefined();
+  });
+
+  it('refuses forged, mangled and re-targeted tokens', () => {
+    const signer = tokens(newKey);
+    const token = signer.manageToken(id);
+    const other = signer.manageToken('00000000-0000-4000-8000-000000000000');
+    const [idPart, signature] = token.split('.');
+    for (const bad of [
+      `${other.split('.')[0]}.${signature}`,
+      `${idPart}.${signature!.slice(0, -1)}${signature!.endsWith('A') ? 'B' : 'A'}`,
+      `${idPart}`,
+      `${token}.extra`,
+      '',
+      '..',
+      tokens(oldKey).manageToken(id),
+    ]) {
+      expect(signer.verifyManageToken(bad), bad).toBeUndefined();
+    }
+  });
+
+  it('makes random confirmation tokens and stores only their hash', () => {
+    const a = SubscriberTokens.confirmationToken();
+    const b = SubscriberTokens.confirmationToken();
+    expect(a.token).not.toBe(b.token);
+    expect(a.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(SubscriberTokens.hashConfirmationToken(a.token)).toBe(a.hash);
+    expect(a.hash).not.toContain(a.token);
+  });
+});

@@ -1,0 +1,61 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+
+const UUID_HEX = /^[0-9a-f]{32}$/;
+
+function uuidToBytes(id: string): Buffer {
+  return Buffer.from(id.replace(/-/g, ''), 'hex');
+}
+
+function bytesToUuid(bytes: Buffer): string {
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The tokens in subscribers' links. A manage token (unsubscribe, preferences) is the subscriber's
+ * id signed with HMAC-SHA256: nothing is looked up by a guessable id, and links already sent keep
+ * working after SECRET_KEY rotates as long as the old key is listed in SECRET_KEY_PREVIOUS.
+ * A confirmation token is random and single-use; only its hash is stored.
+ */
+@Injectable()
+export class SubscriberTokens {
+  private readonly keys: readonly string[];
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.keys = [config.secretKey, ...config.previousSecretKeys];
+  }
+
+  private signature(key: string, id: Buffer): Buffer {
+    return createHmac('sha256', key).update('manage:').update(id).digest();
+  }
+
+  manageToken(subscriberId: string): string {
+    const id = uuidToBytes(subscriberId);
+    const [current] = this.keys;
+    return `${id.toString('base64url')}.${this.signature(current ?? '', id).toString('base64url')}`;
+  }
+
+  /** The subscriber id a manage token was signed for, or undefined for anything forged or mangled. */
+  verifyManageToken(token: string): string | undefined {
+    const [idPart, signaturePart, extra] = token.split('.');
+    if (idPart === undefined || signaturePart === undefined || extra !== undefined) return undefined;
+    const id = Buffer.from(idPart, 'base64url');
+    const given = Buffer.from(signaturePart, 'base64url');
+    if (!UUID_HEX.test(id.toString('hex')) || given.length !== 32) return undefined;
+    const valid = this.keys.some((key) => timingSafeEqual(this.signature(key, id), given));
+    return valid ? bytesToUuid(id) : undefined;
+  }
+
+  /** A fresh confirmation token and the hash to store for it. */
+  static confirmationToken(): { token: string; hash: string } {
+    const token = randomBytes(32).toString('base64url');
+    return { token, hash: SubscriberTokens.hashConfirmationToken(token) };
+  }
+
+  static hashConfirmationToken(token: string): string {
+    return createHash('sha256').update(token, 'utf8').digest('hex');
+  }
+}

@@ -1,0 +1,91 @@
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import {
+  SUBSCRIBER_STATUSES,
+  SUBSCRIBER_TIERS,
+  type SubscriberStatus,
+  type SubscriberTier,
+} from '../../database/schema.js';
+import { IsSingleLine } from '../../http/validation.js';
+
+/** An address and an optional name, as the subscribe form and the API take them. */
+export class SubscriberContactDto {
+  @ApiProperty({ example: 'lectrice@exemple.fr', maxLength: 254 })
+  @IsString()
+  @MaxLength(254)
+  email!: string;
+
+  @ApiPropertyOptional({ maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @IsSingleLine()
+  @MaxLength(100)
+  name?: string;
+}
+
+/** The blog's subscribe form. */
+export class SubscribeDto extends SubscriberContactDto {
+  /** The honeypot: people never see it, bots fill it. */
+  @ApiPropertyOptional({ description: 'Leave empty' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  website?: string;
+}
+
+export class CreateSubscriberDto extends SubscriberContactDto {
+  @ApiPropertyOptional({ enum: SUBSCRIBER_TIERS, default: 'free' })
+  @IsOptional()
+  @IsIn(SUBSCRIBER_TIERS)
+  tier?: SubscriberTier;
+
+  @ApiPropertyOptional({
+    description:
+      'true: active at once, consent recorded as given to the editor (source api); false: a confirmation email is sent',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  confirmed?: boolean;
+}
+
+/** What editors may change. Only a subscriber can confirm; bounces and complaints come from mail. */
+export const EDITOR_STATUSES = ['active', 'unsubscribed'] as const satisfies readonly SubscriberStatus[];
+
+export class UpdateSubscriberDto extends PickType(CreateSubscriberDto, ['name', 'tier'] as const) {
+  @ApiPropertyOptional({ enum: EDITOR_STATUSES })
+  @IsOptional()
+  @IsIn(EDITOR_STATUSES)
+  status?: (typeof EDITOR_STATUSES)[number];
+}
+
+export class ListSubscribersQuery {
+  @ApiPropertyOptional({ enum: SUBSCRIBER_STATUSES })
+  @IsOptional()
+  @IsIn(SUBSCRIBER_STATUSES)
+  status?: SubscriberStatus;
+
+  @ApiPropertyOptional({ enum: SUBSCRIBER_TIERS })
+  @IsOptional()
+  @IsIn(SUBSCRIBER_TIERS)
+  tier?: SubscriberTier;
+
+  @ApiPropertyOptional({ description: 'Part of the email or the name' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(254)
+  q?: string;
+
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 500 })
+  @IsOptional()
+  @Matches(/^(?:[1-9]\d{0,1}|[1-4]\d\d|500)$/, { message: 'limit must be a whole number from 1 to 500' })
+  limit?: string;
+
+  @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
+export class ExportSubscribersQuery extends PickType(ListSubscribersQuery, ['status', 'tier'] as const) {}

@@ -1,0 +1,160 @@
+import { Readable } from 'node:stream';
+import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { stringify } from 'csv-stringify/sync';
+import type { SubscriberRow } from '../database/schema.js';
+import { FieldConflictException, InvalidInputException } from '../http/api-error.js';
+import { normaliseEmail } from '../mail/email-address.js';
+import type { CreateSubscriberDto, UpdateSubscriberDto } from './dto/subscriber-input.dto.js';
+import { SubscriptionService } from './subscription.service.js';
+import {
+  type SubscriberCursor,
+  type SubscriberFilter,
+  SubscribersRepository,
+} from './subscribers.repository.js';
+
+const EXPORT_BATCH = 2000;
+export const EXPORT_COLUMNS = [
+  'email',
+  'name',
+  'tier',
+  'status',
+  'created_at',
+  'confirmed_at',
+  'consent_source',
+];
+
+function encodeCursor(row: SubscriberRow): string {
+  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): SubscriberCursor {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
+    const date = new Date(createdAt);
+    if (Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
+    return { createdAt: date, id };
+  } catch {
+    throw InvalidInputException.field('cursor', 'is not a cursor this API gave out');
+  }
+}
+
+/** What editors do with subscribers through the API. */
+@Injectable()
+export class SubscribersAdminService {
+  constructor(
+    @Inject(SubscribersRepository) private readonly repository: SubscribersRepository,
+    @Inject(SubscriptionService) private readonly subscriptions: SubscriptionService,
+  ) {}
+
+  async list(
+    filter: SubscriberFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: SubscriberRow[]; nextCursor: string | null }> {
+    const rows = await this.repository.list(
+      filter,
+      limit + 1,
+      cursor === undefined ? undefined : decodeCursor(cursor),
+    );
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  async get(id: string): Promise<SubscriberRow> {
+    const row = await this.repository.findById(id);
+    if (!row) throw new NotFoundException(`No subscriber with id ${id}`);
+    return row;
+  }
+
+  /**
+   * confirmed: active at once, with consent recorded as vouched for by the editor; otherwise the
+   * subscriber gets the same confirmation email as from the blog's form (and is created by it).
+   */
+  async create(input: CreateSubscriberDto, editorIp: string): Promise<SubscriberRow | undefined> {
+    const address = normaliseEmail(input.email);
+    if (!address.ok) throw InvalidInputException.field('email', address.reason);
+    if (await this.repository.isSuppressed(address.email)) {
+      throw new FieldConflictException(
+        'email',
+        'is on the suppression list (bounced, complained or erased) and cannot be added',
+      );
+    }
+    if (input.confirmed !== true) {
+      await this.subscriptions.requestSubscription({
+        email: address.email,
+        name: input.name ?? '',
+        ip: editorIp,
+        userAgent: null,
+        source: 'api',
+      });
+      return undefined;
+    }
+    const row = await this.repository.insert({
+      email: address.email,
+      name: input.name?.trim() ?? '',
+      tier: input.tier ?? 'free',
+      status: 'active',
+      consentSource: 'api',
+      consentIp: editorIp,
+      consentWording: 'confirmed-by-editor',
+      confirmedAt: new Date(),
+    });
+    if (!row) {
+      throw new FieldConflictException('email', `${address.email} is already a subscriber`);
+    }
+    return row;
+  }
+
+  async update(id: string, input: UpdateSubscriberDto): Promise<SubscriberRow> {
+    const current = await this.get(id);
+    if (input.status === 'active' && current.status !== 'active' && current.confirmedAt === null) {
+      throw new ConflictException(
+        'status: a subscriber who never confirmed cannot be made active; create them with confirmed: true instead',
+      );
+    }
+    const row = await this.repository.update(id, {
+      ...(input.name !== undefined ? { name: input.name.trim() } : {}),
+      ...(input.tier !== undefined ? { tier: input.tier, tierSource: 'editor' } : {}),
+      ...(input.status === 'unsubscribed' && current.status !== 'unsubscribed'
+        ? { status: 'unsubscribed' as const, unsubscribedAt: new Date() }
+        : {}),
+      ...(input.status === 'active' ? { status: 'active' as const, unsubscribedAt: null } : {}),
+    });
+    if (!row) throw new NotFoundException(`No subscriber with id ${id}`);
+    return row;
+  }
+
+  async erase(id: string): Promise<void> {
+    if (!(await this.repository.erase(id, 'editor')))
+      throw new NotFoundException(`No subscriber with id ${id}`);
+  }
+
+  /** The subscribers as CSV, read from the database a batch at a time as the client reads. */
+  exportCsv(filter: SubscriberFilter): Readable {
+    const repository = this.repository;
+    async function* lines(): AsyncGenerator<string> {
+      yield stringify([EXPORT_COLUMNS]);
+      let after: SubscriberCursor | undefined;
+      for (;;) {
+        const rows = await repository.list(filter, EXPORT_BATCH, after);
+        if (rows.length === 0) return;
+        yield stringify(
+          rows.map((row) => [
+            row.email,
+            row.name,
+            row.tier,
+            row.status,
+            row.createdAt.toISOString(),
+            row.confirmedAt?.toISOString() ?? '',
+            row.consentSource,
+          ]),
+        );
+        const last = rows.at(-1);
+        if (!last || rows.length < EXPORT_BATCH) return;
+        after = { createdAt: last.createdAt, id: last.id };
+      }
+    }
+    return Readable.from(lines());
+  }
+}

@@ -1,0 +1,262 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { and, desc, eq, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { DatabaseClient, rowsOf } from '../database/database-client.js';
+import {
+  type NewSubscriberRow,
+  type SubscriberRow,
+  type SubscriberStatus,
+  type SubscriberTier,
+  subscribers,
+  type SuppressionReason,
+  suppressions,
+} from '../database/schema.js';
+import type { ConsentEvidence } from '../delivery/jobs.js';
+import { addressHash } from '../mail/email-address.js';
+
+export interface ConfirmationRequest {
+  readonly email: string;
+  readonly name: string;
+  readonly locale: string;
+  readonly consent: ConsentEvidence;
+  readonly tokenHash: string;
+  readonly expiresAt: Date;
+}
+
+export interface SubscriberFilter {
+  readonly status?: SubscriberStatus;
+  readonly tier?: SubscriberTier;
+  /** Part of the email or the name, case-insensitive. */
+  readonly search?: string;
+}
+
+/** Position after the last row of a page, in the listing's order (newest first). */
+export interface SubscriberCursor {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+export interface ImportRow {
+  readonly line: number;
+  readonly email: string;
+  readonly name: string;
+  readonly tier: SubscriberTier;
+}
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** How long an address waits between two confirmation emails. */
+const CONFIRMATION_INTERVAL = sql`interval '1 hour'`;
+
+@Injectable()
+export class SubscribersRepository {
+  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+
+  private get db() {
+    return this.database.db;
+  }
+
+  async isSuppressed(email: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ hash: suppressions.addressHash })
+      .from(suppressions)
+      .where(eq(suppressions.addressHash, addressHash(email)));
+    return row !== undefined;
+  }
+
+  /**
+   * Records a subscribe request and arms a confirmation token, in one statement: a new address
+   * becomes `pending`; a pending or unsubscribed one gets a new token, unless it was sent one in
+   * the last hour. Returns the subscriber to mail, or undefined when nothing is to be sent (active,
+   * bounced, complained, or mailed too recently). Concurrent requests for one address send once.
+   */
+  async armConfirmation(
+    request: ConfirmationRequest,
+  ): Promise<Pick<SubscriberRow, 'id' | 'email' | 'name'> | undefined> {
+    const { consent } = request;
+    const result = await this.db.execute(sql`
+      insert into subscribers as s (email, name, locale, status, consent_at, consent_ip, consent_user_agent,
+        consent_source, consent_wording, confirm_token_hash, confirm_expires_at, confirm_sent_at)
+      values (${request.email}, ${request.name}, ${request.locale}, 'pending', ${consent.at}, ${consent.ip},
+        ${consent.userAgent}, ${consent.source}, ${consent.wording}, ${request.tokenHash}, ${request.expiresAt.toISOString()}, now())
+      on conflict (lower(email)) do update set
+        name = case when excluded.name <> '' then excluded.name else s.name end,
+        consent_at = excluded.consent_at, consent_ip = excluded.consent_ip,
+        consent_user_agent = excluded.consent_user_agent, consent_source = excluded.consent_source,
+        consent_wording = excluded.consent_wording, confirm_token_hash = excluded.confirm_token_hash,
+        confirm_expires_at = excluded.confirm_expires_at, confirm_sent_at = now(), updated_at = now()
+      where s.status in ('pending', 'unsubscribed')
+        and (s.confirm_sent_at is null or s.confirm_sent_at < now() - ${CONFIRMATION_INTERVAL})
+      returning s.id, s.email, s.name`);
+    return rowsOf<Pick<SubscriberRow, 'id' | 'email' | 'name'>>(result)[0];
+  }
+
+  /** After a failed send, lets the retry mail the address again despite the hourly limit. */
+  async releaseConfirmation(id: string): Promise<void> {
+    await this.db.update(subscribers).set({ confirmSentAt: null }).where(eq(subscribers.id, id));
+  }
+
+  /** Whether a confirmation token is live: read-only, for the page a GET shows. */
+  async confirmationIsLive(tokenHash: string): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: subscribers.id })
+      .from(subscribers)
+      .where(
+        and(
+          eq(subscribers.confirmTokenHash, tokenHash),
+          sql`${subscribers.confirmExpiresAt} > now()`,
+          inArray(subscribers.status, ['pending', 'unsubscribed']),
+        ),
+      );
+    return row !== undefined;
+  }
+
+  /** Uses a confirmation token: single use, because the same statement clears it. */
+  async confirm(tokenHash: string): Promise<SubscriberRow | undefined> {
+    const [row] = await this.db
+      .update(subscribers)
+      .set({
+        status: 'active',
+        confirmedAt: sql`now()`,
+        unsubscribedAt: null,
+        confirmTokenHash: null,
+        confirmExpiresAt: null,
+        updatedAt: sql`now()`,
+      })
+      .where(
+        and(
+          eq(subscribers.confirmTokenHash, tokenHash),
+          sql`${subscribers.confirmExpiresAt} > now()`,
+          inArray(subscribers.status, ['pending', 'unsubscribed']),
+        ),
+      )
+      .returning();
+    return row;
+  }
+
+  async findById(id: string): Promise<SubscriberRow | undefined> {
+    const [row] = await this.db.select().from(subscribers).where(eq(subscribers.id, id));
+    return row;
+  }
+
+  /** Idempotent: an unsubscribed (or bounced) subscriber stays as it is. */
+  async unsubscribe(id: string): Promise<void> {
+    await this.db
+      .update(subscribers)
+      .set({
+        status: 'unsubscribed',
+        unsubscribedAt: sql`now()`,
+        confirmTokenHash: null,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(subscribers.id, id), inArray(subscribers.status, ['active', 'pending'])));
+  }
+
+  /** From a link in one of its emails the subscriber has proven the address: no new opt-in needed. */
+  async resubscribe(id: string): Promise<void> {
+    await this.db
+      .update(subscribers)
+      .set({ status: 'active', unsubscribedAt: null, updatedAt: sql`now()` })
+      .where(and(eq(subscribers.id, id), eq(subscribers.status, 'unsubscribed')));
+  }
+
+  async rename(id: string, name: string): Promise<void> {
+    await this.db
+      .update(subscribers)
+      .set({ name, updatedAt: sql`now()` })
+      .where(eq(subscribers.id, id));
+  }
+
+  /** Deletes the subscriber and suppresses its address, together or not at all. */
+  async erase(id: string, reason: SuppressionReason): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .delete(subscribers)
+        .where(eq(subscribers.id, id))
+        .returning({ email: subscribers.email });
+      if (!row) return false;
+      await tx
+        .insert(suppressions)
+        .values({ addressHash: addressHash(row.email), reason })
+        .onConflictDoNothing();
+      return true;
+    });
+  }
+
+  private filterWhere(filter: SubscriberFilter, after?: SubscriberCursor): SQL | undefined {
+    return and(
+      filter.status === undefined ? undefined : eq(subscribers.status, filter.status),
+      filter.tier === undefined ? undefined : eq(subscribers.tier, filter.tier),
+      filter.search === undefined
+        ? undefined
+        : or(
+            ilike(subscribers.email, likePattern(filter.search)),
+            ilike(subscribers.name, likePattern(filter.search)),
+          ),
+      after === undefined
+        ? undefined
+        : or(
+            lt(subscribers.createdAt, after.createdAt),
+            and(eq(subscribers.createdAt, after.createdAt), lt(subscribers.id, after.id)),
+          ),
+    );
+  }
+
+  /** One page, newest first, after the cursor: stable under inserts, unlike offsets. */
+  list(filter: SubscriberFilter, limit: number, after?: SubscriberCursor): Promise<SubscriberRow[]> {
+    return this.db
+      .select()
+      .from(subscribers)
+      .where(this.filterWhere(filter, after))
+      .orderBy(desc(subscribers.createdAt), desc(subscribers.id))
+      .limit(limit);
+  }
+
+  /** Inserts a subscriber; undefined when the address (in any case) is already there. */
+  async insert(row: NewSubscriberRow): Promise<SubscriberRow | undefined> {
+    const [inserted] = await this.db.insert(subscribers).values(row).onConflictDoNothing().returning();
+    return inserted;
+  }
+
+  async update(id: string, patch: Partial<NewSubscriberRow>): Promise<SubscriberRow | undefined> {
+    const [row] = await this.db
+      .update(subscribers)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(eq(subscribers.id, id))
+      .returning();
+    return row;
+  }
+
+  /** Which of these addresses are suppressed, by lower-cased address. */
+  async suppressedAmong(emails: readonly string[]): Promise<Set<string>> {
+    if (emails.length === 0) return new Set();
+    const byHash = new Map(emails.map((email) => [addressHash(email), email.toLowerCase()]));
+    const rows = await this.db
+      .select({ hash: suppressions.addressHash })
+      .from(suppressions)
+      .where(inArray(suppressions.addressHash, [...byHash.keys()]));
+    return new Set(rows.map((row) => byHash.get(row.hash) ?? ''));
+  }
+
+  /**
+   * Adds or updates a batch of imported subscribers in one statement. New addresses arrive active
+   * with consent recorded as an import; existing ones get the new name (when given) and tier, and
+   * keep their status: an import never resubscribes someone who left.
+   */
+  async upsertImported(rows: readonly ImportRow[]): Promise<{ inserted: number; updated: number }> {
+    if (rows.length === 0) return { inserted: 0, updated: 0 };
+    const records = JSON.stringify(rows.map((row) => ({ email: row.email, name: row.name, tier: row.tier })));
+    const result = await this.db.execute(sql`
+      insert into subscribers as s (email, name, tier, status, consent_source, consent_wording, confirmed_at)
+      select r.email, r.name, r.tier, 'active', 'import', 'import', now()
+      from json_to_recordset(${records}::json) as r(email text, name text, tier text)
+      on conflict (lower(email)) do update set
+        name = case when excluded.name <> '' then excluded.name else s.name end,
+        tier = excluded.tier, tier_source = 'editor', updated_at = now()
+      returning (xmax = 0) as inserted`);
+    const flags = rowsOf<{ inserted: boolean }>(result);
+    const inserted = flags.filter((row) => row.inserted).length;
+    return { inserted, updated: flags.length - inserted };
+  }
+}

@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { ConsentSource, SubscriberRow } from '../database/schema.js';
+import { DeliveriesRepository } from '../delivery/deliveries.repository.js';
+import type { SubscriptionJobs } from '../delivery/jobs.js';
+import { SubscriptionQueue } from '../delivery/subscription.queue.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { messagesFor } from '../i18n/messages.js';
+import { TransactionalMailer } from '../mail/transactional-mailer.js';
+import { normaliseEmail } from '../mail/email-address.js';
+import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { SubscribersRepository } from './subscribers.repository.js';
+
+export interface SubscribeInput {
+  readonly email: string;
+  readonly name: string;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly source: ConsentSource;
+}
+
+/** A link whose token is forged, mangled, or names a subscriber who is gone. */
+export class InvalidLinkException extends BadRequestException {}
+
+/** Everything a subscriber does from the blog and from the links in their emails. */
+@Injectable()
+export class SubscriptionService {
+  private readonly logger = new Logger(SubscriptionService.name);
+  /** Which wording of the form the consent was given to: changes whenever the wording does. */
+  readonly formWording: string;
+
+  constructor(
+    @Inject(SubscribersRepository) private readonly repository: SubscribersRepository,
+    @Inject(SubscriptionQueue) private readonly queue: SubscriptionQueue,
+    @Inject(TransactionalMailer) private readonly mailer: TransactionalMailer,
+    @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
+    @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    const t = messagesFor(config.locale);
+    const digest = createHash('sha256').update(`${t.subscribeTitle}\n${t.subscribeText}`).digest('hex');
+    this.formWording = `${config.locale}-${digest.slice(0, 12)}`;
+  }
+
+  /**
+   * Validates the address and queues the request. Whether the address is new, pending, active or
+   * suppressed is decided by the worker, so this answers the same, in the same time, for all.
+   */
+  async requestSubscription(input: SubscribeInput): Promise<void> {
+    const address = normaliseEmail(input.email);
+    if (!address.ok) throw InvalidInputException.field('email', address.reason);
+    await this.queue.add('subscribe-request', {
+      email: address.email,
+      name: input.name.trim(),
+      consent: {
+        source: input.source,
+        at: new Date().toISOString(),
+        ip: input.ip,
+        userAgent: input.userAgent?.slice(0, 500) ?? null,
+        wording: this.formWording,
+      },
+    });
+  }
+
+  /** Worker side of a subscribe request. */
+  async handleSubscribeRequest(request: SubscriptionJobs['subscribe-request']): Promise<void> {
+    if (await this.repository.isSuppressed(request.email)) return;
+    const { token, hash } = SubscriberTokens.confirmationToken();
+    const subscriber = await this.repository.armConfirmation({
+      email: request.email,
+      name: request.name,
+      locale: this.config.locale,
+      consent: request.consent,
+      tokenHash: hash,
+      expiresAt: new Date(Date.now() + this.config.confirmTokenTtlHours * 3_600_000),
+    });
+    if (!subscriber) return;
+    const t = messagesFor(this.config.locale);
+    try {
+      await this.mailer.send('confirm', subscriber, {
+        subject: `${t.emailConfirmSubject} ${this.config.publicationName}`,
+        preheader: t.emailConfirmText,
+        confirmUrl: `${this.config.publicUrl}/confirm/${token}`,
+        ttlHours: this.config.confirmTokenTtlHours,
+      });
+    } catch (error) {
+      // The retry must be allowed to send despite the hourly limit this request just armed.
+      await this.repository.releaseConfirmation(subscriber.id);
+      throw error;
+    }
+  }
+
+  confirmationIsLive(token: string): Promise<boolean> {
+    return this.repository.confirmationIsLive(SubscriberTokens.hashConfirmationToken(token));
+  }
+
+  /** Confirms the subscription; false when the token was used, expired or never existed. */
+  async confirm(token: string): Promise<boolean> {
+    const subscriber = await this.repository.confirm(SubscriberTokens.hashConfirmationToken(token));
+    if (!subscriber) return false;
+    this.logger.log({ subscriberId: subscriber.id }, 'Subscription confirmed');
+    if (this.config.welcomeEmail) {
+      await this.queue.add(
+        'send-welcome',
+        { subscriberId: subscriber.id },
+        { jobId: `welcome-${subscriber.id}` },
+      );
+    }
+    return true;
+  }
+
+  async sendWelcome(subscriberId: string): Promise<void> {
+    const subscriber = await this.repository.findById(subscriberId);
+    if (subscriber?.status !== 'active') return;
+    const t = messagesFor(this.config.locale);
+    const manage = this.tokens.manageToken(subscriber.id);
+    await this.mailer.send('welcome', subscriber, {
+      subject: `${t.emailWelcomeSubject} ${this.config.publicationName}`,
+      preheader: t.emailWelcomeText,
+      preferencesUrl: `${this.config.publicUrl}/preferences/${manage}`,
+      unsubscribeUrl: `${this.config.publicUrl}/unsubscribe/${manage}`,
+    });
+  }
+
+  /** The subscriber a manage link names; a forged or stale link is a 400. */
+  async subscriberFor(token: string): Promise<SubscriberRow> {
+    const id = this.tokens.verifyManageToken(token);
+    const subscriber = id === undefined ? undefined : await this.repository.findById(id);
+    if (!subscriber) throw new InvalidLinkException(messagesFor(this.config.locale).manageLinkInvalid);
+    return subscriber;
+  }
+
+  async unsubscribe(token: string): Promise<SubscriberRow> {
+    const subscriber = await this.subscriberFor(token);
+    await this.repository.unsubscribe(subscriber.id);
+    return subscriber;
+  }
+
+  async resubscribe(token: string): Promise<void> {
+    await this.repository.resubscribe((await this.subscriberFor(token)).id);
+  }
+
+  async rename(token: string, name: string): Promise<void> {
+    await this.repository.rename((await this.subscriberFor(token)).id, name.trim());
+  }
+
+  async erase(token: string): Promise<void> {
+    const subscriber = await this.subscriberFor(token);
+    await this.repository.erase(subscriber.id, 'erasure');
+    this.logger.log({ subscriberId: subscriber.id }, 'Subscriber erased at their request');
+  }
+
+  /** What the publication holds about a subscriber, as they may download it. */
+  async exportData(token: string): Promise<object> {
+    const s = await this.subscriberFor(token);
+    return {
+      exported_at: new Date().toISOString(),
+      publication: { name: this.config.publicationName, url: this.config.publicUrl },
+      profile: {
+        email: s.email,
+        name: s.name,
+        tier: s.tier,
+        status: s.status,
+        locale: s.locale,
+        created_at: s.createdAt.toISOString(),
+        unsubscribed_at: s.unsubscribedAt?.toISOString() ?? null,
+      },
+      consent: {
+        given_at: s.consentAt.toISOString(),
+        ip: s.consentIp,
+        user_agent: s.consentUserAgent,
+        source: s.consentSource,
+        form_wording: s.consentWording,
+        confirmed_at: s.confirmedAt?.toISOString() ?? null,
+      },
+      deliveries: (await this.deliveries.ofSubscriber(s.id)).map((d) => ({
+        edition: d.subject,
+        status: d.status,
+        sent_at: d.sentAt?.toISOString() ?? null,
+      })),
+    };
+  }
+}

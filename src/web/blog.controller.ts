@@ -1,0 +1,137 @@
+import { Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { ArticlesRepository } from '../articles/articles.repository.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
+import { articleJsonLd, articleUrl, type PublicArticle, toPublicArticle } from './blog-view.js';
+import { PageRenderer } from './page-renderer.js';
+
+const PAGE_CACHE = 'public, max-age=60, stale-while-revalidate=600';
+const HTML = 'text/html; charset=utf-8';
+
+interface Pagination {
+  readonly page: number;
+  readonly pages: number;
+  readonly newer?: string;
+  readonly older?: string;
+}
+
+function parsePage(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  if (!/^[1-9]\d{0,5}$/.test(raw)) throw InvalidInputException.field('page', 'must be a whole number from 1');
+  return Number(raw);
+}
+
+function parseSlug(raw: string, what: string): string {
+  if (raw.length > SLUG_MAX_LENGTH || !SLUG_PATTERN.test(raw)) throw new NotFoundException(`No such ${what}`);
+  return raw;
+}
+
+@ApiExcludeController()
+@Controller()
+export class BlogController {
+  constructor(
+    @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
+    @Inject(PageRenderer) private readonly renderer: PageRenderer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** One page of published articles (newest first), or a 404 past the last page. */
+  private async listing(
+    pageParam: string | undefined,
+    baseUrl: string,
+    tagSlug?: string,
+  ): Promise<{ articles: PublicArticle[]; pagination?: Pagination }> {
+    const page = parsePage(pageParam);
+    const limit = this.config.pageSize;
+    const result = await this.articles.listPublished({ limit, offset: (page - 1) * limit, tagSlug });
+    if (result.items.length === 0 && (page > 1 || tagSlug !== undefined))
+      throw new NotFoundException('No such page');
+    const pages = Math.max(1, Math.ceil(result.total / limit));
+    const link = (n: number): string => (n === 1 ? baseUrl : `${baseUrl}?page=${n}`);
+    return {
+      articles: result.items.map((row) => toPublicArticle(this.config, row)),
+      pagination:
+        pages > 1
+          ? {
+              page,
+              pages,
+              newer: page > 1 ? link(page - 1) : undefined,
+              older: page < pages ? link(page + 1) : undefined,
+            }
+          : undefined,
+    };
+  }
+
+  @Get()
+  @Header('Content-Type', HTML)
+  @Header('Cache-Control', PAGE_CACHE)
+  async home(@Query('page') pageParam?: string): Promise<string> {
+    const home = `${this.config.publicUrl}/`;
+    const view = await this.listing(pageParam, home);
+    const page = view.pagination?.page ?? 1;
+    return this.renderer.render(
+      'home',
+      {
+        title: page > 1 ? `${this.config.publicationName} — ${page}` : this.config.publicationName,
+        description: this.config.publicationDescription || this.config.publicationName,
+        canonical: page > 1 ? `${home}?page=${page}` : home,
+        ogType: 'website',
+      },
+      view,
+    );
+  }
+
+  @Get('articles/:slug')
+  @Header('Content-Type', HTML)
+  @Header('Cache-Control', PAGE_CACHE)
+  async article(@Param('slug') slugParam: string): Promise<string> {
+    const slug = parseSlug(slugParam, 'article');
+    const row = await this.articles.findPublishedBySlug(slug);
+    if (!row) throw new NotFoundException('No such article');
+    const article = toPublicArticle(this.config, row);
+    return this.renderer.render(
+      'article',
+      {
+        title: `${article.title} — ${this.config.publicationName}`,
+        description: article.description,
+        canonical: articleUrl(this.config, article.slug),
+        ogType: 'article',
+        publishedTime: article.publishedAt.toISOString(),
+        tags: article.tags.map((tag) => tag.name),
+        jsonLd: articleJsonLd(this.config, article),
+      },
+      { article },
+    );
+  }
+
+  @Get('tags/:tag')
+  @Header('Content-Type', HTML)
+  @Header('Cache-Control', PAGE_CACHE)
+  async tag(@Param('tag') tagParam: string, @Query('page') pageParam?: string): Promise<string> {
+    const tagSlug = parseSlug(tagParam, 'tag');
+    const base = `${this.config.publicUrl}/tags/${tagSlug}`;
+    const view = await this.listing(pageParam, base, tagSlug);
+    const name = view.articles.flatMap((a) => a.tags).find((tag) => tag.url === base)?.name ?? tagSlug;
+    return this.renderer.render(
+      'tag',
+      {
+        title: `${name} — ${this.config.publicationName}`,
+        description: `${name} — ${this.config.publicationName}`,
+        canonical:
+          view.pagination && view.pagination.page > 1 ? `${base}?page=${view.pagination.page}` : base,
+        ogType: 'website',
+      },
+      { ...view, tag: name },
+    );
+  }
+
+  @Get('assets/blog.css')
+  @Header('Content-Type', 'text/css; charset=utf-8')
+  @Header('Cache-Control', 'public, max-age=31536000, immutable')
+  stylesheet(): string {
+    return this.renderer.stylesheet;
+  }
+}

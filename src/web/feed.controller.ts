@@ -1,0 +1,38 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { ArticlesRepository } from '../articles/articles.repository.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { type PublicArticle, toPublicArticle } from './blog-view.js';
+import { buildJsonFeed, buildRss } from './feed-builder.js';
+
+const FEED_ITEMS = 20;
+const FEED_CACHE = 'public, max-age=300';
+
+@ApiExcludeController()
+@Controller()
+export class FeedController {
+  constructor(
+    @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private async latest(): Promise<PublicArticle[]> {
+    const page = await this.articles.listPublished({ limit: FEED_ITEMS, offset: 0 });
+    return page.items.map((row) => toPublicArticle(this.config, row));
+  }
+
+  @Get('feed.xml')
+  @Header('Content-Type', 'application/rss+xml; charset=utf-8')
+  @Header('Cache-Control', FEED_CACHE)
+  async rss(): Promise<string> {
+    return buildRss(this.config, await this.latest());
+  }
+
+  @Get('feed.json')
+  @Header('Content-Type', 'application/feed+json; charset=utf-8')
+  @Header('Cache-Control', FEED_CACHE)
+  async json(): Promise<string> {
+    return JSON.stringify(buildJsonFeed(this.config, await this.latest()));
+  }
+}

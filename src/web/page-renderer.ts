@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import Handlebars from 'handlebars';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { longDateFormat } from '../i18n/dates.js';
+import { type Messages, messagesFor, OG_LOCALE } from '../i18n/messages.js';
+
+export const PAGE_TEMPLATES = ['home', 'article', 'tag', 'error', 'message', 'preferences'] as const;
+export type PageTemplate = (typeof PAGE_TEMPLATES)[number];
+
+/** What the layout needs about the page beyond its own template's data. */
+export interface PageHead {
+  readonly title: string;
+  readonly description: string;
+  /** Absolute canonical URL. */
+  readonly canonical: string;
+  readonly ogType: 'website' | 'article';
+  readonly publishedTime?: string;
+  readonly tags?: readonly string[];
+  readonly jsonLd?: object;
+  readonly noindex?: boolean;
+}
+
+/** JSON inside <script> must not be able to close the element. */
+function scriptSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
+}
+
+/**
+ * Renders the public pages from templates/*.hbs inside templates/layouts/blog.hbs. Templates are
+ * compiled once at boot; a broken one stops the boot with its file name.
+ */
+@Injectable()
+export class PageRenderer {
+  private readonly handlebars = Handlebars.create();
+  private readonly layout: Handlebars.TemplateDelegate;
+  private readonly pages: ReadonlyMap<PageTemplate, Handlebars.TemplateDelegate>;
+  private readonly messages: Messages;
+  private readonly dateFormat: Intl.DateTimeFormat;
+  readonly stylesheet: string;
+  readonly stylesheetPath: string;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.messages = messagesFor(config.locale);
+    this.dateFormat = longDateFormat(config.locale, config.timezone);
+    this.handlebars.registerHelper(
+      'json',
+      (value: unknown) => new Handlebars.SafeString(scriptSafeJson(value)),
+    );
+    this.handlebars.registerHelper('date', (value: unknown) =>
+      value instanceof Date ? this.dateFormat.format(value) : '',
+    );
+    this.handlebars.registerHelper('isoDate', (value: unknown) =>
+      value instanceof Date ? value.toISOString() : '',
+    );
+
+    const partialsDir = path.join(this.config.templatesDir, 'partials');
+    for (const file of readdirSync(partialsDir).filter((f) => f.endsWith('.hbs'))) {
+      this.handlebars.registerPartial(
+        path.basename(file, '.hbs'),
+        this.compile(path.join(partialsDir, file)),
+      );
+    }
+    this.layout = this.compile(path.join(this.config.templatesDir, 'layouts', 'blog.hbs'));
+    this.pages = new Map(
+      PAGE_TEMPLATES.map((name) => [name, this.compile(path.join(this.config.templatesDir, `${name}.hbs`))]),
+    );
+
+    this.stylesheet = readFileSync(path.join(this.config.templatesDir, 'assets', 'blog.css'), 'utf8');
+    const version = createHash('sha256').update(this.stylesheet).digest('hex').slice(0, 12);
+    this.stylesheetPath = `/assets/blog.css?v=${version}`;
+  }
+
+  private compile(file: string): Handlebars.TemplateDelegate {
+    const source = readFileSync(file, 'utf8');
+    try {
+      const template = this.handlebars.compile(source, { strict: false, preventIndent: true });
+      // Handlebars compiles lazily: force it now so that a syntax error names its file at boot.
+      this.handlebars.precompile(source);
+      return template;
+    } catch (error) {
+      throw new Error(`Template ${path.relative(process.cwd(), file)}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  render(name: PageTemplate, head: PageHead, data: object): string {
+    const page = this.pages.get(name);
+    if (!page) throw new Error(`No page template ${name}`);
+    const context = {
+      ...data,
+      t: this.messages,
+      site: {
+        name: this.config.publicationName,
+        description: this.config.publicationDescription,
+        url: this.config.publicUrl,
+        lang: this.config.locale,
+        ogLocale: OG_LOCALE[this.config.locale],
+        stylesheet: this.stylesheetPath,
+      },
+      head,
+    };
+    return this.layout({ ...context, body: new Handlebars.SafeString(page(context)) });
+  }
+}

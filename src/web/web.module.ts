@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { ArticlesModule } from '../articles/articles.module.js';
+import { BlogController } from './blog.controller.js';
+import { FeedController } from './feed.controller.js';
+import { HttpExceptionFilter } from './http-exception.filter.js';
+import { PageRenderer } from './page-renderer.js';
+import { SubscriptionController } from './subscription.controller.js';
+import { SubscribersModule } from '../subscribers/subscribers.module.js';
+import { RateLimiter } from '../redis/rate-limiter.js';
+
+@Module({
+  imports: [ArticlesModule, SubscribersModule],
+  controllers: [FeedController, BlogController, SubscriptionController],
+  providers: [PageRenderer, RateLimiter, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
+})
+export class WebModule {}

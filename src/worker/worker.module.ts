@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { ArticlesModule } from '../articles/articles.module.js';
+import { SchedulerTickService } from './scheduler-tick.service.js';
+import { SubscribersModule } from '../subscribers/subscribers.module.js';
+import { SubscriptionProcessor } from '../subscribers/subscription.processor.js';
+import { EditionsModule } from '../editions/editions.module.js';
+import { DeliveryModule } from '../delivery/delivery.module.js';
+import { DeliveryProcessor } from '../delivery/delivery.processor.js';
+
+@Module({
+  imports: [ScheduleModule.forRoot(), ArticlesModule, SubscribersModule, EditionsModule, DeliveryModule],
+  providers: [SchedulerTickService, SubscriptionProcessor, DeliveryProcessor],
+})
+export class WorkerModule {}

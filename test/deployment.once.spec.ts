@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { loadConfig } from '../src/config/app-config.js';
+
+interface Service {
+  image?: string;
+  build?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  ports?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test: string[] };
+}
+
+const root = path.resolve(import.meta.dirname, '..');
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
+const { api, worker, postgres, redis, mailpit } = compose.services;
+
+/** What `docker compose` does to ${VAR:-default} and ${VAR:?error} with the given .env values. */
+function interpolate(env: Record<string, string>, dotenv: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([key, value]) => [
+      key,
+      value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
+        const given = dotenv[name];
+        if (given) return given;
+        if (op === '?') throw new Error(`${name}: ${arg}`);
+        return arg ?? '';
+      }),
+    ]),
+  );
+}
+
+describe('docker-compose.yml', () => {
+  it('has the app, a separate worker, Redis, PostgreSQL and a mail catcher with a web UI', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'mailpit', 'postgres', 'redis', 'worker']);
+    expect(api!.build).toBe('.');
+    expect(worker!.image).toBe(api!.image);
+    expect(api!.environment!.ROLE).toBe('api');
+    expect(worker!.environment!.ROLE).toBe('worker');
+    expect(worker!.ports).toBeUndefined();
+    expect(mailpit!.ports).toContain('8025:8025');
+  });
+
+  it('runs Redis with AOF on and no eviction, as the queues need', () => {
+    const command = redis!.command!.join(' ');
+    expect(command).toContain('--appendonly yes');
+    expect(command).toContain('--maxmemory-policy noeviction');
+  });
+
+  it('points both processes at the same database, Redis, queues, mail and secret', () => {
+    const shared = ['DATABASE_URL', 'REDIS_URL', 'QUEUE_PREFIX', 'SMTP_URL', 'SECRET_KEY', 'PUBLIC_URL'];
+    for (const key of shared) expect(worker!.environment![key], key).toBe(api!.environment![key]);
+    const database = new URL(api!.environment!.DATABASE_URL!);
+    expect(database.hostname).toBe('postgres');
+    expect(database.username).toBe(postgres!.environment!.POSTGRES_USER);
+    expect(database.password).toBe(postgres!.environment!.POSTGRES_PASSWORD);
+    expect(database.pathname).toBe(`/${postgres!.environment!.POSTGRES_DB}`);
+    expect(new URL(api!.environment!.REDIS_URL!).hostname).toBe('redis');
+    expect(new URL(api!.environment!.SMTP_URL!).host).toBe('mailpit:1025');
+    for (const service of [api!, worker!]) {
+      expect(service.depends_on!.postgres!.condition).toBe('service_healthy');
+      expect(service.depends_on!.redis!.condition).toBe('service_healthy');
+    }
+  });
+
+  it('gives each process a configuration that boots, and refuses to start without a secret', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'depeche-compose-'));
+    try {
+      const dotenv = { SECRET_KEY: 'k'.repeat(48), ADMIN_API_TOKEN: 'a'.repeat(32) };
+      const apiConfig = loadConfig({ ...interpolate(api!.environment!, dotenv), DATA_DIR: dataDir });
+      const workerConfig = loadConfig({ ...interpolate(worker!.environment!, dotenv), DATA_DIR: dataDir });
+      expect(apiConfig.role).toBe('api');
+      expect(workerConfig.role).toBe('worker');
+      expect(apiConfig.production).toBe(true);
+      expect(() => interpolate(api!.environment!, {})).toThrow(/SECRET_KEY/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('has an image that carries the templates and migrations the app reads at run time', () => {
+    const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^COPY templates \.\/templates$/m);
+    expect(dockerfile).toMatch(/^COPY src\/database\/migrations \.\/src\/database\/migrations$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(api!.healthcheck!.test.join(' ')).toContain('/health');
+  });
+});

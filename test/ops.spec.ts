@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await startTestApp();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('operations endpoints', () => {
+  it('reports the database and Redis healthy', async () => {
+    const res = await t.request({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'ok',
+      info: { database: { status: 'up', engine: t.database.engine }, redis: { status: 'up' } },
+    });
+    expect(res.headers['cache-control']).toContain('no-store');
+  });
+
+  it('exposes Prometheus metrics, including HTTP timings by route', async () => {
+    await t.request({ method: 'GET', url: '/' });
+    const res = await t.request({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.body).toContain('depeche_process_resident_memory_bytes');
+    expect(res.body).toMatch(
+      /depeche_http_request_duration_seconds_count\{method="GET",route="\/",status="200"\} \d+/,
+    );
+  });
+
+  it('serves the OpenAPI document and its UI', async () => {
+    const doc = await t.request({ method: 'GET', url: '/docs/openapi.json' });
+    expect(doc.statusCode).toBe(200);
+    const openapi = doc.json();
+    expect(openapi.info.title).toBe('Dépêche');
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining([
+        '/api/articles',
+        '/api/articles/{id}',
+        '/api/articles/{id}/schedule',
+        '/health',
+      ]),
+    );
+    expect(openapi.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(Object.keys(openapi.paths)).not.toContain('/feed.xml');
+    const ui = await t.request({ method: 'GET', url: '/docs', headers: { accept: 'text/html' } });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.body).toContain('swagger-ui');
+  });
+
+  it('sends security headers on public pages', async () => {
+    const res = await t.request({ method: 'GET', url: '/' });
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('health when Redis is gone', () => {
+  it('answers 503 and says which part is down', async () => {
+    const broken = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      const res = await broken.request({ method: 'GET', url: '/health' });
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({
+        status: 'error',
+        info: { database: { status: 'up' } },
+        error: { redis: { status: 'down' } },
+      });
+    } finally {
+      await broken.close();
+    }
+  });
+});

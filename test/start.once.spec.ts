@@ -1,0 +1,240 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq } from 'drizzle-orm';
+import { loadConfig } from '../src/config/app-config.js';
+import { DatabaseClient } from '../src/database/database-client.js';
+import { articles, editions, subscribers } from '../src/database/schema.js';
+import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
+import { ensureRedis, RedisUnavailableError } from '../src/redis/private-redis.js';
+import { redisAnswers } from '../src/redis/redis-connection.js';
+import { freePort } from './helpers/net.js';
+import { startSmtpSink } from './helpers/smtp-sink.js';
+import { createPostgresDatabase } from './helpers/test-database.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const main = path.join(root, 'dist', 'main.js');
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface Run {
+  readonly child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** `node dist/main.js` as `npm start` runs it, in a clean folder, with only the given environment. */
+function runService(cwd: string, env: Record<string, string>): Run {
+  const child = spawn(process.execPath, [main], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      resolve(code);
+    });
+  });
+  return { child, output: () => output, exited };
+}
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const folders: string[] = [];
+function cleanFolder(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'depeche-start-'));
+  folders.push(dir);
+  return dir;
+}
+
+beforeAll(() => {
+  // What `npm start` does first (prestart).
+  execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+}, 120_000);
+afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('npm start on a clean checkout', () => {
+  it('serves the blog with the embedded database, with nothing configured but Redis', async () => {
+    const cwd = cleanFolder();
+    const port = await freePort();
+    const run = runService(cwd, { PORT: String(port), REDIS_URL, QUEUE_PREFIX: `start-${port}` });
+    try {
+      await waitFor('the service to listen', () => run.output().includes('Dépêche is serving'));
+      const home = await fetch(`http://127.0.0.1:${port}/`);
+      expect(home.status).toBe(200);
+      expect(await home.text()).toContain('<html lang="fr">');
+      const health = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(await health.json()).toMatchObject({ status: 'ok', info: { database: { engine: 'pglite' } } });
+      expect(existsSync(path.join(cwd, 'var', 'pglite'))).toBe(true);
+      expect(existsSync(path.join(cwd, 'var', 'secret-key'))).toBe(true);
+      expect(run.output()).toMatch(/^\{"level":30,/m);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    expect(await run.exited).toBe(0);
+  }, 60_000);
+
+  it('stops at boot with one line per configuration problem', async () => {
+    const run = runService(cleanFolder(), { PORT: 'eighty', LOCALE: 'de', REDIS_URL });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toBe(
+      'Invalid configuration:\n  - PORT: expected a whole number from 0 to 65535, got "eighty"\n  - LOCALE: expected one of fr, en, got "de"\n',
+    );
+  });
+
+  it('says how to get Redis when the one it was given does not answer', async () => {
+    const run = runService(cleanFolder(), { REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('Redis is not reachable at redis://127.0.0.1:1');
+    expect(run.output()).toContain('docker compose up -d redis');
+    expect(run.output()).toContain('apt-get install redis-server');
+  });
+});
+
+describe('a private Redis when none runs', () => {
+  it('starts redis-server under DATA_DIR on the default address, serves queues, and stops it', async () => {
+    const port = await freePort();
+    const dataDir = cleanFolder();
+    // The default address, as if REDIS_URL were unset, on a port where nothing runs.
+    const config = {
+      ...loadConfig({ DATA_DIR: dataDir, PATH: process.env.PATH }),
+      redisUrl: `redis://127.0.0.1:${port}`,
+    };
+    const redis = await ensureRedis(config);
+    expect(redis).toBeDefined();
+    try {
+      expect(await redisAnswers(config.redisUrl)).toBe(true);
+      const queue = new Queue('probe', { connection: { host: '127.0.0.1', port }, prefix: 'probe' });
+      await queue.add('job', { n: 1 });
+      expect(await queue.count()).toBe(1);
+      await queue.close();
+      expect(existsSync(path.join(dataDir, 'redis', 'appendonlydir'))).toBe(true);
+    } finally {
+      await redis?.stop();
+    }
+    expect(await redisAnswers(config.redisUrl, 300)).toBe(false);
+  });
+
+  it('does not start one for an explicit REDIS_URL, nor without redis-server on the PATH', async () => {
+    const port = await freePort();
+    const base = loadConfig({ DATA_DIR: cleanFolder() });
+    await expect(
+      ensureRedis({ ...base, redisUrl: `redis://127.0.0.1:${port}`, redisUrlExplicit: true }),
+    ).rejects.toThrow(RedisUnavailableError);
+    await expect(
+      ensureRedis({ ...base, redisUrl: `redis://127.0.0.1:${port}`, searchPath: '' }),
+    ).rejects.toThrow(/apt-get install redis-server/);
+  });
+
+  it('leaves a Redis that answers alone', async () => {
+    expect(
+      await ensureRedis({ ...loadConfig({ DATA_DIR: cleanFolder() }), redisUrl: REDIS_URL }),
+    ).toBeUndefined();
+  });
+});
+
+describe('a worker killed with SIGKILL in the middle of a send', () => {
+  it('loses nobody once restarted; a duplicate keeps its Message-ID and stays under one flush window', async () => {
+    const database = await createPostgresDatabase();
+    const sink = await startSmtpSink({ delayMs: 1 });
+    const client = DatabaseClient.open({ url: database.url, dataDir: cleanFolder() });
+    const env = {
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      QUEUE_PREFIX: `kill-${Date.now()}`,
+      SMTP_URL: sink.url,
+      ROLE: 'worker',
+      TICK_INTERVAL_MS: '200',
+      DELIVERY_LEASE_SECONDS: '2',
+      SECRET_KEY: 'k'.repeat(40),
+      LOG_LEVEL: 'warn',
+    };
+    let worker: Run | undefined;
+    try {
+      await client.migrate();
+      const [article] = await client.db
+        .insert(articles)
+        .values({
+          slug: 'tuer',
+          title: 'Tuer',
+          bodyMd: 'x',
+          bodyHtml: '<p>x</p>',
+          status: 'published',
+          publishedAt: new Date(),
+        })
+        .returning();
+      const emails = Array.from({ length: 5000 }, (_, n) => `kill${n}@exemple.fr`);
+      for (let i = 0; i < emails.length; i += 1000) {
+        await client.db.insert(subscribers).values(
+          emails.slice(i, i + 1000).map((email) => ({
+            email,
+            status: 'active' as const,
+            consentSource: 'import' as const,
+            consentWording: 't',
+          })),
+        );
+      }
+      const [edition] = await client.db
+        .insert(editions)
+        .values({
+          subject: 'Édition',
+          articleIds: [article!.id],
+          status: 'scheduled',
+          scheduledAt: new Date(),
+        })
+        .returning();
+
+      worker = runService(cleanFolder(), env);
+      await waitFor('a fifth of the messages', () => sink.messages.length >= 1000, 60_000);
+      worker.child.kill('SIGKILL');
+      await worker.exited;
+      const atKill = sink.messages.length;
+      expect(atKill).toBeLessThan(5000);
+
+      worker = runService(cleanFolder(), env);
+      await waitFor(
+        'the edition to finish',
+        async () => {
+          const [row] = await client.db.select().from(editions).where(eq(editions.id, edition!.id));
+          return row?.status === 'sent';
+        },
+        90_000,
+      );
+      const byRecipient = new Map<string, string[]>();
+      for (const mail of sink.messages) {
+        const to = mail.envelopeTo[0]!;
+        byRecipient.set(to, [...(byRecipient.get(to) ?? []), mail.parsed.messageId ?? '']);
+      }
+      for (const email of emails)
+        expect(byRecipient.get(email)?.length ?? 0, email).toBeGreaterThanOrEqual(1);
+      const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
+      for (const ids of duplicated) expect(new Set(ids).size).toBe(1);
+      expect(duplicated.length).toBeLessThan(FLUSH_EVERY);
+      const [done] = await client.db.select().from(editions).where(eq(editions.id, edition!.id));
+      expect(done).toMatchObject({ total: 5000, sent: 5000, failed: 0 });
+    } finally {
+      worker?.child.kill('SIGTERM');
+      await worker?.exited;
+      await client.close();
+      await sink.close();
+      await database.drop();
+    }
+  }, 180_000);
+});

@@ -1,0 +1,35 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Unit specs sit next to the code; integration tests in test/ run twice, once on the embedded
+ * PGlite database and once on PostgreSQL, each file with its own database and queue prefix.
+ */
+export default defineConfig({
+  // Nest's dependency injection reads decorator metadata: without these, injected services are undefined.
+  oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'pglite',
+          include: ['test/**/*.spec.ts'],
+          env: { TEST_DB: 'pglite' },
+          globalSetup: ['test/helpers/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: ['test/**/*.spec.ts'],
+          exclude: ['test/**/*.once.spec.ts'],
+          env: { TEST_DB: 'postgres' },
+        },
+      },
+    ],
+  },
+});
