@@ -100,6 +100,62 @@ describe('an edition sent to a mixed audience', () => {
     expect((await subscriberByEmail(t, mail.envelopeTo[0]!))!.status).toBe('unsubscribed');
   });
 
+  it('links each email to a web version at its reader tier, by a token that opens nothing else', async () => {
+    const webLink = (mail: ReceivedMail): string => {
+      const href = load(mail.parsed.html || '')('a')
+        .filter((_, a) => load(a).text().includes('Lire cette lettre en ligne'))
+        .attr('href');
+      expect(href, 'web version link').toBeDefined();
+      expect(mail.parsed.text).toContain(href);
+      return new URL(href!).pathname;
+    };
+    const freeMail = sink.messages.find((m) => m.envelopeTo[0]?.includes('-free-'))!;
+    const premiumMail = sink.messages.find((m) => m.envelopeTo[0]?.includes('-premium-'))!;
+    const freeLink = webLink(freeMail);
+    const premiumLink = webLink(premiumMail);
+    const [, , editionId, readerToken] = premiumLink.split('/');
+    const unsubscribeToken = (premiumMail.parsed.html || '').match(/\/unsubscribe\/([^"]+)"/)![1];
+    expect(readerToken).not.toBe(unsubscribeToken);
+
+    const free = await t.request({ method: 'GET', url: freeLink });
+    expect(free.statusCode).toBe(200);
+    expect(free.body).not.toContain(CANARY_MARK);
+    expect(free.body).toContain('Lire la suite');
+    const premium = await t.request({ method: 'GET', url: premiumLink });
+    expect(premium.statusCode).toBe(200);
+    expect(premium.body).toContain(CANARY_MARK);
+    expect(premium.headers['cache-control']).toBe('private, no-store');
+    expect(premium.headers['x-robots-tag']).toBe('noindex');
+    // A copy anyone may be shown: no unsubscribe or preferences link to act for the reader.
+    expect(premium.body).not.toMatch(/\/(unsubscribe|preferences)\//);
+
+    const anyone = await t.request({ method: 'GET', url: `/editions/${editionId}` });
+    expect(anyone.statusCode).toBe(200);
+    expect(anyone.body).not.toContain(CANARY_MARK);
+
+    // The reader token is not a manage token, and a tampered one opens nothing.
+    expect((await t.request({ method: 'GET', url: `/preferences/${readerToken}` })).statusCode).toBe(400);
+    const tampered = `${readerToken!.slice(0, -2)}${readerToken!.endsWith('AA') ? 'BB' : 'AA'}`;
+    const refused = await t.request({ method: 'GET', url: `/editions/${editionId}/${tampered}` });
+    expect(refused.statusCode).toBe(404);
+    expect(refused.body).not.toContain(CANARY_MARK);
+
+    // A reader who leaves premium reads the teaser from the same link.
+    const reader = await subscriberByEmail(t, premiumMail.envelopeTo[0]!);
+    expect((await t.api('PATCH', `/api/subscribers/${reader!.id}`, { tier: 'free' })).statusCode).toBe(200);
+    const downgraded = await t.request({ method: 'GET', url: premiumLink });
+    expect(downgraded.statusCode).toBe(200);
+    expect(downgraded.body).not.toContain(CANARY_MARK);
+
+    // An edition that never started sending has no web version.
+    const article = await publishedArticle(t);
+    const draft = (
+      await t.api('POST', '/api/editions', { subject: 'Brouillon', article_ids: [article.id] })
+    ).json();
+    expect((await t.request({ method: 'GET', url: `/editions/${draft.id}` })).statusCode).toBe(404);
+    expect((await t.request({ method: 'GET', url: '/editions/pas-un-uuid' })).statusCode).toBe(404);
+  });
+
   it('previews each tier, and the free preview holds nothing after the cut', async () => {
     const article = await publishedArticle(t);
     const { id } = (

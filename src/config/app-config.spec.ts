@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -111,6 +112,60 @@ describe('loadConfig', () => {
     ]);
     expect(problems({ NODE_ENV: 'production' })).toEqual([
       'SECRET_KEY: required when NODE_ENV=production (at least 32 random characters)',
+    ]);
+  });
+
+  it('reads a DKIM key inline or from a file, and says what is missing or wrong', () => {
+    const pem = (type: 'rsa' | 'ec'): string => {
+      const { privateKey } =
+        type === 'rsa'
+          ? generateKeyPairSync('rsa', { modulusLength: 1024 })
+          : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    };
+    const rsa = pem('rsa');
+    const inline = loadConfig({
+      DATA_DIR: tempDir(),
+      MAIL_FROM: 'La lettre <lettre@exemple.fr>',
+      DKIM_SELECTOR: 'depeche',
+      DKIM_PRIVATE_KEY: rsa.replace(/\n/g, '\\n'),
+    });
+    expect(inline.dkim).toEqual({ domainName: 'exemple.fr', keySelector: 'depeche', privateKey: rsa });
+    const file = path.join(tempDir(), 'dkim.pem');
+    writeFileSync(file, rsa);
+    expect(
+      loadConfig({
+        DATA_DIR: tempDir(),
+        DKIM_SELECTOR: 's1',
+        DKIM_PRIVATE_KEY_FILE: file,
+        DKIM_DOMAIN: 'envoi.exemple.fr',
+      }).dkim,
+    ).toMatchObject({ domainName: 'envoi.exemple.fr', keySelector: 's1' });
+    expect(loadConfig({ DATA_DIR: tempDir() }).dkim).toBeUndefined();
+
+    expect(problems({ DKIM_PRIVATE_KEY: rsa })).toEqual([
+      'DKIM_SELECTOR: required with a DKIM key (the selector of its DNS record, such as "depeche")',
+    ]);
+    expect(problems({ DKIM_SELECTOR: 'depeche' })).toEqual([
+      'DKIM_PRIVATE_KEY: required with DKIM_SELECTOR (a PEM private key, or DKIM_PRIVATE_KEY_FILE)',
+    ]);
+    expect(problems({ DKIM_SELECTOR: 'depeche', DKIM_PRIVATE_KEY: 'not a key' })).toEqual([
+      'DKIM_PRIVATE_KEY: expected a PEM private key (-----BEGIN PRIVATE KEY----- …)',
+    ]);
+    expect(problems({ DKIM_SELECTOR: 'depeche', DKIM_PRIVATE_KEY: pem('ec') })).toEqual([
+      'DKIM_PRIVATE_KEY: expected an RSA key, got ec',
+      'DKIM_DOMAIN: expected the signing domain such as example.org (MAIL_FROM\'s domain when unset), got "localhost"',
+    ]);
+    expect(problems({ DKIM_SELECTOR: 'depeche', DKIM_PRIVATE_KEY_FILE: '/nonexistent/dkim.pem' })).toEqual([
+      'DKIM_PRIVATE_KEY_FILE: cannot read "/nonexistent/dkim.pem" (ENOENT)',
+    ]);
+  });
+
+  it('takes an optional global send rate', () => {
+    expect(loadConfig({ DATA_DIR: tempDir() }).sendRateLimit).toBe(0);
+    expect(loadConfig({ DATA_DIR: tempDir(), SEND_RATE_LIMIT: '250' }).sendRateLimit).toBe(250);
+    expect(problems({ SEND_RATE_LIMIT: 'fast' })).toEqual([
+      'SEND_RATE_LIMIT: expected a whole number from 0 to 1000000, got "fast"',
     ]);
   });
 });

@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isValidTimeZone } from '../lib/time-zone.js';
 import { TEMPLATES_DIR } from './paths.js';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -39,6 +40,10 @@ export interface AppConfig {
   readonly replyTo: string | undefined;
   /** With it, each message's envelope sender is this address with the subscriber id after a + (VERP). */
   readonly verpAddress: string | undefined;
+  /** DKIM signing of every message sent, when a selector and a key are set. */
+  readonly dkim: DkimSettings | undefined;
+  /** At most this many messages a second handed to SMTP, across every worker; 0 for no limit. */
+  readonly sendRateLimit: number;
   /** The publication's postal address, shown in every email footer as anti-spam laws ask. */
   readonly postalAddress: string;
   /** Fastify's trustProxy: whether and how far to believe X-Forwarded-For for client addresses. */
@@ -71,6 +76,13 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** PATH, to find a redis-server to start when none runs. */
   readonly searchPath: string;
+}
+
+export interface DkimSettings {
+  readonly domainName: string;
+  readonly keySelector: string;
+  /** PEM. */
+  readonly privateKey: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -133,13 +145,62 @@ class EnvReader {
   }
 }
 
-function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+/** DKIM_SELECTOR with DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE; none of them: no signing. */
+function readDkim(read: EnvReader, mailFromAddress: string): DkimSettings | undefined {
+  const keySelector = read.raw('DKIM_SELECTOR');
+  const inlineKey = read.raw('DKIM_PRIVATE_KEY');
+  const keyFile = read.raw('DKIM_PRIVATE_KEY_FILE');
+  const domainName = read.raw('DKIM_DOMAIN') ?? mailFromAddress.slice(mailFromAddress.lastIndexOf('@') + 1);
+  if (keySelector === undefined && inlineKey === undefined && keyFile === undefined) return undefined;
+  if (keySelector === undefined) {
+    read.problems.push(
+      'DKIM_SELECTOR: required with a DKIM key (the selector of its DNS record, such as "depeche")',
+    );
+    return undefined;
   }
+  if (!/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/.test(keySelector)) {
+    read.problems.push(`DKIM_SELECTOR: expected a DNS label such as "depeche", got "${keySelector}"`);
+    return undefined;
+  }
+  let privateKey: string;
+  if (inlineKey !== undefined && keyFile !== undefined) {
+    read.problems.push('DKIM_PRIVATE_KEY: set it or DKIM_PRIVATE_KEY_FILE, not both');
+    return undefined;
+  } else if (keyFile !== undefined) {
+    try {
+      privateKey = readFileSync(keyFile, 'utf8');
+    } catch (error) {
+      read.problems.push(
+        `DKIM_PRIVATE_KEY_FILE: cannot read "${keyFile}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+      return undefined;
+    }
+  } else if (inlineKey !== undefined) {
+    // Environment files often hold a PEM on one line with \n for its line breaks.
+    privateKey = inlineKey.replace(/\\n/g, '\n');
+  } else {
+    read.problems.push(
+      'DKIM_PRIVATE_KEY: required with DKIM_SELECTOR (a PEM private key, or DKIM_PRIVATE_KEY_FILE)',
+    );
+    return undefined;
+  }
+  const variable = keyFile !== undefined ? 'DKIM_PRIVATE_KEY_FILE' : 'DKIM_PRIVATE_KEY';
+  try {
+    const key = createPrivateKey(privateKey);
+    // nodemailer signs rsa-sha256, the algorithm every receiver checks.
+    if (key.asymmetricKeyType !== 'rsa') {
+      read.problems.push(`${variable}: expected an RSA key, got ${key.asymmetricKeyType ?? 'another kind'}`);
+    }
+  } catch {
+    read.problems.push(`${variable}: expected a PEM private key (-----BEGIN PRIVATE KEY----- …)`);
+    return undefined;
+  }
+  if (!/^[a-z0-9.-]+\.[a-z]{2,}$/i.test(domainName)) {
+    read.problems.push(
+      `DKIM_DOMAIN: expected the signing domain such as example.org (MAIL_FROM's domain when unset), got "${domainName}"`,
+    );
+  }
+  return { domainName, keySelector, privateKey };
 }
 
 /**
@@ -277,6 +338,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mailFrom,
     replyTo: read.raw('MAIL_REPLY_TO'),
     verpAddress,
+    dkim: readDkim(read, mailFrom.address),
+    sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),
     postalAddress: read.string('POSTAL_ADDRESS', ''),
     trustProxy,
     confirmTokenTtlHours: read.integer('CONFIRM_TOKEN_TTL_HOURS', 48, 1, 720),

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigint,
+  boolean,
   check,
   index,
   integer,
@@ -144,6 +145,44 @@ export const suppressions = pgTable(
 export const EDITION_AUDIENCES = ['all', 'free', 'premium'] as const;
 export type EditionAudience = (typeof EDITION_AUDIENCES)[number];
 
+export const SCHEDULE_OUTCOMES = ['created', 'skipped'] as const;
+export type ScheduleOutcome = (typeof SCHEDULE_OUTCOMES)[number];
+
+/**
+ * A recurring edition: at each slot of its cron expression (read in its time zone) the tick makes
+ * an edition of the articles published since the previous one, or skips the slot when there are none.
+ */
+export const editionSchedules = pgTable(
+  'edition_schedules',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    cron: text('cron').notNull(),
+    timeZone: text('time_zone').notNull(),
+    /** The editions' subject; {date} becomes the slot's date in the publication's words. */
+    subject: text('subject').notNull(),
+    preheader: text('preheader').notNull().default(''),
+    audience: text('audience', { enum: EDITION_AUDIENCES }).notNull().default('all'),
+    active: boolean('active').notNull().default(true),
+    nextRunAt: timestamp('next_run_at', { withTimezone: true, precision: 3 }).notNull(),
+    /** Articles published after this instant go into the next edition. */
+    coveredUntil: timestamp('covered_until', { withTimezone: true, precision: 3 }).notNull(),
+    lastRunAt: timestamp('last_run_at', { withTimezone: true, precision: 3 }),
+    lastOutcome: text('last_outcome', { enum: SCHEDULE_OUTCOMES }),
+    ...timestamps,
+  },
+  (t) => [
+    index('edition_schedules_due_idx')
+      .on(t.nextRunAt)
+      .where(sql`${t.active}`),
+    check('edition_schedules_audience_check', sql`${t.audience} in ('all', 'free', 'premium')`),
+    check('edition_schedules_outcome_check', sql`${t.lastOutcome} in ('created', 'skipped')`),
+  ],
+);
+
+export type EditionScheduleRow = typeof editionSchedules.$inferSelect;
+export type NewEditionScheduleRow = typeof editionSchedules.$inferInsert;
+
 export const EDITION_STATUSES = ['draft', 'scheduled', 'sending', 'sent', 'failed', 'cancelled'] as const;
 export type EditionStatus = (typeof EDITION_STATUSES)[number];
 
@@ -166,6 +205,8 @@ export const editions = pgTable(
     failed: integer('failed').notNull().default(0),
     skipped: integer('skipped').notNull().default(0),
     failureReason: text('failure_reason'),
+    /** The recurring schedule that made this edition, if one did. */
+    scheduleId: uuid('schedule_id').references(() => editionSchedules.id, { onDelete: 'set null' }),
     ...timestamps,
   },
   (t) => [
@@ -181,6 +222,7 @@ export const editions = pgTable(
       sql`${t.status} in ('draft', 'scheduled', 'sending', 'sent', 'failed', 'cancelled')`,
     ),
     check('editions_scheduled_has_time', sql`${t.status} <> 'scheduled' or ${t.scheduledAt} is not null`),
+    index('editions_schedule_idx').on(t.scheduleId),
   ],
 );
 

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { SendThrottle } from '../redis/send-throttle.js';
 import { DeliveriesRepository } from './deliveries.repository.js';
 import { EditionDeliveryService } from './edition-delivery.service.js';
 import { SuppressionRepository } from './suppression.repository.js';
 
 /** The send pipeline; its processor is registered by the worker role only. */
 @Module({
-  providers: [DeliveriesRepository, SuppressionRepository, EditionDeliveryService],
+  providers: [DeliveriesRepository, SuppressionRepository, SendThrottle, EditionDeliveryService],
   exports: [DeliveriesRepository, EditionDeliveryService],
 })
 export class DeliveryModule {}

@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { EditionRow, SubscriberTier } from '../database/schema.js';
-import { type ComposedEdition, EditionComposer } from '../mail/edition-composer.js';
+import { type ComposedEdition, EditionComposer, type EditionLinks } from '../mail/edition-composer.js';
 import { MailTransport } from '../mail/mail-transport.js';
 import type { RecipientParts } from '../mail/prepared-message.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { SendThrottle } from '../redis/send-throttle.js';
 import { type ClaimedDelivery, DeliveriesRepository, type DeliveryOutcome } from './deliveries.repository.js';
 import { DeliveryQueue } from './delivery.queue.js';
 import { type DeliveryJobs, SEND_BATCH_SIZE } from './jobs.js';
@@ -38,12 +39,17 @@ export class EditionDeliveryService {
     @Inject(EditionComposer) private readonly composer: EditionComposer,
     @Inject(MailTransport) private readonly transport: MailTransport,
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
+    @Inject(SendThrottle) private readonly throttle: SendThrottle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Renders one tier of an edition as it stands now (previews: never cached). */
-  async compose(edition: EditionRow, tier: SubscriberTier): Promise<ComposedEdition> {
-    return this.composer.compose(edition, await this.ledger.articlesOf(edition), tier);
+  /** Renders one tier of an edition as it stands now (previews and the web version). */
+  async compose(
+    edition: EditionRow,
+    tier: SubscriberTier,
+    links: EditionLinks = 'recipient',
+  ): Promise<ComposedEdition> {
+    return this.composer.compose(edition, await this.ledger.articlesOf(edition), tier, links);
   }
 
   /** Renders both tiers of an edition being sent, once per process. */
@@ -99,6 +105,7 @@ export class EditionDeliveryService {
       unsubscribeUrl: `${base}/unsubscribe/${token}`,
       unsubscribeMailto: `mailto:${this.config.mailFrom.address}?subject=${encodeURIComponent(`unsubscribe ${token}`)}`,
       preferencesUrl: `${base}/preferences/${token}`,
+      webVersionUrl: `${base}/editions/${editionId}/${this.tokens.readerToken(editionId, row.subscriberId)}`,
     };
   }
 
@@ -201,6 +208,7 @@ export class EditionDeliveryService {
       return outcome('skipped', null, `subscriber ${row.subscriberStatus}`);
     const parts = this.recipientParts(editionId, row);
     try {
+      await this.throttle.take();
       const raw = composed[row.tier].message.forRecipient(parts);
       const envelope = { from: this.envelopeSender(row.subscriberId), to: row.email };
       const sent = await this.transport.sendRaw(envelope, raw, parts.messageId);
@@ -264,6 +272,7 @@ export class EditionDeliveryService {
       unsubscribeUrl: `${this.config.publicUrl}/`,
       unsubscribeMailto: `mailto:${this.config.mailFrom.address}`,
       preferencesUrl: `${this.config.publicUrl}/`,
+      webVersionUrl: `${this.config.publicUrl}/editions/${edition.id}`,
     };
     await this.transport.sendRaw(
       { from: this.config.mailFrom.address, to: job.email },

@@ -23,6 +23,8 @@ export class EditionResource {
   @ApiProperty({ nullable: true, type: String }) failure_reason!: string | null;
   @ApiProperty({ type: EditionCountsResource, description: 'Live from the ledger while sending' })
   counts!: EditionCountsResource;
+  @ApiProperty({ nullable: true, type: String, description: 'The recurring schedule that made it' })
+  schedule_id!: string | null;
   @ApiProperty() created_at!: string;
 
   static from(row: EditionRow, live?: DeliveryCounts): EditionResource {
@@ -46,6 +48,7 @@ export class EditionResource {
             skipped: live.skipped,
           }
         : { total: row.total, pending: 0, sent: row.sent, failed: row.failed, skipped: row.skipped },
+      schedule_id: row.scheduleId,
       created_at: row.createdAt.toISOString(),
     };
   }

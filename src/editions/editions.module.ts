@@ -1,14 +1,25 @@
 import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { EditorAuthGuard } from '../http/editor-auth.guard.js';
+import { EditionSchedulesAdminController } from './edition-schedules-admin.controller.js';
+import { EditionSchedulesRepository } from './edition-schedules.repository.js';
+import { EditionSchedulesService } from './edition-schedules.service.js';
+import { EditionWebVersionService } from './edition-web-version.service.js';
 import { EditionsAdminController } from './editions-admin.controller.js';
 import { EditionsRepository } from './editions.repository.js';
 import { EditionsService } from './editions.service.js';
 
 @Module({
   imports: [DeliveryModule],
-  controllers: [EditionsAdminController],
-  providers: [EditionsRepository, EditionsService, EditorAuthGuard],
-  exports: [EditionsService],
+  controllers: [EditionsAdminController, EditionSchedulesAdminController],
+  providers: [
+    EditionsRepository,
+    EditionsService,
+    EditionSchedulesRepository,
+    EditionSchedulesService,
+    EditionWebVersionService,
+    EditorAuthGuard,
+  ],
+  exports: [EditionsService, EditionSchedulesService, EditionWebVersionService],
 })
 export class EditionsModule {}

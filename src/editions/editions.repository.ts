@@ -7,6 +7,8 @@ import {
   type EditionStatus,
   editions,
   type NewEditionRow,
+  subscribers,
+  type SubscriberTier,
 } from '../database/schema.js';
 
 @Injectable()
@@ -82,5 +84,14 @@ export class EditionsRepository {
       .where(and(eq(editions.status, 'scheduled'), lte(editions.scheduledAt, now)))
       .returning({ id: editions.id });
     return rows.map((row) => row.id);
+  }
+
+  /** The tier a subscriber reads at now: premium only while active and premium. */
+  async readerTier(subscriberId: string): Promise<SubscriberTier> {
+    const [row] = await this.db
+      .select({ tier: subscribers.tier, status: subscribers.status })
+      .from(subscribers)
+      .where(eq(subscribers.id, subscriberId));
+    return row?.status === 'active' && row.tier === 'premium' ? 'premium' : 'free';
   }
 }

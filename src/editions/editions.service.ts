@@ -122,7 +122,8 @@ export class EditionsService {
     const html = composed.html
       .replaceAll(RECIPIENT_MARKERS.name, '')
       .replaceAll(RECIPIENT_MARKERS.unsubscribeUrl, '#')
-      .replaceAll(RECIPIENT_MARKERS.preferencesUrl, '#');
+      .replaceAll(RECIPIENT_MARKERS.preferencesUrl, '#')
+      .replaceAll(RECIPIENT_MARKERS.webVersionUrl, '#');
     const htmlBytes = composed.message.htmlBytes;
     return {
       html,

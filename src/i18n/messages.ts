@@ -83,6 +83,7 @@ const MESSAGES = {
     emailWhy: 'Vous recevez ce message parce que cette adresse a été inscrite sur',
     emailPreferences: 'Gérer mes préférences',
     emailUnsubscribe: 'Me désinscrire',
+    emailWebVersion: 'Lire cette lettre en ligne',
     editionPremiumTitle: 'La newsletter complète',
     editionPremiumText:
       'Cette édition ne contient que des extraits. Les abonnés premium reçoivent chaque article en entier.',
@@ -166,6 +167,7 @@ const MESSAGES = {
     emailWhy: 'You receive this message because this address was signed up on',
     emailPreferences: 'Manage my preferences',
     emailUnsubscribe: 'Unsubscribe',
+    emailWebVersion: 'Read this letter on the web',
     editionPremiumTitle: 'The full newsletter',
     editionPremiumText:
       'This edition holds excerpts only. Premium subscribers receive every article in full.',

@@ -10,6 +10,12 @@ import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-me
 /** Gmail clips messages whose HTML passes 102 KB and hides the rest behind a link. */
 export const GMAIL_CLIP_BYTES = 102 * 1024;
 
+/**
+ * `recipient`: the links are markers that each recipient's own URLs replace. `none`: a copy
+ * anyone may see (the web version), without unsubscribe, preferences or web-version links.
+ */
+export type EditionLinks = 'recipient' | 'none';
+
 export interface ComposedEdition {
   readonly message: PreparedMessage;
   /** The HTML with the recipient markers still in it. */
@@ -38,15 +44,18 @@ export class EditionComposer {
     edition: Pick<EditionRow, 'id' | 'subject' | 'preheader'>,
     articles: readonly ArticleRow[],
     tier: SubscriberTier,
+    links: EditionLinks = 'recipient',
   ): Promise<ComposedEdition> {
+    const marker = (value: string): string => (links === 'recipient' ? value : '');
     const { html, text } = await this.renderer.render(
       tier === 'premium' ? 'edition-full' : 'edition-teaser',
       {
         subject: edition.subject,
         // The editor's preheader, else the first lede: both come before any cut.
         preheader: edition.preheader || articles[0]?.lede || '',
-        unsubscribeUrl: RECIPIENT_MARKERS.unsubscribeUrl,
-        preferencesUrl: RECIPIENT_MARKERS.preferencesUrl,
+        unsubscribeUrl: marker(RECIPIENT_MARKERS.unsubscribeUrl),
+        preferencesUrl: marker(RECIPIENT_MARKERS.preferencesUrl),
+        webVersionUrl: marker(RECIPIENT_MARKERS.webVersionUrl),
         premiumUrl: this.config.premiumUrl,
         articles: articles.map((article) => ({
           title: article.title,

@@ -23,6 +23,7 @@ export interface EmailData {
   readonly preheader?: string;
   readonly unsubscribeUrl?: string;
   readonly preferencesUrl?: string;
+  readonly webVersionUrl?: string;
   readonly [key: string]: unknown;
 }
 
@@ -85,6 +86,7 @@ export class EmailRenderer implements OnModuleInit {
         preheader: 'Check',
         unsubscribeUrl: 'https://example.invalid/u',
         preferencesUrl: 'https://example.invalid/p',
+        webVersionUrl: 'https://example.invalid/w',
         confirmUrl: 'https://example.invalid/c',
         premiumUrl: 'https://example.invalid/premium',
         name: 'Check',

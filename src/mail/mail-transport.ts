@@ -3,13 +3,50 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig, DkimSettings } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
 export interface SentMail {
   readonly messageId: string;
   /** The SMTP server's last reply, or where the outbox file went. */
   readonly response: string;
+}
+
+/**
+ * The header fields DKIM signs: nodemailer's default list, plus List-Unsubscribe-Post and
+ * Feedback-ID, which it leaves out and which providers want signed before they trust one-click
+ * unsubscribe and feedback loops.
+ */
+export const DKIM_SIGNED_FIELDS = [
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'Content-ID',
+  'Content-Description',
+  'In-Reply-To',
+  'References',
+  'List-Id',
+  'List-Help',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'List-Subscribe',
+  'List-Post',
+  'List-Owner',
+  'List-Archive',
+  'Feedback-ID',
+  'Precedence',
+].join(':');
+
+function dkimOptions(dkim: DkimSettings | undefined): Record<string, unknown> {
+  return dkim ? { dkim: { ...dkim, headerFieldNames: DKIM_SIGNED_FIELDS } } : {};
 }
 
 /** The parts of an SMTP URL nodemailer's pooled transport takes as options. */
@@ -41,7 +78,10 @@ export class MailTransport implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (config.smtpUrl !== undefined) {
-      this.transporter = nodemailer.createTransport(smtpOptions(config.smtpUrl));
+      this.transporter = nodemailer.createTransport({
+        ...smtpOptions(config.smtpUrl),
+        ...dkimOptions(config.dkim),
+      });
     } else {
       this.outboxDir = path.join(config.dataDir, 'outbox');
       mkdirSync(this.outboxDir, { recursive: true });
@@ -49,6 +89,7 @@ export class MailTransport implements OnApplicationShutdown {
         streamTransport: true,
         buffer: true,
         newline: 'windows',
+        ...dkimOptions(config.dkim),
       });
     }
   }

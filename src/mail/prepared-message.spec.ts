@@ -9,7 +9,7 @@ function prepared(): PreparedMessage {
     from: formatAddress('Le Blog de Dépêche', 'lettre@blog.example'),
     replyTo: 'redaction@blog.example',
     subject,
-    html: `<p>Bonjour ${RECIPIENT_MARKERS.name},</p><p>${'é'.repeat(200)}</p><a href="${RECIPIENT_MARKERS.unsubscribeUrl}">Se désinscrire</a> <a href="${RECIPIENT_MARKERS.preferencesUrl}">Préférences</a>`,
+    html: `<p>Bonjour ${RECIPIENT_MARKERS.name},</p><p>${'é'.repeat(200)}</p><a href="${RECIPIENT_MARKERS.unsubscribeUrl}">Se désinscrire</a> <a href="${RECIPIENT_MARKERS.preferencesUrl}">Préférences</a> <a href="${RECIPIENT_MARKERS.webVersionUrl}">En ligne</a>`,
     text: `Bonjour ${RECIPIENT_MARKERS.name},\n\nSe désinscrire : ${RECIPIENT_MARKERS.unsubscribeUrl}`,
     listId: 'newsletter.blog.example',
     feedbackId: 'e1:free:depeche',
@@ -23,6 +23,7 @@ const recipient = {
   unsubscribeUrl: 'https://blog.example/unsubscribe/abc.def',
   unsubscribeMailto: 'mailto:lettre@blog.example?subject=unsubscribe%20abc.def',
   preferencesUrl: 'https://blog.example/preferences/abc.def',
+  webVersionUrl: 'https://blog.example/editions/e1/abc.ghi',
 };
 
 describe('PreparedMessage', () => {
@@ -53,6 +54,7 @@ describe('PreparedMessage', () => {
     expect(mail.text).toBe(`Bonjour ${recipient.name},\n\nSe désinscrire : ${recipient.unsubscribeUrl}`);
     expect(mail.html).toContain('<p>Bonjour Hélène &lt;Dupont&gt; &amp; &quot;fils&quot;,</p>');
     expect(mail.html).toContain(`<a href="${recipient.preferencesUrl}">`);
+    expect(mail.html).toContain(`<a href="${recipient.webVersionUrl}">`);
     expect(mail.html).toContain('é'.repeat(200));
     // RFC 2046: the preferred alternative, HTML, comes last.
     expect(text.indexOf('Content-Type: text/plain')).toBeLessThan(text.indexOf('Content-Type: text/html'));

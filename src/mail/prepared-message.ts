@@ -9,14 +9,16 @@ export const RECIPIENT_MARKERS = {
   name: '%%DEPECHE_NAME%%',
   unsubscribeUrl: '%%DEPECHE_UNSUBSCRIBE_URL%%',
   preferencesUrl: '%%DEPECHE_PREFERENCES_URL%%',
+  webVersionUrl: '%%DEPECHE_WEB_VERSION_URL%%',
 } as const;
 
 type MarkerKey = keyof typeof RECIPIENT_MARKERS;
-const MARKER_PATTERN = /%%DEPECHE_(NAME|UNSUBSCRIBE_URL|PREFERENCES_URL)%%/g;
+const MARKER_PATTERN = /%%DEPECHE_(NAME|UNSUBSCRIBE_URL|PREFERENCES_URL|WEB_VERSION_URL)%%/g;
 const MARKER_KEYS: Readonly<Record<string, MarkerKey>> = {
   NAME: 'name',
   UNSUBSCRIBE_URL: 'unsubscribeUrl',
   PREFERENCES_URL: 'preferencesUrl',
+  WEB_VERSION_URL: 'webVersionUrl',
 };
 
 export interface MessageTemplate {
@@ -38,6 +40,8 @@ export interface RecipientParts {
   readonly unsubscribeUrl: string;
   readonly unsubscribeMailto: string;
   readonly preferencesUrl: string;
+  /** The edition on the web, at the recipient's tier. */
+  readonly webVersionUrl: string;
 }
 
 /** A part's body cut at the markers: literal bytes, then which value goes next, and so on. */

@@ -40,6 +40,16 @@ describe('SubscriberTokens', () => {
     }
   });
 
+  it('gives reader tokens that open one edition and nothing else', () => {
+    const signer = tokens(newKey);
+    const edition = '11111111-1111-4111-8111-111111111111';
+    const reader = signer.readerToken(edition, id);
+    expect(signer.verifyReaderToken(edition, reader)).toBe(id);
+    expect(signer.verifyReaderToken('22222222-2222-4222-8222-222222222222', reader)).toBeUndefined();
+    expect(signer.verifyManageToken(reader)).toBeUndefined();
+    expect(signer.verifyReaderToken(edition, signer.manageToken(id))).toBeUndefined();
+  });
+
   it('makes random confirmation tokens and stores only their hash', () => {
     const a = SubscriberTokens.confirmationToken();
     const b = SubscriberTokens.confirmationToken();

@@ -28,25 +28,46 @@ export class SubscriberTokens {
     this.keys = [config.secretKey, ...config.previousSecretKeys];
   }
 
-  private signature(key: string, id: Buffer): Buffer {
-    return createHmac('sha256', key).update('manage:').update(id).digest();
+  /** The HMAC of a subscriber id for one purpose: a token for one thing never opens another. */
+  private signature(key: string, purpose: string, id: Buffer): Buffer {
+    return createHmac('sha256', key).update(`${purpose}:`).update(id).digest();
   }
 
-  manageToken(subscriberId: string): string {
+  private sign(purpose: string, subscriberId: string): string {
     const id = uuidToBytes(subscriberId);
     const [current] = this.keys;
-    return `${id.toString('base64url')}.${this.signature(current ?? '', id).toString('base64url')}`;
+    return `${id.toString('base64url')}.${this.signature(current ?? '', purpose, id).toString('base64url')}`;
   }
 
-  /** The subscriber id a manage token was signed for, or undefined for anything forged or mangled. */
-  verifyManageToken(token: string): string | undefined {
+  private verify(purpose: string, token: string): string | undefined {
     const [idPart, signaturePart, extra] = token.split('.');
     if (idPart === undefined || signaturePart === undefined || extra !== undefined) return undefined;
     const id = Buffer.from(idPart, 'base64url');
     const given = Buffer.from(signaturePart, 'base64url');
     if (!UUID_HEX.test(id.toString('hex')) || given.length !== 32) return undefined;
-    const valid = this.keys.some((key) => timingSafeEqual(this.signature(key, id), given));
+    const valid = this.keys.some((key) => timingSafeEqual(this.signature(key, purpose, id), given));
     return valid ? bytesToUuid(id) : undefined;
+  }
+
+  manageToken(subscriberId: string): string {
+    return this.sign('manage', subscriberId);
+  }
+
+  /** The subscriber id a manage token was signed for, or undefined for anything forged or mangled. */
+  verifyManageToken(token: string): string | undefined {
+    return this.verify('manage', token);
+  }
+
+  /**
+   * A token that only lets its subscriber read one edition on the web. Web-version links get
+   * shared, so they must not carry the manage token (which unsubscribes and exports data).
+   */
+  readerToken(editionId: string, subscriberId: string): string {
+    return this.sign(`read:${editionId}`, subscriberId);
+  }
+
+  verifyReaderToken(editionId: string, token: string): string | undefined {
+    return this.verify(`read:${editionId}`, token);
   }
 
   /** A fresh confirmation token and the hash to store for it. */

@@ -1,7 +1,9 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ArticlesModule } from '../articles/articles.module.js';
+import { EditionsModule } from '../editions/editions.module.js';
 import { BlogController } from './blog.controller.js';
+import { EditionPageController } from './edition-page.controller.js';
 import { FeedController } from './feed.controller.js';
 import { HttpExceptionFilter } from './http-exception.filter.js';
 import { PageRenderer } from './page-renderer.js';
@@ -10,8 +12,8 @@ import { SubscribersModule } from '../subscribers/subscribers.module.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 
 @Module({
-  imports: [ArticlesModule, SubscribersModule],
-  controllers: [FeedController, BlogController, SubscriptionController],
+  imports: [ArticlesModule, SubscribersModule, EditionsModule],
+  controllers: [FeedController, BlogController, EditionPageController, SubscriptionController],
   providers: [PageRenderer, RateLimiter, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })
 export class WebModule {}

@@ -8,6 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ArticlesService } from '../articles/articles.service.js';
 import { EditionDeliveryService } from '../delivery/edition-delivery.service.js';
+import { EditionSchedulesService } from '../editions/edition-schedules.service.js';
 import { EditionsService } from '../editions/editions.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -26,6 +27,7 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
   constructor(
     @Inject(ArticlesService) private readonly articles: ArticlesService,
     @Inject(EditionsService) private readonly editions: EditionsService,
+    @Inject(EditionSchedulesService) private readonly schedules: EditionSchedulesService,
     @Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService,
     @Inject(SchedulerRegistry) private readonly registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -57,6 +59,12 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
       const published = await this.articles.publishDue();
       for (const edition of await this.editions.announceNewlyPublished()) {
         this.logger.log({ editionId: edition.id }, 'Article published: its edition is scheduled');
+      }
+      for (const slot of await this.schedules.runDue()) {
+        this.logger.log(
+          { scheduleId: slot.schedule.id, editionId: slot.edition?.id, outcome: slot.outcome },
+          slot.edition ? 'Recurring slot: edition made' : 'Recurring slot: nothing new, skipped',
+        );
       }
       const started = await this.editions.startDue();
       for (const editionId of started) this.logger.log({ editionId }, 'Edition due: sending');

@@ -7,6 +7,8 @@ export interface ReceivedMail {
   readonly envelopeTo: readonly string[];
   readonly raw: Buffer;
   readonly parsed: ParsedMail;
+  /** Date.now() when the server accepted it. */
+  readonly receivedAt: number;
 }
 
 export interface SmtpSink {
@@ -61,6 +63,7 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
               envelopeTo: session.envelope.rcptTo.map((r) => r.address),
               raw,
               parsed,
+              receivedAt: Date.now(),
             });
             callback();
           })

@@ -19,6 +19,9 @@ import {
 } from '../../database/schema.js';
 import { IsNotBlank, IsSingleLine } from '../../http/validation.js';
 
+/** Articles one edition may carry: beyond this an email grows past what inboxes show. */
+export const MAX_EDITION_ARTICLES = 20;
+
 export class CreateEditionDto {
   @ApiProperty({ example: 'La lettre du dimanche : Syrie, Irak', maxLength: 200 })
   @IsString()
@@ -42,7 +45,7 @@ export class CreateEditionDto {
   @ApiProperty({ type: [String], description: 'Published articles, in the order they appear' })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(20)
+  @ArrayMaxSize(MAX_EDITION_ARTICLES)
   @ArrayUnique()
   @IsUUID('4', { each: true })
   article_ids!: string[];

@@ -1,0 +1,54 @@
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { SubscriberTier } from '../database/schema.js';
+import { EditionDeliveryService } from '../delivery/edition-delivery.service.js';
+import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { EditionsRepository } from './editions.repository.js';
+
+/** How long a rendered web version is served before the edition is rendered again. */
+const CACHE_MS = 60_000;
+const CACHE_ENTRIES = 64;
+
+export interface WebVersion {
+  readonly html: string;
+  readonly tier: SubscriberTier;
+}
+
+/**
+ * An edition as a web page, the "read on the web" link of every email. Without a reader token it
+ * is the teaser edition, for anyone; with one, the tier its subscriber holds now, so a link shared
+ * by a premium reader stops showing the full text when that reader leaves premium. Only editions
+ * that started sending have a web version: drafts are for editors' previews.
+ */
+@Injectable()
+export class EditionWebVersionService {
+  /** Rendering is an MJML compile: a public page must not do one per request. */
+  private readonly cache = new Map<string, { readonly html: string; readonly expires: number }>();
+
+  constructor(
+    @Inject(EditionsRepository) private readonly repository: EditionsRepository,
+    @Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService,
+    @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
+  ) {}
+
+  async render(editionId: string, readerToken?: string): Promise<WebVersion> {
+    const edition = await this.repository.findById(editionId);
+    if (!edition?.startedAt) throw new NotFoundException('No such edition');
+    let tier: SubscriberTier = 'free';
+    if (readerToken !== undefined) {
+      const subscriberId = this.tokens.verifyReaderToken(editionId, readerToken);
+      if (!subscriberId) throw new NotFoundException('This link is not valid');
+      tier = await this.repository.readerTier(subscriberId);
+    }
+    const key = `${editionId}:${tier}`;
+    const now = Date.now();
+    const cached = this.cache.get(key);
+    if (cached && cached.expires > now) return { html: cached.html, tier };
+    const { html } = await this.delivery.compose(edition, tier, 'none');
+    for (const [k, entry] of this.cache) if (entry.expires <= now) this.cache.delete(k);
+    // Maps keep insertion order: the first key is the oldest entry.
+    const oldest = this.cache.keys().next();
+    if (this.cache.size >= CACHE_ENTRIES && !oldest.done) this.cache.delete(oldest.value);
+    this.cache.set(key, { html, expires: now + CACHE_MS });
+    return { html, tier };
+  }
+}

@@ -1,0 +1,97 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedAudience } from './helpers/audience.js';
+import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
+import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+const SELECTOR = 'depeche2026';
+const DOMAIN = 'blog.example.test';
+
+describe('DKIM signing', () => {
+  let t: TestApp;
+  let sink: SmtpSink;
+  let keyDir: string;
+  let publicKeyRecord: string;
+
+  /** DNS as receivers see it: the selector's TXT record holds the public key. */
+  const resolver = (name: string, type: string): Promise<string[][]> =>
+    type === 'TXT' && name === `${SELECTOR}._domainkey.${DOMAIN}`
+      ? Promise.resolve([[publicKeyRecord]])
+      : Promise.reject(Object.assign(new Error(`no ${type} record for ${name}`), { code: 'ENOTFOUND' }));
+
+  beforeAll(async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    keyDir = mkdtempSync(path.join(tmpdir(), 'depeche-dkim-'));
+    const keyFile = path.join(keyDir, 'dkim.pem');
+    writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const der = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    publicKeyRecord = `v=DKIM1; k=rsa; p=${der}`;
+    sink = await startSmtpSink();
+    t = await startTestApp({
+      SMTP_URL: sink.url,
+      DKIM_SELECTOR: SELECTOR,
+      DKIM_PRIVATE_KEY_FILE: keyFile,
+      ...FAST_PIPELINE,
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await sink.close();
+    rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  it('signs every edition message, covering the list headers, with a signature receivers verify', async () => {
+    const article = await publishedArticle(t);
+    const audience = await seedAudience(t, { free: 2, premium: 2 }, 'dkim');
+    const edition = await scheduledEdition(t, article.id);
+    expect(await finished(t, edition.id)).toMatchObject({ status: 'sent', counts: { sent: 4 } });
+    for (const email of [...audience.free, ...audience.premium]) {
+      const [mail] = sink.to(email);
+      const result = await dkimVerify(mail!.raw, { resolver });
+      const [signature] = result.results;
+      expect(signature?.status.result, signature?.info).toBe('pass');
+      expect(signature?.signingDomain).toBe(DOMAIN);
+      const signed = (signature?.signingHeaders?.keys ?? '').toLowerCase().split(/:\s*/);
+      for (const field of [
+        'from',
+        'subject',
+        'list-unsubscribe',
+        'list-unsubscribe-post',
+        'feedback-id',
+        'list-id',
+      ]) {
+        expect(signed, `${field} in ${signed.join(':')}`).toContain(field);
+      }
+    }
+  });
+
+  it('fails verification when a signed list header is altered on the way', async () => {
+    const mail = sink.messages[0]!;
+    const forged = Buffer.from(
+      mail.raw
+        .toString('latin1')
+        .replace(/^Feedback-ID:[^\r\n]*(?:\r\n[ \t][^\r\n]*)*/m, 'Feedback-ID: forged:by:someone'),
+      'latin1',
+    );
+    expect(forged.equals(mail.raw)).toBe(false);
+    const [signature] = (await dkimVerify(forged, { resolver })).results;
+    expect(signature?.status.result).toBe('fail');
+  });
+
+  it('signs transactional mail too', async () => {
+    const res = await t.request({
+      method: 'POST',
+      url: '/subscribe',
+      payload: { email: 'dkim-confirm@exemple.fr' },
+    });
+    expect(res.statusCode).toBeLessThan(400);
+    const [mail] = await sink.waitFor('dkim-confirm@exemple.fr');
+    const [signature] = (await dkimVerify(mail!.raw, { resolver })).results;
+    expect(signature?.status.result).toBe('pass');
+  });
+});
