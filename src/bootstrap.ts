@@ -8,6 +8,7 @@ import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { createValidationPipe } from './http/validation.js';
 import { MetricsService } from './ops/metrics.service.js';
+import { PageCache } from './web/page-cache.js';
 
 // Signals are main.ts's to handle (it also stops a private Redis after the app), so neither factory
 // calls enableShutdownHooks: app.close() runs the same shutdown hooks.
@@ -20,6 +21,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     bodyLimit: config.maxBodyBytes,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  // First of all hooks: a cached public page is answered before anything else runs.
+  new PageCache(config.pageCacheSeconds).register(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
     bufferLogs: true,
     // Boot errors (a broken template, an unreachable database) are thrown to the caller, which

@@ -1,5 +1,5 @@
 import { load } from 'cheerio';
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import { deliveries } from '../src/database/schema.js';
 import { DeliveriesRepository } from '../src/delivery/deliveries.repository.js';
 import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
@@ -273,12 +273,12 @@ describe('an unreliable SMTP server', () => {
 });
 
 describe('stopping a send', () => {
-  /** A recipient whose ledger row is still pending: certainly not handed to SMTP yet. */
+  /** The last recipient of the ledger, while the first chunk is still going out: not mailed yet. */
   async function notYetSent(t: TestApp, editionId: string): Promise<string> {
     const [row] = await t.database.db
       .select({ id: deliveries.subscriberId })
       .from(deliveries)
-      .where(and(eq(deliveries.editionId, editionId), eq(deliveries.status, 'pending')))
+      .where(and(eq(deliveries.editionId, editionId), inArray(deliveries.status, ['pending', 'sending'])))
       .orderBy(desc(deliveries.seq))
       .limit(1);
     return row!.id;
@@ -317,7 +317,7 @@ describe('stopping a send', () => {
       expect(cancelled.json().status).toBe('cancelled');
       const atCancel = sink.messages.length;
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      // Only messages of the chunk in flight may still complete: at most one chunk of 50.
+      // Only messages of the chunk in flight may still complete: at most one chunk.
       expect(sink.messages.length - atCancel).toBeLessThanOrEqual(FLUSH_EVERY);
       const edited = (await t.api('GET', `/api/editions/${edition.id}`)).json();
       expect(edited.status).toBe('cancelled');
@@ -398,6 +398,26 @@ describe('EDITION_ON_PUBLISH', () => {
       await t.api('POST', `/api/articles/${article.id}/publish`);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect((await t.api('GET', '/api/editions')).json()).toHaveLength(1);
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  });
+});
+
+describe('an edition due between two ticks', () => {
+  it('starts at its time, not at the next regular tick', async () => {
+    const sink = await startSmtpSink();
+    // Ticks four seconds apart: without a tick of its own the edition would wait up to four.
+    const t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE, TICK_INTERVAL_MS: '4000' });
+    try {
+      const article = await publishedArticle(t);
+      await seedAudience(t, { free: 1, premium: 1 }, 'ponctuel');
+      const edition = await scheduledEdition(t, article.id, 6000);
+      const done = await finished(t, edition.id, 30_000);
+      const late = Date.parse(done.started_at) - Date.parse(done.scheduled_at);
+      expect(late).toBeGreaterThanOrEqual(0);
+      expect(late).toBeLessThan(1500);
     } finally {
       await t.close();
       await sink.close();

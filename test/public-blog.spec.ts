@@ -260,3 +260,39 @@ describe('pagination and formatting', () => {
     }
   });
 });
+
+describe('the page cache', () => {
+  it('serves a page again from memory, and a write through the API shows at once', async () => {
+    const article = (
+      await t.api('POST', '/api/articles', sampleArticle({ title: 'Mise en cache', slug: 'mise-en-cache' }))
+    ).json();
+    await t.api('POST', `/api/articles/${article.id}/publish`);
+    const first = await t.request({ method: 'GET', url: '/articles/mise-en-cache' });
+    const second = await t.request({ method: 'GET', url: '/articles/mise-en-cache' });
+    expect(first.headers['x-cache']).toBeUndefined();
+    expect(second.headers['x-cache']).toBe('hit');
+    expect(second.body).toBe(first.body);
+    expect(second.headers['content-type']).toBe(first.headers['content-type']);
+    expect(second.headers['cache-control']).toBe(first.headers['cache-control']);
+    expect(second.headers['content-security-policy']).toBe(first.headers['content-security-policy']);
+    expect(second.body).not.toContain(CANARY_MARK);
+
+    await t.api('PATCH', `/api/articles/${article.id}`, { title: 'Mise en cache, titre corrigé' });
+    expect((await t.request({ method: 'GET', url: '/articles/mise-en-cache' })).body).toContain(
+      'titre corrigé',
+    );
+    await t.api('POST', `/api/articles/${article.id}/unpublish`);
+    expect((await t.request({ method: 'GET', url: '/articles/mise-en-cache' })).statusCode).toBe(404);
+  });
+
+  it('keeps only plain URLs and page numbers, and never an error page', async () => {
+    await t.request({ method: 'GET', url: '/?utm_source=lettre' });
+    expect(
+      (await t.request({ method: 'GET', url: '/?utm_source=lettre' })).headers['x-cache'],
+    ).toBeUndefined();
+    await t.request({ method: 'GET', url: '/articles/nulle-part' });
+    const missing = await t.request({ method: 'GET', url: '/articles/nulle-part' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.headers['x-cache']).toBeUndefined();
+  });
+});

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/helpers/net.js';
@@ -7,28 +8,62 @@ import { freePort } from '../../test/helpers/net.js';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const BENCH_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 
-export interface RunningService {
-  readonly url: string;
+export interface RunningProcess {
   readonly child: ChildProcess;
+  /** Peak resident set size so far (VmHWM), in bytes. */
+  peakRss(): number;
   stop(): Promise<void>;
 }
 
-/** The built service (dist/main.js) in its own process, as production runs it. */
-export async function startService(env: Record<string, string>): Promise<RunningService> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
+export interface RunningService extends RunningProcess {
+  readonly url: string;
+}
+
+function peakRssOf(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
+function running(child: ChildProcess): RunningProcess {
+  return {
+    child,
+    peakRss: () => peakRssOf(child),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function spawnDist(
+  env: Record<string, string>,
+  stdout: 'inherit' | 'pipe',
+  nodeArgs: readonly string[] = [],
+): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
-      PORT: String(port),
       HOST: '127.0.0.1',
       ADMIN_API_TOKEN: BENCH_TOKEN,
       LOG_LEVEL: 'warn',
       QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', stdout, 'inherit'],
   });
+}
+
+/** The built service (dist/main.js) in its own process, as production runs it. */
+export async function startService(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<RunningService> {
+  const port = await freePort();
+  const child = spawnDist({ PORT: String(port), ...env }, 'inherit', nodeArgs);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -40,15 +75,36 @@ export async function startService(env: Record<string, string>): Promise<Running
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('The service did not start');
     await sleep(100);
   }
-  return {
-    url,
-    child,
-    stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { url, ...running(child) };
+}
+
+/** A ROLE=worker process, resolved once it says it has started. */
+export async function startWorker(
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): Promise<RunningProcess> {
+  const child = spawnDist({ ROLE: 'worker', ...env, LOG_LEVEL: 'info' }, 'pipe', nodeArgs);
+  await new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => {
+      reject(new Error('The worker did not start'));
+    }, 60_000);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (seen === 'started') return;
+      seen = (seen + chunk.toString()).slice(-4096);
+      if (seen.includes('Dépêche worker started')) {
+        seen = 'started';
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`The worker exited with ${code}`));
+    });
+  });
+  // Keep draining its logs so that a full pipe never stalls it.
+  child.stdout?.resume();
+  return running(child);
 }
 
 export function median(values: readonly number[]): number {

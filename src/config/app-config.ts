@@ -42,6 +42,10 @@ export interface AppConfig {
   readonly verpAddress: string | undefined;
   /** DKIM signing of every message sent, when a selector and a key are set. */
   readonly dkim: DkimSettings | undefined;
+  /** How long each API process keeps a rendered public page; 0 renders every request. */
+  readonly pageCacheSeconds: number;
+  /** SMTP sessions each process keeps open. */
+  readonly smtpMaxConnections: number;
   /** At most this many messages a second handed to SMTP, across every worker; 0 for no limit. */
   readonly sendRateLimit: number;
   /** The publication's postal address, shown in every email footer as anti-spam laws ask. */
@@ -340,6 +344,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     verpAddress,
     dkim: readDkim(read, mailFrom.address),
     sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),
+    smtpMaxConnections: read.integer('SMTP_MAX_CONNECTIONS', 5, 1, 100),
+    pageCacheSeconds: read.integer('PAGE_CACHE_SECONDS', 5, 0, 3600),
     postalAddress: read.string('POSTAL_ADDRESS', ''),
     trustProxy,
     confirmTokenTtlHours: read.integer('CONFIRM_TOKEN_TTL_HOURS', 48, 1, 720),
@@ -357,7 +363,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     teaserWords: read.integer('TEASER_WORDS', 120, 10, 5000),
     pageSize: read.integer('PAGE_SIZE', 10, 1, 100),
-    tickIntervalMs: read.integer('TICK_INTERVAL_MS', 5000, 100, 3_600_000),
+    tickIntervalMs: read.integer('TICK_INTERVAL_MS', 1000, 100, 3_600_000),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
     maxBodyBytes: read.integer('MAX_BODY_BYTES', 1_048_576, 1024, 104_857_600),
     searchPath: read.string('PATH', ''),

@@ -198,6 +198,8 @@ export const editions = pgTable(
     status: text('status', { enum: EDITION_STATUSES }).notNull().default('draft'),
     scheduledAt: timestamp('scheduled_at', { withTimezone: true, precision: 3 }),
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
+    /** When the audience was frozen into the ledger and its send batches queued. */
+    preparedAt: timestamp('prepared_at', { withTimezone: true, precision: 3 }),
     finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
     /** Counts frozen when the send finishes; live counts come from the ledger. */
     total: integer('total').notNull().default(0),

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import {
   type ArticleRow,
@@ -62,27 +62,55 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Freezes the audience: one pending row per active subscriber of the audience, in one
-   * INSERT … SELECT that a second run (another worker, a retry) leaves as it is.
+   * Freezes the next slice of the audience into the ledger: at most `limit` active subscribers of
+   * the audience's tiers with ids after `afterId`, less the suppressed addresses, in id order.
+   * Returns the last subscriber id of the slice (undefined when nothing was left). A second run
+   * (after a crash) inserts nothing twice: the ledger's key refuses it.
    */
-  async freezeAudience(editionId: string, audience: EditionAudience): Promise<void> {
+  async freezeAudienceSlice(
+    editionId: string,
+    audience: EditionAudience,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<string | undefined> {
     const tiers =
       audience === 'all' ? sql`('free', 'premium')` : audience === 'free' ? sql`('free')` : sql`('premium')`;
-    await this.db.execute(sql`
-      insert into deliveries (edition_id, subscriber_id, tier)
-      select ${editionId}, s.id, s.tier from subscribers s
-      where s.status = 'active' and s.tier in ${tiers}
-        and not exists (select 1 from suppressions x where x.address_hash = encode(sha256(convert_to(lower(s.email), 'UTF8')), 'hex'))
-      order by s.id
-      on conflict do nothing`);
+    const after = afterId === undefined ? sql`` : sql`and s.id > ${afterId}`;
+    const result = await this.db.execute(sql`
+      with slice as (
+        select s.id, s.tier from subscribers s
+        where s.status = 'active' and s.tier in ${tiers} ${after}
+          and not exists (select 1 from suppressions x where x.address_hash = encode(sha256(convert_to(lower(s.email), 'UTF8')), 'hex'))
+        order by s.id
+        limit ${limit}
+      ), frozen as (
+        insert into deliveries (edition_id, subscriber_id, tier)
+        select ${editionId}, id, tier from slice order by id
+        on conflict do nothing
+      )
+      select (select id from slice order by id desc limit 1) as last_id`);
+    const [row] = rowsOf<{ last_id: string | null }>(result);
+    return row?.last_id ?? undefined;
   }
 
-  /** Ranges of at most `size` consecutive ledger positions that still hold work. */
-  async rangesWithWork(editionId: string, size: number): Promise<{ fromSeq: number; toSeq: number }[]> {
+  /** Stamps the end of the first preparation; a re-run after a crash keeps the first stamp. */
+  async markPrepared(editionId: string): Promise<void> {
+    await this.db
+      .update(editions)
+      .set({ preparedAt: sql`now()` })
+      .where(and(eq(editions.id, editionId), isNull(editions.preparedAt)));
+  }
+
+  /** Ranges of at most `size` consecutive ledger positions after `afterSeq` that still hold work. */
+  async rangesWithWork(
+    editionId: string,
+    size: number,
+    afterSeq = 0,
+  ): Promise<{ fromSeq: number; toSeq: number }[]> {
     const result = await this.db.execute(sql`
       select min(seq)::bigint as from_seq, max(seq)::bigint as to_seq from (
         select seq, (row_number() over (order by seq) - 1) / ${size} as chunk
-        from deliveries where edition_id = ${editionId} and status in ('pending', 'sending')
+        from deliveries where edition_id = ${editionId} and status in ('pending', 'sending') and seq > ${afterSeq}
       ) c group by chunk order by 1`);
     return rowsOf<{ from_seq: string | number; to_seq: string | number }>(result).map((row) => ({
       fromSeq: Number(row.from_seq),

@@ -14,9 +14,11 @@ import { classifySmtpFailure } from './smtp-outcome.js';
 import { SuppressionRepository } from './suppression.repository.js';
 
 /** Rows claimed, sent and recorded together: one UPDATE per this many messages, and the most a crash re-sends. */
-export const FLUSH_EVERY = 50;
+export const FLUSH_EVERY = 100;
 /** How stale a chunk's view of its subscribers' status may get while it sends. */
 const STATUS_REFRESH_MS = 250;
+/** Subscribers frozen into the ledger per statement while preparing: 20 send batches. */
+const FREEZE_SLICE = 20 * SEND_BATCH_SIZE;
 
 /** Thrown at the end of a batch that met temporary failures, so that BullMQ retries it later. */
 export class TransientDeliveryError extends Error {
@@ -24,6 +26,10 @@ export class TransientDeliveryError extends Error {
 }
 
 type Composed = Readonly<Record<SubscriberTier, ComposedEdition>>;
+
+function skipped(row: Pick<ClaimedDelivery, 'subscriberId'>, reason: string): DeliveryOutcome {
+  return { subscriberId: row.subscriberId, status: 'skipped', messageId: null, smtpResponse: reason };
+}
 
 /** The send pipeline of an edition: prepare, send in batches, finalise, reconcile. */
 @Injectable()
@@ -66,21 +72,36 @@ export class EditionDeliveryService {
     return composed;
   }
 
+  /**
+   * Freezes the audience into the ledger a slice at a time, queueing each slice's send batches as
+   * soon as it is written: the first messages leave while the rest of a large audience is still
+   * being frozen. The audience is streamed through the database, never loaded.
+   */
   async prepare(editionId: string): Promise<void> {
     const edition = await this.ledger.edition(editionId);
     if (edition?.status !== 'sending') return;
-    await this.ledger.freezeAudience(editionId, edition.audience);
-    await this.enqueueRemaining(editionId);
+    let afterId: string | undefined;
+    let afterSeq = 0;
+    do {
+      afterId = await this.ledger.freezeAudienceSlice(editionId, edition.audience, afterId, FREEZE_SLICE);
+      const ranges = await this.enqueueRemaining(editionId, undefined, afterSeq);
+      afterSeq = ranges.at(-1)?.toSeq ?? afterSeq;
+    } while (afterId !== undefined);
+    await this.ledger.markPrepared(editionId);
     await this.finalise(editionId);
   }
 
-  private async enqueueRemaining(editionId: string, generation?: string): Promise<number> {
-    const ranges = await this.ledger.rangesWithWork(editionId, SEND_BATCH_SIZE);
+  private async enqueueRemaining(
+    editionId: string,
+    generation?: string,
+    afterSeq = 0,
+  ): Promise<{ fromSeq: number; toSeq: number }[]> {
+    const ranges = await this.ledger.rangesWithWork(editionId, SEND_BATCH_SIZE, afterSeq);
     await this.queue.addBatches(
       ranges.map((range) => ({ editionId, ...range })),
       generation,
     );
-    return ranges.length;
+    return ranges;
   }
 
   /** The MAIL FROM of a subscriber's message: with VERP_ADDRESS, bounces say whose message bounced. */
@@ -110,31 +131,41 @@ export class EditionDeliveryService {
   }
 
   /**
-   * Sends one range of the ledger, claiming FLUSH_EVERY rows at a time: only the rows in flight are
-   * ever `sending`, so a crash re-sends at most one chunk, and a cancel stops within one chunk.
-   * Rows that met a temporary failure wait for the job's retry, with its backoff.
+   * Sends one range of the ledger, claiming FLUSH_EVERY rows at a time: only the rows handed to
+   * SMTP and not yet recorded can be sent twice after a crash, one chunk at most, and a cancel
+   * stops within one chunk. The next chunk is claimed while this one goes out, so the database's
+   * round trips overlap the sending. Rows that met a temporary failure wait for the job's retry.
    */
   async sendBatch(batch: DeliveryJobs['send-batch']): Promise<void> {
     const edition = await this.ledger.edition(batch.editionId);
     if (edition?.status !== 'sending') return;
     const composed = await this.composedFor(edition);
-    let transient = 0;
-    let fromSeq = batch.fromSeq;
-    for (;;) {
-      // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
-      if ((await this.ledger.edition(batch.editionId))?.status !== 'sending') return;
-      const range = { fromSeq, toSeq: batch.toSeq };
-      const chunk = await this.ledger.claim(
+    const claimFrom = (fromSeq: number): Promise<ClaimedDelivery[]> =>
+      this.ledger.claim(
         batch.editionId,
-        range,
+        { fromSeq, toSeq: batch.toSeq },
         FLUSH_EVERY,
         this.config.deliveryLeaseSeconds,
       );
+    let transient = 0;
+    let next = claimFrom(batch.fromSeq);
+    for (;;) {
+      const chunk = await next;
       if (chunk.length === 0) break;
+      // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
+      if ((await this.ledger.edition(batch.editionId))?.status !== 'sending') {
+        await this.ledger.record(
+          batch.editionId,
+          chunk.map((row) => skipped(row, 'edition cancelled')),
+        );
+        return;
+      }
+      next = claimFrom(Math.max(...chunk.map((row) => row.seq)) + 1);
+      // Settled below or in the next turn; a failure here must not go unhandled meanwhile.
+      next.catch(() => undefined);
       const outcomes = await this.sendChunk(batch.editionId, composed, chunk);
       transient += outcomes.filter((outcome) => outcome.status === 'pending').length;
       await this.ledger.record(batch.editionId, outcomes);
-      fromSeq = Math.max(...chunk.map((row) => row.seq)) + 1;
     }
     if (transient > 0) throw new TransientDeliveryError(`${transient} temporary failure(s); retrying later`);
     await this.finalise(batch.editionId);
@@ -152,12 +183,7 @@ export class EditionDeliveryService {
       for (let row = chunk[next++]; row !== undefined; row = chunk[next++]) {
         outcomes.push(
           (await gone(row.subscriberId))
-            ? {
-                subscriberId: row.subscriberId,
-                status: 'skipped',
-                messageId: null,
-                smtpResponse: 'unsubscribed during the send',
-              }
+            ? skipped(row, 'unsubscribed during the send')
             : await this.sendOne(editionId, composed, row),
         );
       }
@@ -173,7 +199,8 @@ export class EditionDeliveryService {
    */
   private statusWatch(subscriberIds: readonly string[]): (subscriberId: string) => Promise<boolean> {
     let inactive = new Set<string>();
-    let readAt = Date.now();
+    // Read at the chunk's first message too: the chunk was claimed while the one before went out.
+    let readAt = -Infinity;
     let reading: Promise<void> | undefined;
     return async (subscriberId) => {
       if (Date.now() - readAt >= STATUS_REFRESH_MS) {
@@ -246,7 +273,7 @@ export class EditionDeliveryService {
    */
   async reconcile(): Promise<void> {
     for (const editionId of await this.ledger.stalledEditionIds(this.config.deliveryLeaseSeconds)) {
-      const batches = await this.enqueueRemaining(editionId, String(Date.now()));
+      const batches = (await this.enqueueRemaining(editionId, String(Date.now()))).length;
       this.logger.warn(
         { editionId, batches },
         'Edition stalled: remaining work queued again from the ledger',

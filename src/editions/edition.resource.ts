@@ -19,6 +19,8 @@ export class EditionResource {
   @ApiProperty({ enum: ['draft', 'scheduled', 'sending', 'sent', 'failed', 'cancelled'] }) status!: string;
   @ApiProperty({ nullable: true, type: String }) scheduled_at!: string | null;
   @ApiProperty({ nullable: true, type: String }) started_at!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'When the audience was frozen and queued' })
+  prepared_at!: string | null;
   @ApiProperty({ nullable: true, type: String }) finished_at!: string | null;
   @ApiProperty({ nullable: true, type: String }) failure_reason!: string | null;
   @ApiProperty({ type: EditionCountsResource, description: 'Live from the ledger while sending' })
@@ -37,6 +39,7 @@ export class EditionResource {
       status: row.status,
       scheduled_at: row.scheduledAt?.toISOString() ?? null,
       started_at: row.startedAt?.toISOString() ?? null,
+      prepared_at: row.preparedAt?.toISOString() ?? null,
       finished_at: row.finishedAt?.toISOString() ?? null,
       failure_reason: row.failureReason,
       counts: live

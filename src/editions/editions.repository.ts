@@ -73,6 +73,15 @@ export class EditionsRepository {
       .returning({ id: articles.id, title: articles.title, lede: articles.lede });
   }
 
+  /** When the next scheduled edition is due, if one is. */
+  async nextDueAt(): Promise<Date | undefined> {
+    const [row] = await this.db
+      .select({ at: sql<Date | null>`min(${editions.scheduledAt})`.mapWith(editions.scheduledAt) })
+      .from(editions)
+      .where(eq(editions.status, 'scheduled'));
+    return row?.at ?? undefined;
+  }
+
   /**
    * Claims every due edition in one statement, so that any number of workers ticking at once
    * start each edition once.

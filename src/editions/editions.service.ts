@@ -165,6 +165,11 @@ export class EditionsService {
     return created;
   }
 
+  /** For the scheduler tick: when the next scheduled edition is due. */
+  nextDueAt(): Promise<Date | undefined> {
+    return this.repository.nextDueAt();
+  }
+
   /** For the scheduler tick: starts every due edition once, however many workers tick. */
   async startDue(now: Date = new Date()): Promise<string[]> {
     const ids = await this.repository.claimDue(now);

@@ -1,10 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import nodemailer, { type SendMailOptions, type Transporter } from 'nodemailer';
-import type { AppConfig, DkimSettings } from '../config/app-config.js';
+import type { SendMailOptions } from 'nodemailer';
+import DKIM from 'nodemailer/lib/dkim';
+import MailComposer from 'nodemailer/lib/mail-composer';
+import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { SmtpPool } from './smtp-client.js';
 
 export interface SentMail {
   readonly messageId: string;
@@ -45,78 +49,65 @@ export const DKIM_SIGNED_FIELDS = [
   'Precedence',
 ].join(':');
 
-function dkimOptions(dkim: DkimSettings | undefined): Record<string, unknown> {
-  return dkim ? { dkim: { ...dkim, headerFieldNames: DKIM_SIGNED_FIELDS } } : {};
+/** Collects a stream into one Buffer. */
+async function bufferOf(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
-/** The parts of an SMTP URL nodemailer's pooled transport takes as options. */
-function smtpOptions(smtpUrl: string): Record<string, unknown> {
-  const url = new URL(smtpUrl);
-  const secure = url.protocol === 'smtps:';
-  return {
-    host: url.hostname,
-    port: Number(url.port || (secure ? 465 : 587)),
-    secure,
-    ...(url.username
-      ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
-      : {}),
-    pool: true,
-    maxConnections: 5,
-    maxMessages: Infinity,
-  };
+/** The address part of a nodemailer address field. */
+function addressOf(field: SendMailOptions['from']): string {
+  if (typeof field === 'string') return field;
+  if (Array.isArray(field)) return addressOf(field[0]);
+  return field?.address ?? '';
 }
 
 /**
- * Hands messages to the SMTP server of SMTP_URL, or, without one, writes each as a .eml file in
- * DATA_DIR/outbox so that a new installation shows what it would send.
+ * Hands messages to the SMTP server of SMTP_URL over a pool of pipelined sessions, or, without
+ * one, writes each as a .eml file in DATA_DIR/outbox so that a new installation shows what it
+ * would send. With DKIM settings every message is signed here, whichever way it goes.
  */
 @Injectable()
 export class MailTransport implements OnApplicationShutdown {
   private readonly logger = new Logger(MailTransport.name);
-  private readonly transporter: Transporter;
+  private readonly pool: SmtpPool | undefined;
+  private readonly dkim: DKIM | undefined;
   readonly outboxDir: string | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     if (config.smtpUrl !== undefined) {
-      this.transporter = nodemailer.createTransport({
-        ...smtpOptions(config.smtpUrl),
-        ...dkimOptions(config.dkim),
+      this.pool = new SmtpPool({
+        url: config.smtpUrl,
+        maxConnections: config.smtpMaxConnections,
+        clientName: new URL(config.publicUrl).hostname,
       });
     } else {
       this.outboxDir = path.join(config.dataDir, 'outbox');
       mkdirSync(this.outboxDir, { recursive: true });
-      this.transporter = nodemailer.createTransport({
-        streamTransport: true,
-        buffer: true,
-        newline: 'windows',
-        ...dkimOptions(config.dkim),
-      });
     }
+    if (config.dkim) this.dkim = new DKIM({ ...config.dkim, headerFieldNames: DKIM_SIGNED_FIELDS });
   }
 
-  async send(mail: SendMailOptions): Promise<SentMail> {
-    const info = (await this.transporter.sendMail(mail)) as {
-      messageId: string;
-      response?: string;
-      message?: Buffer;
-    };
-    if (this.outboxDir === undefined || !(info.message instanceof Buffer)) {
-      return { messageId: info.messageId, response: info.response ?? '' };
-    }
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    const safeId = info.messageId.replace(/[^A-Za-z0-9@._-]/g, '');
-    const file = path.join(this.outboxDir, `${stamp}-${safeId}.eml`);
-    await writeFile(file, info.message);
-    this.logger.log({ file }, 'Message written to the outbox');
-    return { messageId: info.messageId, response: `written to ${file}` };
+  /** A message nodemailer composes (transactional mail: one at a time, so composing costs nothing). */
+  async send(mail: SendMailOptions & { messageId: string }): Promise<SentMail> {
+    const raw = await new MailComposer(mail).compile().build();
+    return this.sendRaw({ from: addressOf(mail.from), to: addressOf(mail.to) }, raw, mail.messageId);
   }
 
   /** A message composed elsewhere, sent as it is to one recipient. */
-  sendRaw(envelope: { from: string; to: string }, raw: Buffer, messageId: string): Promise<SentMail> {
-    return this.send({ envelope, raw, messageId });
+  async sendRaw(envelope: { from: string; to: string }, raw: Buffer, messageId: string): Promise<SentMail> {
+    const message = this.dkim ? await bufferOf(this.dkim.sign(raw)) : raw;
+    if (this.pool) return { messageId, response: await this.pool.send(envelope, message) };
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const safeId = messageId.replace(/[^A-Za-z0-9@._-]/g, '');
+    const file = path.join(this.outboxDir ?? '', `${stamp}-${safeId}.eml`);
+    await writeFile(file, message);
+    this.logger.log({ file }, 'Message written to the outbox');
+    return { messageId, response: `written to ${file}` };
   }
 
   onApplicationShutdown(): void {
-    this.transporter.close();
+    this.pool?.close();
   }
 }

@@ -73,9 +73,22 @@ function splice(body: string, html: boolean): SplicedBody {
   return { literals, slots, escapeHtml: html };
 }
 
-/** Base64 in lines of 76 characters, as RFC 2045 asks. */
-function base64Lines(content: Buffer): string {
-  return content.toString('base64').replace(/.{76}(?=.)/g, '$&\r\n');
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * Base64 in lines of 76 characters, as RFC 2045 asks, written straight into bytes: this runs for
+ * every recipient, so it copies lines rather than rewriting a string.
+ */
+function base64Lines(content: Buffer): Buffer {
+  const encoded = Buffer.from(content.toString('base64'), 'latin1');
+  const lines = Math.ceil(encoded.length / 76);
+  const out = Buffer.allocUnsafe(encoded.length + Math.max(0, lines - 1) * 2);
+  let at = 0;
+  for (let from = 0; from < encoded.length; from += 76) {
+    if (from > 0) at += CRLF.copy(out, at);
+    at += encoded.copy(out, at, from, Math.min(from + 76, encoded.length));
+  }
+  return out;
 }
 
 /** A header field folded to RFC 5322 line lengths, non-ASCII text encoded as RFC 2047 words. */
@@ -107,6 +120,9 @@ export class PreparedMessage {
   private readonly html: SplicedBody;
   /** Size of the HTML part before splicing, for Gmail's 102 KB clipping warning. */
   readonly htmlBytes: number;
+  private readonly textPartHead: Buffer;
+  private readonly htmlPartHead: Buffer;
+  private readonly closing: Buffer;
 
   constructor(template: MessageTemplate) {
     this.boundary = `--_depeche_${randomBytes(12).toString('hex')}`;
@@ -125,6 +141,13 @@ export class PreparedMessage {
     this.text = splice(template.text, false);
     this.html = splice(template.html, true);
     this.htmlBytes = Buffer.byteLength(template.html, 'utf8');
+    const partHead = (type: string, before: string): Buffer =>
+      Buffer.from(
+        `${before}--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`,
+      );
+    this.textPartHead = partHead('text/plain', '');
+    this.htmlPartHead = partHead('text/html', '\r\n');
+    this.closing = Buffer.from(`\r\n--${this.boundary}--\r\n`);
   }
 
   private body(part: SplicedBody, recipient: RecipientParts): Buffer {
@@ -140,19 +163,21 @@ export class PreparedMessage {
 
   /** The whole RFC 5322 message for one recipient, ready for SMTP. */
   forRecipient(recipient: RecipientParts, date: Date = new Date()): Buffer {
-    const part = (type: string, content: Buffer): string =>
-      `--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n${base64Lines(content)}\r\n`;
-    const message =
+    const headers =
       header('Date', date.toUTCString().replace(/GMT$/, '+0000')) +
       header('Message-ID', recipient.messageId) +
       header('To', formatAddress(recipient.name, recipient.email)) +
       header('List-Unsubscribe', `<${recipient.unsubscribeUrl}>, <${recipient.unsubscribeMailto}>`) +
       this.fixedHeaders +
-      '\r\n' +
+      '\r\n';
+    return Buffer.concat([
+      Buffer.from(headers, 'utf8'),
       // RFC 2046: the last alternative is the preferred one, so the text part comes first.
-      part('text/plain', this.body(this.text, recipient)) +
-      part('text/html', this.body(this.html, recipient)) +
-      `--${this.boundary}--\r\n`;
-    return Buffer.from(message, 'utf8');
+      this.textPartHead,
+      base64Lines(this.body(this.text, recipient)),
+      this.htmlPartHead,
+      base64Lines(this.body(this.html, recipient)),
+      this.closing,
+    ]);
   }
 }

@@ -23,6 +23,8 @@ const TICK = 'scheduler-tick';
 export class SchedulerTickService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SchedulerTickService.name);
   private running: Promise<void> | undefined;
+  /** An extra tick at the exact time of an edition due before the next regular one. */
+  private wake: { readonly at: number; readonly timer: NodeJS.Timeout } | undefined;
 
   constructor(
     @Inject(ArticlesService) private readonly articles: ArticlesService,
@@ -43,6 +45,8 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
 
   async onApplicationShutdown(): Promise<void> {
     if (this.registry.doesExist('interval', TICK)) this.registry.deleteInterval(TICK);
+    if (this.wake) clearTimeout(this.wake.timer);
+    this.wake = undefined;
     await this.running;
   }
 
@@ -52,6 +56,25 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /**
+   * An edition due before the next regular tick gets a tick of its own at its time, so it starts
+   * on time rather than up to a whole interval late.
+   */
+  private async wakeForNextDue(): Promise<void> {
+    const due = (await this.editions.nextDueAt())?.getTime();
+    const now = Date.now();
+    if (due === undefined || due <= now || due >= now + this.config.tickIntervalMs) return;
+    if (this.wake && this.wake.at <= due && this.wake.at > now) return;
+    if (this.wake) clearTimeout(this.wake.timer);
+    this.wake = {
+      at: due,
+      timer: setTimeout(() => {
+        this.wake = undefined;
+        void this.tick();
+      }, due - now),
+    };
   }
 
   private async work(): Promise<void> {
@@ -69,6 +92,7 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
       const started = await this.editions.startDue();
       for (const editionId of started) this.logger.log({ editionId }, 'Edition due: sending');
       await this.delivery.reconcile();
+      await this.wakeForNextDue();
       for (const article of published)
         this.logger.log({ articleId: article.id, slug: article.slug }, 'Published scheduled article');
     } catch (error) {

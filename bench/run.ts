@@ -1,0 +1,157 @@
+/**
+ * `npm run bench`: an edition to N subscribers end to end against naive nodemailer and the raw
+ * limit of this machine, the CSV import against raw INSERTs, and the article page against a bare
+ * http server, all in one run. Prints a table for people and, last, one JSON line for machines.
+ *
+ * Options: --subscribers N (100000)  --runs R (3)  --workers W (2)  --sessions S (10)
+ *          --page-seconds T (10)  --quick (N=2000, one run, short page load: what CI runs)
+ *          --service-only (no baselines, no import, no page: for memory at large N)
+ *          --cpu-prof DIR (workers write V8 CPU profiles there, for node --cpu-prof analysis)
+ *          --node-tools (the smtp-server sink and the raw-socket blaster even where Postfix is installed)
+ *          --set NAME=VALUE (a setting for the worker processes, such as SMTP_MAX_CONNECTIONS=10; repeatable)
+ */
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { naiveBench, rawBench, seedEdition, serviceBench, type ServiceResult } from './lib/delivery-bench.js';
+import { importBench } from './lib/import-bench.js';
+import { pageBench } from './lib/page-bench.js';
+import { median } from './lib/service.js';
+import { useNodeTools } from './lib/sink.js';
+
+const { values: options } = parseArgs({
+  options: {
+    subscribers: { type: 'string' },
+    runs: { type: 'string' },
+    workers: { type: 'string', default: '2' },
+    sessions: { type: 'string', default: '10' },
+    'page-seconds': { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'service-only': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    set: { type: 'string', multiple: true, default: [] },
+    'node-tools': { type: 'boolean', default: false },
+  },
+});
+const quick = options.quick;
+const n = Number(options.subscribers ?? (quick ? 2000 : 100_000));
+const runs = Number(options.runs ?? (quick ? 1 : 3));
+const workers = Number(options.workers);
+const sessions = Number(options.sessions);
+const pageSeconds = Number(options['page-seconds'] ?? (quick ? 2 : 10));
+const serviceOnly = options['service-only'];
+if (options['node-tools']) useNodeTools();
+const workerSettings = Object.fromEntries(
+  options.set.map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--set expects NAME=VALUE, got "${pair}"`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }),
+);
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const service: ServiceResult[] = [];
+const naive: number[] = [];
+const raw: number[] = [];
+let rawTool = '';
+for (let run = 1; run <= runs; run += 1) {
+  log(`run ${run}/${runs}: seeding ${n} subscribers and an edition`);
+  const seeded = await seedEdition(n);
+  try {
+    log(`run ${run}/${runs}: the service, ${workers} worker process(es)`);
+    service.push(await serviceBench(seeded, n, workers, workerSettings, options['cpu-prof']));
+    if (!serviceOnly) {
+      log(`run ${run}/${runs}: naive nodemailer`);
+      naive.push((await naiveBench(seeded.content, n, sessions)).messages_per_second);
+      log(`run ${run}/${runs}: raw`);
+      const rawRun = await rawBench(seeded.content, n, sessions);
+      raw.push(rawRun.messages_per_second);
+      rawTool = rawRun.tool;
+    }
+  } finally {
+    await seeded.api.stop();
+    await seeded.database.drop();
+  }
+}
+
+const pick = <T>(f: (r: ServiceResult) => T): T[] => service.map(f);
+const serviceRate = median(pick((r) => r.messages_per_second));
+const last = service[service.length - 1]!;
+const delivery = {
+  recipients: n,
+  runs,
+  workers,
+  sessions,
+  sink: last.sink,
+  message_bytes: last.message_bytes,
+  service_messages_per_second: serviceRate,
+  service_seconds: median(pick((r) => r.seconds)),
+  first_message_seconds: median(pick((r) => r.first_message_seconds)),
+  prepare_seconds: median(pick((r) => r.prepare_seconds)),
+  exactly_n_every_run: service.every((r) => r.exactly_n),
+  peak_rss_mb: {
+    api: Math.max(...pick((r) => r.peak_rss_mb.api)),
+    worker: Math.max(...service.flatMap((r) => r.peak_rss_mb.workers)),
+  },
+  redis_used_memory_mb: last.redis_used_memory_mb,
+  ...(serviceOnly
+    ? {}
+    : {
+        naive_messages_per_second: median(naive),
+        raw_messages_per_second: median(raw),
+        raw_tool: rawTool,
+        service_over_naive: Number((serviceRate / median(naive)).toFixed(2)),
+        service_over_raw: Number((serviceRate / median(raw)).toFixed(2)),
+      }),
+};
+
+let csvImport: Awaited<ReturnType<typeof importBench>> | undefined;
+let page: Awaited<ReturnType<typeof pageBench>> | undefined;
+if (!serviceOnly) {
+  log(`CSV import of ${n} rows`);
+  csvImport = await importBench(n, runs);
+  log('article page under load');
+  const seeded = await seedEdition(10);
+  try {
+    page = await pageBench(seeded.env, seeded.articleSlug, pageSeconds);
+  } finally {
+    await seeded.api.stop();
+    await seeded.database.drop();
+  }
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
+const lines = [
+  `Dépêche benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine}`,
+  `Edition to ${n} subscribers (half free, half premium), ${workers} worker process(es), medians of ${runs} run(s), sink: ${delivery.sink}`,
+  `  message size (HTML + text): free ${delivery.message_bytes.free} B, premium ${delivery.message_bytes.premium} B`,
+  `  service end to end:      ${delivery.service_messages_per_second} msg/s (${delivery.service_seconds} s from the scheduled time to the last message)`,
+];
+if (!serviceOnly) {
+  lines.push(
+    `  naive nodemailer pool:   ${delivery.naive_messages_per_second} msg/s    service/naive ${delivery.service_over_naive}`,
+    `  raw (${delivery.raw_tool}): ${delivery.raw_messages_per_second} msg/s    service/raw ${delivery.service_over_raw}`,
+  );
+}
+lines.push(
+  `  first message after:     ${delivery.first_message_seconds} s; audience prepared in ${delivery.prepare_seconds} s`,
+  `  sink got exactly N:      ${delivery.exactly_n_every_run ? 'yes' : 'NO'}`,
+  `  peak RSS:                api ${delivery.peak_rss_mb.api} MB, worker ${delivery.peak_rss_mb.worker} MB`,
+  `  Redis used memory:       ${delivery.redis_used_memory_mb.before} MB before, ${delivery.redis_used_memory_mb.after} MB after`,
+);
+if (csvImport) {
+  lines.push(
+    `CSV import of ${csvImport.rows} rows: ${csvImport.service_rows_per_second} rows/s; raw pg INSERTs ${csvImport.raw_rows_per_second} rows/s; service/raw ${csvImport.service_over_raw}`,
+  );
+}
+if (page) {
+  lines.push(
+    `Article page (${page.page_bytes} B, ${page.connections} connections, ${page.seconds} s): service ${page.service.requests_per_second} req/s, p99 ${page.service.p99_ms} ms; bare http ${page.bare.requests_per_second} req/s, p99 ${page.bare.p99_ms} ms; service/bare ${page.service_over_bare}`,
+  );
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+process.stdout.write(
+  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, delivery, csv_import: csvImport, page })}\n`,
+);

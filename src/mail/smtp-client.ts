@@ -1,0 +1,341 @@
+import { connect as connectTcp, type Socket } from 'node:net';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
+
+/** An SMTP failure: a reply (with its code) or, without one, a network problem. */
+export class SmtpError extends Error {
+  override name = 'SmtpError';
+
+  constructor(
+    message: string,
+    /** The server's reply code; absent for network errors, which are worth another try. */
+    readonly responseCode?: number,
+    /** The server's whole reply, for the ledger. */
+    readonly response: string = message,
+    readonly code: string = responseCode === undefined ? 'ECONNECTION' : 'EPROTOCOL',
+  ) {
+    super(message);
+  }
+}
+
+export interface Envelope {
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface SmtpPoolOptions {
+  /** smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps://… (TLS from the start). */
+  readonly url: string;
+  readonly maxConnections: number;
+  /** The name this client gives in EHLO. */
+  readonly clientName: string;
+  /** How long the server may take to answer anything. */
+  readonly timeoutMs?: number;
+}
+
+interface Reply {
+  readonly code: number;
+  readonly text: string;
+}
+
+const CRLF_DOT = Buffer.from('\r\n.');
+const END_OF_DATA = Buffer.from('\r\n.\r\n');
+
+/**
+ * The message as DATA carries it: a line that starts with a dot gets another (RFC 5321 4.5.2).
+ * Messages composed here never have one (base64 bodies, headers we write), so the usual cost is
+ * one scan of the bytes.
+ */
+export function dotStuffed(message: Buffer): Buffer {
+  if (message[0] !== 0x2e && message.indexOf(CRLF_DOT) === -1) return message;
+  const text = message.toString('latin1');
+  return Buffer.from(text.replace(/^\./, '..').replace(/\r\n\./g, '\r\n..'), 'latin1');
+}
+
+/** One SMTP session: greeting, EHLO, STARTTLS and AUTH when due, then transactions one at a time. */
+class SmtpConnection {
+  private socket: Socket | TLSSocket;
+  private buffered = '';
+  private lines: string[] = [];
+  private readonly waiting: { resolve: (reply: Reply) => void; reject: (error: Error) => void }[] = [];
+  private failure: SmtpError | undefined;
+  private pipelining = false;
+  private extensions = new Set<string>();
+  private authMethods = new Set<string>();
+
+  private constructor(socket: Socket | TLSSocket, timeoutMs: number) {
+    this.socket = socket;
+    this.attach(socket, timeoutMs);
+  }
+
+  get alive(): boolean {
+    return this.failure === undefined;
+  }
+
+  private attach(socket: Socket | TLSSocket, timeoutMs: number): void {
+    socket.setNoDelay(true);
+    socket.setTimeout(timeoutMs, () => {
+      this.fail(
+        new SmtpError(
+          `The SMTP server did not answer within ${timeoutMs} ms`,
+          undefined,
+          undefined,
+          'ETIMEDOUT',
+        ),
+      );
+    });
+    socket.on('data', (chunk: Buffer) => {
+      this.read(chunk);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.fail(new SmtpError(error.message, undefined, undefined, error.code ?? 'ECONNECTION'));
+    });
+    socket.on('close', () => {
+      this.fail(new SmtpError('The SMTP connection closed'));
+    });
+  }
+
+  private fail(error: SmtpError): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.socket.destroy();
+    for (const waiter of this.waiting.splice(0)) waiter.reject(error);
+  }
+
+  private read(chunk: Buffer): void {
+    this.buffered += chunk.toString('latin1');
+    let end = this.buffered.indexOf('\r\n');
+    while (end >= 0) {
+      const line = this.buffered.slice(0, end);
+      this.buffered = this.buffered.slice(end + 2);
+      this.lines.push(line);
+      // A reply ends at the line whose code is followed by a space (or nothing), not a dash.
+      if (line[3] !== '-') {
+        const text = this.lines.join('\n');
+        this.lines = [];
+        const code = Number(line.slice(0, 3));
+        const waiter = this.waiting.shift();
+        if (!waiter || !Number.isInteger(code)) {
+          this.fail(new SmtpError(`Unexpected SMTP reply: ${text}`));
+          return;
+        }
+        waiter.resolve({ code, text });
+      }
+      end = this.buffered.indexOf('\r\n');
+    }
+  }
+
+  private reply(): Promise<Reply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private write(data: string | Buffer): void {
+    if (!this.failure) this.socket.write(data);
+  }
+
+  private async command(line: string, expect: number): Promise<Reply> {
+    const pending = this.reply();
+    this.write(`${line}\r\n`);
+    const reply = await pending;
+    if (Math.floor(reply.code / 100) !== expect) {
+      throw new SmtpError(`${line.split(' ')[0]} refused: ${reply.text}`, reply.code, reply.text);
+    }
+    return reply;
+  }
+
+  private async hello(clientName: string): Promise<void> {
+    const reply = await this.command(`EHLO ${clientName}`, 2);
+    const lines = reply.text
+      .split('\n')
+      .slice(1)
+      .map((line) => line.slice(4).toUpperCase());
+    this.extensions = new Set(lines.map((line) => line.split(' ')[0] ?? ''));
+    this.authMethods = new Set(
+      lines
+        .find((line) => line.startsWith('AUTH '))
+        ?.split(' ')
+        .slice(1) ?? [],
+    );
+    this.pipelining = this.extensions.has('PIPELINING');
+  }
+
+  static async open(options: SmtpPoolOptions): Promise<SmtpConnection> {
+    const url = new URL(options.url);
+    const secure = url.protocol === 'smtps:';
+    const host = url.hostname;
+    const port = Number(url.port || (secure ? 465 : 587));
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const socket = secure ? connectTls({ host, port, servername: host }) : connectTcp({ host, port });
+    const connection = new SmtpConnection(socket, timeoutMs);
+    try {
+      const greeting = await connection.reply();
+      if (greeting.code !== 220)
+        throw new SmtpError(`SMTP greeting refused: ${greeting.text}`, greeting.code, greeting.text);
+      await connection.hello(options.clientName);
+      if (!secure && connection.extensions.has('STARTTLS')) {
+        await connection.command('STARTTLS', 2);
+        connection.socket.removeAllListeners();
+        const upgraded = connectTls({ socket: connection.socket, servername: host });
+        connection.socket = upgraded;
+        connection.attach(upgraded, timeoutMs);
+        await new Promise<void>((resolve, reject) => {
+          upgraded.once('secureConnect', resolve);
+          upgraded.once('error', reject);
+        });
+        await connection.hello(options.clientName);
+      }
+      if (url.username)
+        await connection.authenticate(decodeURIComponent(url.username), decodeURIComponent(url.password));
+      return connection;
+    } catch (error) {
+      connection.fail(error instanceof SmtpError ? error : new SmtpError((error as Error).message));
+      throw error;
+    }
+  }
+
+  private async authenticate(user: string, pass: string): Promise<void> {
+    if (this.authMethods.has('PLAIN') || this.authMethods.size === 0) {
+      await this.command(`AUTH PLAIN ${Buffer.from(`\0${user}\0${pass}`).toString('base64')}`, 2);
+      return;
+    }
+    await this.command('AUTH LOGIN', 3);
+    await this.command(Buffer.from(user).toString('base64'), 3);
+    await this.command(Buffer.from(pass).toString('base64'), 2);
+  }
+
+  /**
+   * One message to one recipient. With PIPELINING (RFC 2920) MAIL, RCPT and DATA go in one write
+   * and their replies come back together: two round trips a message instead of four.
+   */
+  async transact(envelope: Envelope, message: Buffer): Promise<string> {
+    const commands = [`MAIL FROM:<${envelope.from}>`, `RCPT TO:<${envelope.to}>`, 'DATA'];
+    const replies: Reply[] = [];
+    if (this.pipelining) {
+      const pending = commands.map(() => this.reply());
+      // Should the session break, every reply rejects: the first is awaited, the rest are caught.
+      for (const reply of pending) reply.catch(() => undefined);
+      this.write(commands.map((line) => `${line}\r\n`).join(''));
+      for (const reply of pending) replies.push(await reply);
+    } else {
+      for (const line of commands) {
+        const pending = this.reply();
+        this.write(`${line}\r\n`);
+        const reply = await pending;
+        replies.push(reply);
+        if (Math.floor(reply.code / 100) !== (line === 'DATA' ? 3 : 2)) break;
+      }
+    }
+    const [mail, rcpt, data] = replies;
+    const refused =
+      [mail, rcpt].find((reply) => reply && Math.floor(reply.code / 100) !== 2) ??
+      (data?.code === 354 ? undefined : data);
+    if (refused) {
+      try {
+        // A server that still said 354 gets an empty message ended; then the transaction is reset.
+        if (data?.code === 354) {
+          const ended = this.reply();
+          this.write('.\r\n');
+          await ended;
+        }
+        const reset = this.reply();
+        this.write('RSET\r\n');
+        await reset;
+      } catch {
+        // The session broke while resetting: it is gone, and the refusal below is what counts.
+      }
+      throw new SmtpError(refused.text, refused.code, refused.text);
+    }
+    const accepted = this.reply();
+    const body = dotStuffed(message);
+    this.write(body);
+    this.write(body.subarray(-2).equals(Buffer.from('\r\n')) ? '.\r\n' : END_OF_DATA);
+    const reply = await accepted;
+    if (Math.floor(reply.code / 100) !== 2) throw new SmtpError(reply.text, reply.code, reply.text);
+    return reply.text;
+  }
+
+  close(): void {
+    if (this.failure) return;
+    this.write('QUIT\r\n');
+    this.socket.end();
+    this.failure = new SmtpError('The SMTP connection was closed');
+  }
+}
+
+interface Task {
+  readonly envelope: Envelope;
+  readonly message: Buffer;
+  readonly resolve: (response: string) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A pool of SMTP sessions kept open across messages, each sending one message at a time, with
+ * pipelined commands and the message bytes written as they are: nothing is parsed or composed
+ * here. A session that breaks is replaced at the next message; the message it was carrying fails
+ * as a network error, which the delivery pipeline retries with the same Message-ID.
+ */
+export class SmtpPool {
+  private readonly idle: SmtpConnection[] = [];
+  private readonly queue: Task[] = [];
+  private open = 0;
+  private closed = false;
+
+  constructor(private readonly options: SmtpPoolOptions) {}
+
+  send(envelope: Envelope, message: Buffer): Promise<string> {
+    if (this.closed) return Promise.reject(new SmtpError('The SMTP pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ envelope, message, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const connection = this.idle.pop();
+      if (connection && !connection.alive) {
+        this.open -= 1;
+      } else if (connection) {
+        const task = this.queue.shift();
+        if (task) this.run(connection, task);
+      } else if (this.open < this.options.maxConnections) {
+        const task = this.queue.shift();
+        if (!task) return;
+        this.open += 1;
+        SmtpConnection.open(this.options).then(
+          (opened) => {
+            this.run(opened, task);
+          },
+          (error: unknown) => {
+            this.open -= 1;
+            task.reject(error);
+            this.pump();
+          },
+        );
+      } else {
+        return;
+      }
+    }
+  }
+
+  private run(connection: SmtpConnection, task: Task): void {
+    connection
+      .transact(task.envelope, task.message)
+      .then(task.resolve, task.reject)
+      .finally(() => {
+        if (connection.alive && !this.closed) this.idle.push(connection);
+        else {
+          this.open -= 1;
+          if (this.closed) connection.close();
+        }
+        this.pump();
+      });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const connection of this.idle.splice(0)) connection.close();
+    for (const task of this.queue.splice(0)) task.reject(new SmtpError('The SMTP pool is closed'));
+  }
+}

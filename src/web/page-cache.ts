@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+
+/** The public pages every reader sees alike: only these are kept. */
+const CACHED_ROUTES = new Set(['/', '/articles/:slug', '/tags/:tag', '/feed.xml', '/feed.json']);
+/** Query strings kept apart: none, or a page number. Anything else is served fresh, never stored. */
+const CACHEABLE_QUERY = /^(?:\?page=\d{1,6})?$/;
+const MAX_ENTRIES = 1000;
+
+interface CachedPage {
+  readonly body: Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expires: number;
+}
+
+/** Headers that belong to one response, not to the page. */
+const PER_RESPONSE_HEADERS = new Set([
+  'content-length',
+  'date',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'x-cache',
+]);
+
+/**
+ * Rendered public pages, kept for a few seconds in each API process and served before routing,
+ * so a burst of readers (a newsletter just landed) costs one render per page per interval instead
+ * of one per request. The pages are the same for every reader (the teaser gate never depends on
+ * who asks), which is what makes sharing them safe. An article write through this process clears
+ * them at once; other processes' copies expire within `ttlSeconds`, as the pages' own
+ * Cache-Control already allows a minute.
+ */
+export class PageCache {
+  private readonly pages = new Map<string, CachedPage>();
+
+  constructor(private readonly ttlSeconds: number) {}
+
+  get enabled(): boolean {
+    return this.ttlSeconds > 0;
+  }
+
+  get(key: string, now = Date.now()): CachedPage | undefined {
+    const page = this.pages.get(key);
+    if (page && page.expires > now) return page;
+    if (page) this.pages.delete(key);
+    return undefined;
+  }
+
+  set(key: string, body: Buffer, headers: Record<string, string>, now = Date.now()): void {
+    if (this.pages.size >= MAX_ENTRIES) {
+      // Maps keep insertion order: the first key is the oldest entry.
+      const oldest = this.pages.keys().next();
+      if (!oldest.done) this.pages.delete(oldest.value);
+    }
+    this.pages.set(key, { body, headers, expires: now + this.ttlSeconds * 1000 });
+  }
+
+  clear(): void {
+    this.pages.clear();
+  }
+
+  /**
+   * Serves hits ahead of every other hook, so a hit costs no security-header computation, no
+   * middleware and no handler: the stored headers are those the page was first sent with,
+   * security headers included. Stores fresh 200s; clears on article writes. Register it first.
+   */
+  register(fastify: FastifyInstance): void {
+    if (!this.enabled) return;
+    const cacheable = (method: string, route: string | undefined, url: string): boolean => {
+      const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
+      return (
+        method === 'GET' && route !== undefined && CACHED_ROUTES.has(route) && CACHEABLE_QUERY.test(query)
+      );
+    };
+    fastify.addHook('onRequest', async (request, reply) => {
+      if (!cacheable(request.method, request.routeOptions.url, request.url)) return;
+      const page = this.get(request.url);
+      if (!page) return;
+      // Returning the reply after send() tells Fastify the request is answered: no routing, no handler.
+      return reply.headers(page.headers).header('X-Cache', 'hit').send(page.body);
+    });
+    fastify.addHook('onSend', async (request, reply, payload) => {
+      if (
+        reply.statusCode === 200 &&
+        !reply.hasHeader('x-cache') &&
+        cacheable(request.method, request.routeOptions.url, request.url) &&
+        (typeof payload === 'string' || Buffer.isBuffer(payload))
+      ) {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(reply.getHeaders())) {
+          if (!PER_RESPONSE_HEADERS.has(name) && (typeof value === 'string' || typeof value === 'number'))
+            headers[name] = String(value);
+        }
+        this.set(request.url, Buffer.from(payload), headers);
+      }
+      return payload;
+    });
+    fastify.addHook('onResponse', (request, _reply, done) => {
+      if (request.method !== 'GET' && request.url.startsWith('/api/articles')) this.clear();
+      done();
+    });
+  }
+}
