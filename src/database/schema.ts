@@ -200,6 +200,8 @@ export const editions = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
     /** When the audience was frozen into the ledger and its send batches queued. */
     preparedAt: timestamp('prepared_at', { withTimezone: true, precision: 3 }),
+    /** When its ledger last moved: a send whose ledger stops moving is picked up by the reconciler. */
+    progressAt: timestamp('progress_at', { withTimezone: true, precision: 3 }),
     finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
     /** Counts frozen when the send finishes; live counts come from the ledger. */
     total: integer('total').notNull().default(0),

@@ -87,7 +87,7 @@ export class DeliveriesRepository {
         insert into deliveries (edition_id, subscriber_id, tier)
         select ${editionId}, id, tier from slice order by id
         on conflict do nothing
-      )
+      ), progress as (update editions set progress_at = now() where id = ${editionId})
       select (select id from slice order by id desc limit 1) as last_id`);
     const [row] = rowsOf<{ last_id: string | null }>(result);
     return row?.last_id ?? undefined;
@@ -181,6 +181,7 @@ export class DeliveriesRepository {
       })),
     );
     await this.db.execute(sql`
+      with progress as (update editions set progress_at = now() where id = ${editionId})
       update deliveries d set status = r.status, message_id = coalesce(r.message_id, d.message_id),
         smtp_response = coalesce(r.response, d.smtp_response),
         sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
@@ -216,6 +217,12 @@ export class DeliveriesRepository {
    * delivered, with the counts frozen. Safe to call from every batch; only the last one acts.
    */
   async finaliseIfDone(editionId: string): Promise<EditionRow | undefined> {
+    // Called after every batch: first a look for one open row from the ledger's end, where the
+    // open rows are while a send goes on, so the whole ledger is counted once, when it is done.
+    const open = await this.db.execute(sql`
+      select 1 from deliveries where edition_id = ${editionId} and status in ('pending', 'sending')
+      order by seq desc limit 1`);
+    if (rowsOf(open).length > 0) return undefined;
     const result = await this.db.execute(sql`
       with c as (
         select count(*)::int as total,
@@ -243,9 +250,8 @@ export class DeliveriesRepository {
   async stalledEditionIds(idleSeconds: number): Promise<string[]> {
     const result = await this.db.execute(sql`
       select e.id from editions e
-      where e.status = 'sending' and e.started_at < now() - make_interval(secs => ${idleSeconds})
-        and not exists (select 1 from deliveries d where d.edition_id = e.id
-          and d.updated_at >= now() - make_interval(secs => ${idleSeconds}))`);
+      where e.status = 'sending'
+        and coalesce(e.progress_at, e.started_at) < now() - make_interval(secs => ${idleSeconds})`);
     return rowsOf<{ id: string }>(result).map((row) => row.id);
   }
 

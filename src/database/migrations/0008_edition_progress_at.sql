@@ -1,0 +1,1 @@
+ALTER TABLE "editions" ADD COLUMN "progress_at" timestamp (3) with time zone;
