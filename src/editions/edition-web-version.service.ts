@@ -2,6 +2,7 @@ import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { SubscriberTier } from '../database/schema.js';
 import { EditionDeliveryService } from '../delivery/edition-delivery.service.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { ExpiringCache } from '../lib/expiring-cache.js';
 import { EditionsRepository } from './editions.repository.js';
 
 /** How long a rendered web version is served before the edition is rendered again. */
@@ -22,7 +23,7 @@ export interface WebVersion {
 @Injectable()
 export class EditionWebVersionService {
   /** Rendering is an MJML compile: a public page must not do one per request. */
-  private readonly cache = new Map<string, { readonly html: string; readonly expires: number }>();
+  private readonly cache = new ExpiringCache<string>(CACHE_MS, CACHE_ENTRIES);
 
   constructor(
     @Inject(EditionsRepository) private readonly repository: EditionsRepository,
@@ -40,15 +41,10 @@ export class EditionWebVersionService {
       tier = await this.repository.readerTier(subscriberId);
     }
     const key = `${editionId}:${tier}`;
-    const now = Date.now();
     const cached = this.cache.get(key);
-    if (cached && cached.expires > now) return { html: cached.html, tier };
+    if (cached !== undefined) return { html: cached, tier };
     const { html } = await this.delivery.compose(edition, tier, 'none');
-    for (const [k, entry] of this.cache) if (entry.expires <= now) this.cache.delete(k);
-    // Maps keep insertion order: the first key is the oldest entry.
-    const oldest = this.cache.keys().next();
-    if (this.cache.size >= CACHE_ENTRIES && !oldest.done) this.cache.delete(oldest.value);
-    this.cache.set(key, { html, expires: now + CACHE_MS });
+    this.cache.set(key, html);
     return { html, tier };
   }
 }

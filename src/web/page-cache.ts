@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ExpiringCache } from '../lib/expiring-cache.js';
 
 /** The public pages every reader sees alike: only these are kept. */
 const CACHED_ROUTES = new Set(['/', '/articles/:slug', '/tags/:tag', '/feed.xml', '/feed.json']);
@@ -9,7 +10,6 @@ const MAX_ENTRIES = 1000;
 interface CachedPage {
   readonly body: Buffer;
   readonly headers: Readonly<Record<string, string>>;
-  readonly expires: number;
 }
 
 /** Headers that belong to one response, not to the page. */
@@ -23,7 +23,7 @@ const PER_RESPONSE_HEADERS = new Set([
 ]);
 
 /**
- * Rendered public pages, kept for a few seconds in each API process and served before routing,
+ * Rendered public pages, kept for a few seconds in each API process and served by the first hook,
  * so a burst of readers (a newsletter just landed) costs one render per page per interval instead
  * of one per request. The pages are the same for every reader (the teaser gate never depends on
  * who asks), which is what makes sharing them safe. An article write through this process clears
@@ -31,32 +31,14 @@ const PER_RESPONSE_HEADERS = new Set([
  * Cache-Control already allows a minute.
  */
 export class PageCache {
-  private readonly pages = new Map<string, CachedPage>();
+  private readonly pages: ExpiringCache<CachedPage>;
 
-  constructor(private readonly ttlSeconds: number) {}
+  constructor(private readonly ttlSeconds: number) {
+    this.pages = new ExpiringCache(ttlSeconds * 1000, MAX_ENTRIES);
+  }
 
   get enabled(): boolean {
     return this.ttlSeconds > 0;
-  }
-
-  get(key: string, now = Date.now()): CachedPage | undefined {
-    const page = this.pages.get(key);
-    if (page && page.expires > now) return page;
-    if (page) this.pages.delete(key);
-    return undefined;
-  }
-
-  set(key: string, body: Buffer, headers: Record<string, string>, now = Date.now()): void {
-    if (this.pages.size >= MAX_ENTRIES) {
-      // Maps keep insertion order: the first key is the oldest entry.
-      const oldest = this.pages.keys().next();
-      if (!oldest.done) this.pages.delete(oldest.value);
-    }
-    this.pages.set(key, { body, headers, expires: now + this.ttlSeconds * 1000 });
-  }
-
-  clear(): void {
-    this.pages.clear();
   }
 
   /**
@@ -74,7 +56,7 @@ export class PageCache {
     };
     fastify.addHook('onRequest', async (request, reply) => {
       if (!cacheable(request.method, request.routeOptions.url, request.url)) return;
-      const page = this.get(request.url);
+      const page = this.pages.get(request.url);
       if (!page) return;
       // Returning the reply after send() tells Fastify the request is answered: no routing, no handler.
       return reply.headers(page.headers).header('X-Cache', 'hit').send(page.body);
@@ -91,12 +73,12 @@ export class PageCache {
           if (!PER_RESPONSE_HEADERS.has(name) && (typeof value === 'string' || typeof value === 'number'))
             headers[name] = String(value);
         }
-        this.set(request.url, Buffer.from(payload), headers);
+        this.pages.set(request.url, { body: Buffer.from(payload), headers });
       }
       return payload;
     });
     fastify.addHook('onResponse', (request, _reply, done) => {
-      if (request.method !== 'GET' && request.url.startsWith('/api/articles')) this.clear();
+      if (request.method !== 'GET' && request.url.startsWith('/api/articles')) this.pages.clear();
       done();
     });
   }
