@@ -11,6 +11,8 @@ import { WebModule } from './web/web.module.js';
 import { WorkerModule } from './worker/worker.module.js';
 import { ArticlesModule } from './articles/articles.module.js';
 import { EditionsModule } from './editions/editions.module.js';
+import { EditorsModule } from './editors/editors.module.js';
+import { AdminModule } from './admin/admin.module.js';
 
 /** Paths whose requests are too frequent and too dull to log one line each. */
 const QUIET_PATHS = new Set(['/health', '/metrics']);
@@ -34,12 +36,13 @@ export class AppModule {
           },
         }),
         DatabaseModule,
+        EditorsModule,
         RedisModule,
         QueueModule,
         MailModule,
         ArticlesModule,
         EditionsModule,
-        ...(servesHttp ? [WebModule, OpsModule] : []),
+        ...(servesHttp ? [WebModule, AdminModule, OpsModule] : []),
         ...(runsWorker ? [WorkerModule] : []),
       ],
     };

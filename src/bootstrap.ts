@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,6 +10,7 @@ import type { AppConfig } from './config/app-config.js';
 import { createValidationPipe } from './http/validation.js';
 import { MetricsService } from './ops/metrics.service.js';
 import { PageCache } from './web/page-cache.js';
+import { QueueDashboard } from './admin/queue-dashboard.js';
 
 // Signals are main.ts's to handle (it also stops a private Redis after the app), so neither factory
 // calls enableShutdownHooks: app.close() runs the same shutdown hooks.
@@ -49,7 +51,9 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     strictTransportSecurity: false,
   });
 
+  await app.register(fastifyCookie);
   const fastify = app.getHttpAdapter().getInstance();
+  await app.get(QueueDashboard).register(fastify);
   // Action endpoints (publish, cancel…) take no body, and many clients still send a JSON content
   // type with nothing behind it: read that as no body rather than as malformed JSON.
   fastify.addHook('onRequest', (request, _reply, done) => {

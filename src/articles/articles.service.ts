@@ -41,6 +41,16 @@ export class ArticlesService {
     return { bodyHtml: renderMarkdown(bodyMd), teaserHtml: renderMarkdown(cut.teaserMd) };
   }
 
+  /** For the editor's preview: the body on either side of the cut, as the article would store it. */
+  previewCut(bodyMd: string, lede: string): { teaserHtml: string; restHtml: string; marked: boolean } {
+    const cut = cutTeaser(bodyMd, lede, this.config.teaserWords);
+    return {
+      teaserHtml: renderMarkdown(cut.teaserMd),
+      restHtml: renderMarkdown(cut.restMd),
+      marked: cut.marked,
+    };
+  }
+
   private async freeSlug(title: string, exceptId?: string): Promise<string> {
     const base = slugify(title) || FALLBACK_SLUG;
     const taken = await this.repository.slugsLike(base, exceptId);

@@ -55,6 +55,10 @@ export interface AppConfig {
   readonly confirmTokenTtlHours: number;
   /** Subscribe requests per client address per window. */
   readonly subscribeRateLimit: { readonly max: number; readonly windowSeconds: number };
+  /** Sign-in attempts to the editor's desk per client address, and per account, per window. */
+  readonly signInRateLimit: { readonly max: number; readonly windowSeconds: number };
+  /** An editor's desk session ends after this long without a request. */
+  readonly sessionIdleSeconds: number;
   readonly welcomeEmail: boolean;
   /** Where the teaser edition's invitation to go premium leads. */
   readonly premiumUrl: string;
@@ -130,6 +134,20 @@ class EnvReader {
     if ((allowed as readonly string[]).includes(value)) return value as T;
     this.problems.push(`${name}: expected one of ${allowed.join(', ')}, got "${value}"`);
     return fallback;
+  }
+
+  /** "requests/seconds", such as 10/600. */
+  rateLimit(name: string, fallback: `${number}/${number}`): { max: number; windowSeconds: number } {
+    const parse = (text: string): { max: number; windowSeconds: number } | undefined => {
+      const match = /^(\d{1,6})\/(\d{1,7})$/.exec(text);
+      const [max, windowSeconds] = [Number(match?.[1] ?? 0), Number(match?.[2] ?? 0)];
+      return max >= 1 && windowSeconds >= 1 ? { max, windowSeconds } : undefined;
+    };
+    const value = this.string(name, fallback);
+    const parsed = parse(value);
+    if (parsed) return parsed;
+    this.problems.push(`${name}: expected "requests/seconds" such as ${fallback}, got "${value}"`);
+    return parse(fallback) ?? { max: 1, windowSeconds: 1 };
   }
 
   url(name: string, fallback: string | undefined, protocols: readonly string[]): string | undefined {
@@ -284,13 +302,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       'SECRET_KEY_PREVIOUS: expected comma-separated secrets of at least 32 characters each',
     );
   }
-  const rateLimitRaw = read.string('SUBSCRIBE_RATE_LIMIT', '10/600');
-  const rateLimit = /^(\d{1,6})\/(\d{1,7})$/.exec(rateLimitRaw);
-  if (!rateLimit || Number(rateLimit[1]) < 1 || Number(rateLimit[2]) < 1) {
-    read.problems.push(
-      `SUBSCRIBE_RATE_LIMIT: expected "requests/seconds" such as 10/600, got "${rateLimitRaw}"`,
-    );
-  }
   const trustProxyRaw = read.string('TRUST_PROXY', 'false');
   const trustProxy =
     trustProxyRaw === 'true'
@@ -349,7 +360,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     postalAddress: read.string('POSTAL_ADDRESS', ''),
     trustProxy,
     confirmTokenTtlHours: read.integer('CONFIRM_TOKEN_TTL_HOURS', 48, 1, 720),
-    subscribeRateLimit: { max: Number(rateLimit?.[1] ?? 10), windowSeconds: Number(rateLimit?.[2] ?? 600) },
+    subscribeRateLimit: read.rateLimit('SUBSCRIBE_RATE_LIMIT', '10/600'),
+    signInRateLimit: read.rateLimit('SIGN_IN_RATE_LIMIT', '10/900'),
+    sessionIdleSeconds: read.integer('SESSION_IDLE_HOURS', 12, 1, 720) * 3600,
     welcomeEmail: read.oneOf('WELCOME_EMAIL', ['true', 'false'], 'true') === 'true',
     sendConcurrency: read.integer('SEND_CONCURRENCY', 10, 1, 200),
     deliveryLeaseSeconds: read.integer('DELIVERY_LEASE_SECONDS', 120, 1, 3600),

@@ -37,11 +37,17 @@ describe('cutTeaser', () => {
 
   it('cuts at the more marker', () => {
     const cut = cutTeaser(body, '', 5);
-    expect(cut).toEqual({ teaserMd: 'Premier paragraphe.\n\nDeuxième paragraphe.', marked: true });
+    expect(cut).toEqual({
+      teaserMd: 'Premier paragraphe.\n\nDeuxième paragraphe.',
+      restMd: 'SECRET après la coupe.',
+      marked: true,
+    });
   });
 
   it('cuts at a marker inside a paragraph', () => {
-    expect(cutTeaser('Avant la coupe <!-- more --> SECRET\n\nSuite.', '', 5).teaserMd).toBe('Avant la coupe');
+    const cut = cutTeaser('Avant la coupe <!-- more --> SECRET\n\nSuite.', '', 5);
+    expect(cut.teaserMd).toBe('Avant la coupe');
+    expect(cut.restMd).toBe('SECRET\n\nSuite.');
   });
 
   it('ignores a marker inside a code block', () => {
@@ -54,12 +60,13 @@ describe('cutTeaser', () => {
     const blocks = ['un deux trois quatre', 'cinq six sept huit', 'neuf dix onze douze', 'SECRET final'];
     const md = blocks.join('\n\n');
     expect(cutTeaser(md, '', 6).teaserMd).toBe(`${blocks[0]}\n\n${blocks[1]}`);
+    expect(cutTeaser(md, '', 6).restMd).toBe(`${blocks[2]}\n\n${blocks[3]}`);
     expect(cutTeaser(md, 'un chapô de cinq mots', 6).teaserMd).toBe(blocks[0]);
   });
 
   it('without a marker never gives away the last block', () => {
     expect(cutTeaser('Un seul paragraphe SECRET.', '', 500).teaserMd).toBe('');
-    expect(cutTeaser('Court.\n\nSECRET.', '', 500).teaserMd).toBe('Court.');
+    expect(cutTeaser('Court.\n\nSECRET.', '', 500)).toMatchObject({ teaserMd: 'Court.', restMd: 'SECRET.' });
   });
 });
 

@@ -7,6 +7,8 @@ const MORE_MARKER = /<!--\s*more\s*-->/i;
 export interface TeaserCut {
   /** Markdown of the public part, before the cut. */
   readonly teaserMd: string;
+  /** Markdown of the rest, after the cut: what only premium readers and editors see. */
+  readonly restMd: string;
   /** Whether the cut came from the author's marker (else from the word count). */
   readonly marked: boolean;
 }
@@ -27,9 +29,19 @@ function isBlank(token: Token): boolean {
 export function cutTeaser(bodyMd: string, lede: string, wordBudget: number): TeaserCut {
   const blocks = markdownBlocks(bodyMd);
   let teaserMd = '';
-  for (const block of blocks) {
+  for (const [index, block] of blocks.entries()) {
     const marker = block.type === 'code' ? null : MORE_MARKER.exec(block.raw);
-    if (marker) return { teaserMd: (teaserMd + block.raw.slice(0, marker.index)).trimEnd(), marked: true };
+    if (marker) {
+      const after = block.raw.slice(marker.index + marker[0].length);
+      const restMd = (
+        after +
+        blocks
+          .slice(index + 1)
+          .map((b) => b.raw)
+          .join('')
+      ).trim();
+      return { teaserMd: (teaserMd + block.raw.slice(0, marker.index)).trimEnd(), restMd, marked: true };
+    }
     teaserMd += block.raw;
   }
 
@@ -44,5 +56,10 @@ export function cutTeaser(bodyMd: string, lede: string, wordBudget: number): Tea
     words += countWords(block.raw);
     taken += 1;
   }
-  return { teaserMd: autoMd.trimEnd(), marked: false };
+  const restMd = contentBlocks
+    .slice(taken)
+    .map((block) => block.raw)
+    .join('\n\n')
+    .trim();
+  return { teaserMd: autoMd.trimEnd(), restMd, marked: false };
 }

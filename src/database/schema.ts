@@ -266,3 +266,59 @@ export const deliveries = pgTable(
 );
 
 export type DeliveryRow = typeof deliveries.$inferSelect;
+
+export const EDITOR_ROLES = ['owner', 'editor'] as const;
+export type EditorRole = (typeof EDITOR_ROLES)[number];
+
+/** People who sign in to the editor's desk. The first one, made by the first-run setup, is the owner. */
+export const editors = pgTable(
+  'editors',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    name: text('name').notNull().default(''),
+    /** argon2id, in the PHC string format (algorithm, parameters and salt travel with the hash). */
+    passwordHash: text('password_hash').notNull(),
+    role: text('role', { enum: EDITOR_ROLES }).notNull().default('editor'),
+    lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex('editors_email_key').on(sql`lower(${t.email})`),
+    // At most one owner: two first-run setups racing cannot both succeed.
+    uniqueIndex('editors_one_owner_key')
+      .on(t.role)
+      .where(sql`${t.role} = 'owner'`),
+    check('editors_role_check', sql`${t.role} in ('owner', 'editor')`),
+  ],
+);
+
+export type EditorRow = typeof editors.$inferSelect;
+
+export const TOKEN_SCOPES = ['read', 'write'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** Editor API tokens made in the desk: only a SHA-256 of the secret is kept, so it is shown once. */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    editorId: uuid('editor_id')
+      .notNull()
+      .references(() => editors.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** The first characters of the secret, so that an editor can tell tokens apart. */
+    hint: text('hint').notNull(),
+    scope: text('scope', { enum: TOKEN_SCOPES }).notNull(),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, precision: 3 }),
+    createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('api_tokens_hash_key').on(t.tokenHash),
+    check('api_tokens_scope_check', sql`${t.scope} in ('read', 'write')`),
+  ],
+);
+
+export type ApiTokenRow = typeof apiTokens.$inferSelect;

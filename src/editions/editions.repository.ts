@@ -40,6 +40,26 @@ export class EditionsRepository {
       .offset(offset);
   }
 
+  /** The next editions due to send, soonest first. */
+  upcoming(limit: number): Promise<EditionRow[]> {
+    return this.db
+      .select()
+      .from(editions)
+      .where(eq(editions.status, 'scheduled'))
+      .orderBy(editions.scheduledAt)
+      .limit(limit);
+  }
+
+  /** The last editions that started sending, newest first, whatever became of them. */
+  recentSends(limit: number): Promise<EditionRow[]> {
+    return this.db
+      .select()
+      .from(editions)
+      .where(inArray(editions.status, ['sending', 'sent', 'failed']))
+      .orderBy(sql`${editions.startedAt} desc nulls last`, desc(editions.id))
+      .limit(limit);
+  }
+
   /** Updates an edition only while it is in one of `from`: a transition that lost a race does nothing. */
   async transition(
     id: string,

@@ -62,6 +62,14 @@ export class EditionsService {
     return this.repository.list(limit, (page - 1) * limit, status);
   }
 
+  upcoming(limit: number): Promise<EditionRow[]> {
+    return this.repository.upcoming(limit);
+  }
+
+  recentSends(limit: number): Promise<EditionRow[]> {
+    return this.repository.recentSends(limit);
+  }
+
   counts(id: string): Promise<DeliveryCounts> {
     return this.ledger.counts(id);
   }

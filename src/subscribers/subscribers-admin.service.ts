@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { stringify } from 'csv-stringify/sync';
-import type { SubscriberRow } from '../database/schema.js';
+import type { SubscriberRow, SubscriberStatus, SubscriberTier } from '../database/schema.js';
 import { FieldConflictException, InvalidInputException } from '../http/api-error.js';
 import { normaliseEmail } from '../mail/email-address.js';
 import type { CreateSubscriberDto, UpdateSubscriberDto } from './dto/subscriber-input.dto.js';
@@ -59,6 +59,17 @@ export class SubscribersAdminService {
     const items = rows.slice(0, limit);
     const last = items.at(-1);
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+  }
+
+  totals(): Promise<{ status: SubscriberStatus; tier: SubscriberTier; count: number }[]> {
+    return this.repository.totals();
+  }
+
+  activeByJoinDay(
+    since: Date,
+    timeZone: string,
+  ): Promise<{ before: number; days: { day: string; count: number }[] }> {
+    return this.repository.activeByJoinDay(since, timeZone);
   }
 
   async get(id: string): Promise<SubscriberRow> {

@@ -17,6 +17,6 @@ import { SubscriptionService } from './subscription.service.js';
     SubscriberImporter,
     EditorAuthGuard,
   ],
-  exports: [SubscribersRepository, SubscriptionService],
+  exports: [SubscribersRepository, SubscriptionService, SubscribersAdminService, SubscriberImporter],
 })
 export class SubscribersModule {}

@@ -204,6 +204,38 @@ export class SubscribersRepository {
   }
 
   /** One page, newest first, after the cursor: stable under inserts, unlike offsets. */
+  /** How many subscribers there are in each status and tier. */
+  async totals(): Promise<{ status: SubscriberStatus; tier: SubscriberTier; count: number }[]> {
+    return this.db
+      .select({ status: subscribers.status, tier: subscribers.tier, count: sql<number>`count(*)::int` })
+      .from(subscribers)
+      .groupBy(subscribers.status, subscribers.tier);
+  }
+
+  /**
+   * Active subscribers by the day they joined (confirmed, or were added), in the publication's time
+   * zone, from `since` on; and how many active ones joined before it.
+   */
+  async activeByJoinDay(
+    since: Date,
+    timeZone: string,
+  ): Promise<{ before: number; days: { day: string; count: number }[] }> {
+    const joined = sql`coalesce(${subscribers.confirmedAt}, ${subscribers.createdAt})`;
+    const day = sql<string>`to_char((${joined} at time zone ${timeZone})::date, 'YYYY-MM-DD')`;
+    const [before] = await this.db
+      .select({ count: sql<number>`count(*)::int` })
+      .from(subscribers)
+      .where(and(eq(subscribers.status, 'active'), sql`${joined} < ${since.toISOString()}::timestamptz`));
+    const days = await this.db
+      .select({ day, count: sql<number>`count(*)::int` })
+      .from(subscribers)
+      .where(and(eq(subscribers.status, 'active'), sql`${joined} >= ${since.toISOString()}::timestamptz`))
+      // By position: the zone is a bound parameter, so PostgreSQL cannot match the repeated expression.
+      .groupBy(sql`1`)
+      .orderBy(sql`1`);
+    return { before: before?.count ?? 0, days };
+  }
+
   list(filter: SubscriberFilter, limit: number, after?: SubscriberCursor): Promise<SubscriberRow[]> {
     return this.db
       .select()

@@ -5,6 +5,8 @@ import { ExpiringCache } from '../lib/expiring-cache.js';
 const CACHED_ROUTES = new Set(['/', '/articles/:slug', '/tags/:tag', '/feed.xml', '/feed.json']);
 /** Query strings kept apart: none, or a page number. Anything else is served fresh, never stored. */
 const CACHEABLE_QUERY = /^(?:\?page=\d{1,6})?$/;
+/** Writes to articles, through the API or the desk (its live preview writes nothing). */
+const ARTICLE_WRITES = /^\/(?:api|admin)\/articles(?!\/preview)(?:[/?]|$)/;
 const MAX_ENTRIES = 1000;
 
 interface CachedPage {
@@ -78,7 +80,7 @@ export class PageCache {
       return payload;
     });
     fastify.addHook('onResponse', (request, _reply, done) => {
-      if (request.method !== 'GET' && request.url.startsWith('/api/articles')) this.pages.clear();
+      if (request.method !== 'GET' && ARTICLE_WRITES.test(request.url)) this.pages.clear();
       done();
     });
   }

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import Handlebars from 'handlebars';
@@ -7,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { longDateFormat } from '../i18n/dates.js';
 import { type Messages, messagesFor, OG_LOCALE } from '../i18n/messages.js';
+import { compileTemplateFile, registerPartialsFrom, versionedAsset } from '../lib/template-files.js';
 
 export const PAGE_TEMPLATES = ['home', 'article', 'tag', 'error', 'message', 'preferences'] as const;
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number];
@@ -57,35 +56,23 @@ export class PageRenderer {
       value instanceof Date ? value.toISOString() : '',
     );
 
-    const partialsDir = path.join(this.config.templatesDir, 'partials');
-    for (const file of readdirSync(partialsDir).filter((f) => f.endsWith('.hbs'))) {
-      this.handlebars.registerPartial(
-        path.basename(file, '.hbs'),
-        this.compile(path.join(partialsDir, file)),
-      );
-    }
-    this.layout = this.compile(path.join(this.config.templatesDir, 'layouts', 'blog.hbs'));
-    this.pages = new Map(
-      PAGE_TEMPLATES.map((name) => [name, this.compile(path.join(this.config.templatesDir, `${name}.hbs`))]),
+    registerPartialsFrom(this.handlebars, path.join(this.config.templatesDir, 'partials'));
+    this.layout = compileTemplateFile(
+      this.handlebars,
+      path.join(this.config.templatesDir, 'layouts', 'blog.hbs'),
     );
-
-    this.stylesheet = readFileSync(path.join(this.config.templatesDir, 'assets', 'blog.css'), 'utf8');
-    const version = createHash('sha256').update(this.stylesheet).digest('hex').slice(0, 12);
-    this.stylesheetPath = `/assets/blog.css?v=${version}`;
-  }
-
-  private compile(file: string): Handlebars.TemplateDelegate {
-    const source = readFileSync(file, 'utf8');
-    try {
-      const template = this.handlebars.compile(source, { strict: false, preventIndent: true });
-      // Handlebars compiles lazily: force it now so that a syntax error names its file at boot.
-      this.handlebars.precompile(source);
-      return template;
-    } catch (error) {
-      throw new Error(`Template ${path.relative(process.cwd(), file)}: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
+    this.pages = new Map(
+      PAGE_TEMPLATES.map((name) => [
+        name,
+        compileTemplateFile(this.handlebars, path.join(this.config.templatesDir, `${name}.hbs`)),
+      ]),
+    );
+    const stylesheet = versionedAsset(
+      path.join(this.config.templatesDir, 'assets', 'blog.css'),
+      '/assets/blog.css',
+    );
+    this.stylesheet = stylesheet.body;
+    this.stylesheetPath = stylesheet.url;
   }
 
   render(name: PageTemplate, head: PageHead, data: object): string {

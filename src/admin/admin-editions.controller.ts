@@ -1,0 +1,319 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ArticlesService } from '../articles/articles.service.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { type EditionRow, SUBSCRIBER_TIERS, type SubscriberTier } from '../database/schema.js';
+import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
+import { CreateEditionDto, TestEditionDto } from '../editions/dto/edition-input.dto.js';
+import { EditionsService } from '../editions/editions.service.js';
+import { fill } from '../i18n/admin-messages.js';
+import { uuidParam } from '../http/validation.js';
+import { AdminRenderer } from './admin-renderer.js';
+import { DeskDashboardService } from './desk-dashboard.service.js';
+import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { DeskExceptionFilter } from './desk-exception.filter.js';
+import { formProblems } from './desk-form-errors.js';
+import { checkForm, many, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
+import { DeskSessionGuard } from './desk-session.guard.js';
+
+type Form = Record<string, unknown>;
+const uuid = uuidParam('an edition');
+const CHOOSABLE_ARTICLES = 50;
+/** Statuses whose counts still move, so the progress fragment keeps polling. */
+const LIVE = new Set<EditionRow['status']>(['scheduled', 'sending']);
+
+interface EditionFormValues {
+  readonly subject: string;
+  readonly preheader: string;
+  readonly audience: string;
+  readonly article_ids: readonly string[];
+}
+
+function percent(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((part / whole) * 1000) / 10;
+}
+
+/** The progress bar's figures: sent, failed and skipped as shares of the total. */
+export function progressView(edition: EditionRow, counts: DeliveryCounts): object {
+  const done = counts.sent + counts.failed + counts.skipped;
+  return {
+    edition,
+    counts,
+    done,
+    remaining: Math.max(0, counts.total - done),
+    percentDone: percent(done, counts.total),
+    sentPct: percent(counts.sent, counts.total),
+    failedPct: percent(counts.failed, counts.total),
+    skippedPct: percent(counts.skipped, counts.total),
+    live: LIVE.has(edition.status),
+    finished: edition.finishedAt !== null,
+  };
+}
+
+/** The editor's desk pages for editions: build, preview both tiers, test, schedule, watch. */
+@ApiExcludeController()
+@UseFilters(DeskExceptionFilter)
+@UseGuards(DeskSessionGuard)
+@Controller('admin/editions')
+export class AdminEditionsController {
+  constructor(
+    @Inject(EditionsService) private readonly editions: EditionsService,
+    @Inject(ArticlesService) private readonly articles: ArticlesService,
+    @Inject(DeskDashboardService) private readonly dashboard: DeskDashboardService,
+    @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  async list(@Desk() desk: DeskContext, @Res() reply: FastifyReply): Promise<void> {
+    const rows = await this.editions.list(1, 100);
+    const items = await Promise.all(rows.map((edition) => this.dashboard.withCounts(edition)));
+    const t = this.renderer.t;
+    await sendHtml(
+      reply,
+      this.renderer.page(
+        'editions',
+        { title: t.editions, section: 'editions', viewer: viewerOf(desk) },
+        {
+          open: items.filter((i) => ['draft', 'scheduled', 'sending'].includes(i.edition.status)),
+          past: items.filter((i) => ['sent', 'failed', 'cancelled'].includes(i.edition.status)),
+        },
+      ),
+    );
+  }
+
+  @Get('new')
+  async newForm(@Desk() desk: DeskContext, @Res() reply: FastifyReply): Promise<void> {
+    await this.createForm(reply, desk, { subject: '', preheader: '', audience: 'all', article_ids: [] }, {});
+  }
+
+  @Post()
+  async create(@Desk() desk: DeskContext, @Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
+    const values: EditionFormValues = {
+      subject: one(form.subject) ?? '',
+      preheader: one(form.preheader) ?? '',
+      audience: one(form.audience) ?? 'all',
+      article_ids: many(form.article_ids),
+    };
+    const refuse = (errors: Record<string, string>): Promise<void> =>
+      this.createForm(reply, desk, values, errors, 400);
+    if (values.article_ids.length === 0) return refuse({ article_ids: this.renderer.t.articlesNeeded });
+    const checked = await checkForm(CreateEditionDto, { ...values, article_ids: [...values.article_ids] });
+    if (!checked.ok) return refuse(problemsByField(checked.problems));
+    let edition: EditionRow;
+    try {
+      edition = await this.editions.create(checked.value);
+    } catch (error) {
+      return refuse(formProblems(error, 'article_ids'));
+    }
+    await seeOther(reply, `/admin/editions/${edition.id}`);
+  }
+
+  @Get(':id')
+  async show(
+    @Desk() desk: DeskContext,
+    @Param('id', uuid) id: string,
+    @Query() query: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const t = this.renderer.t;
+    const notice = one(query.tested)
+      ? fill(t.testSent, { email: desk.editor.email })
+      : one(query.saved)
+        ? t.saved
+        : undefined;
+    await this.detail(reply, desk, await this.editions.get(id), {}, 200, notice);
+  }
+
+  @Post(':id')
+  async update(
+    @Desk() desk: DeskContext,
+    @Param('id', uuid) id: string,
+    @Body() form: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const edition = await this.editions.get(id);
+    const input = {
+      subject: one(form.subject) ?? '',
+      preheader: one(form.preheader) ?? '',
+      audience: one(form.audience) ?? 'all',
+      article_ids: edition.articleIds,
+    };
+    const checked = await checkForm(CreateEditionDto, input);
+    if (!checked.ok) return this.detail(reply, desk, edition, problemsByField(checked.problems), 400);
+    try {
+      await this.editions.update(id, checked.value);
+    } catch (error) {
+      return this.detail(reply, desk, edition, formProblems(error), 400);
+    }
+    await seeOther(reply, `/admin/editions/${id}?saved=1`);
+  }
+
+  /** The email as the tier receives it, for the preview iframes. */
+  @Get(':id/preview/:tier')
+  async preview(
+    @Param('id', uuid) id: string,
+    @Param('tier') tier: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const known = SUBSCRIBER_TIERS.find((t) => t === tier);
+    if (!known) throw new NotFoundException(`No tier ${tier}: free or premium`);
+    const preview = await this.editions.preview(id, known);
+    // The email's own styles are inline; the frame is sandboxed and runs no script.
+    await sendHtml(reply, preview.html);
+  }
+
+  @Post(':id/test')
+  async test(
+    @Desk() desk: DeskContext,
+    @Param('id', uuid) id: string,
+    @Body() form: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const edition = await this.editions.get(id);
+    const checked = await checkForm(TestEditionDto, {
+      email: desk.editor.email,
+      tier: one(form.tier) ?? 'premium',
+    });
+    if (!checked.ok) return this.detail(reply, desk, edition, problemsByField(checked.problems), 400);
+    await this.editions.sendTest(id, checked.value.email, checked.value.tier ?? 'premium');
+    await seeOther(reply, `/admin/editions/${id}?tested=1`);
+  }
+
+  @Post(':id/schedule')
+  async schedule(
+    @Desk() desk: DeskContext,
+    @Param('id', uuid) id: string,
+    @Body() form: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const sendAt = (one(form.send_at) ?? '').trim();
+    try {
+      await this.editions.schedule(id, one(form.action) === 'now' || sendAt === '' ? undefined : sendAt);
+    } catch (error) {
+      return this.detail(reply, desk, await this.editions.get(id), formProblems(error, 'send_at'), 400);
+    }
+    await seeOther(reply, `/admin/editions/${id}`);
+  }
+
+  @Post(':id/cancel')
+  async cancel(
+    @Desk() desk: DeskContext,
+    @Param('id', uuid) id: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    try {
+      await this.editions.cancel(id);
+    } catch (error) {
+      return this.detail(reply, desk, await this.editions.get(id), formProblems(error), 409);
+    }
+    await seeOther(reply, `/admin/editions/${id}`);
+  }
+
+  /** The progress bar alone, which the page polls while the edition is scheduled or sending. */
+  @Get(':id/progress')
+  async progress(
+    @Param('id', uuid) id: string,
+    @Query() query: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { edition, counts } = await this.dashboard.withCounts(await this.editions.get(id));
+    // The page around the bar offers what the status it was drawn with allows (schedule, cancel):
+    // once the status moves on, htmx reloads the whole page rather than the bar alone.
+    const shown = one(query.shown);
+    if (shown !== undefined && shown !== edition.status) void reply.header('HX-Refresh', 'true');
+    await sendHtml(reply, this.renderer.fragment('edition-progress', progressView(edition, counts)));
+  }
+
+  private async createForm(
+    reply: FastifyReply,
+    desk: DeskContext,
+    values: EditionFormValues,
+    errors: Record<string, string>,
+    status = 200,
+  ): Promise<void> {
+    const published = await this.articles.list({ status: 'published', page: 1, limit: CHOOSABLE_ARTICLES });
+    const t = this.renderer.t;
+    await sendHtml(
+      reply,
+      this.renderer.page(
+        'edition-new',
+        { title: t.newEdition, section: 'editions', viewer: viewerOf(desk) },
+        {
+          values,
+          errors,
+          articles: published.items.map((article) => ({
+            article,
+            checked: values.article_ids.includes(article.id),
+          })),
+        },
+      ),
+      status,
+    );
+  }
+
+  private async detail(
+    reply: FastifyReply,
+    desk: DeskContext,
+    edition: EditionRow,
+    errors: Record<string, string>,
+    status = 200,
+    notice?: string,
+  ): Promise<void> {
+    const [articles, { counts }, previews] = await Promise.all([
+      Promise.all(edition.articleIds.map((id) => this.articles.get(id).catch(() => undefined))),
+      this.dashboard.withCounts(edition),
+      Promise.all(SUBSCRIBER_TIERS.map((tier) => this.previewSummary(edition.id, tier))),
+    ]);
+    await sendHtml(
+      reply,
+      this.renderer.page(
+        'edition',
+        {
+          title: edition.subject,
+          section: 'editions',
+          viewer: viewerOf(desk),
+          ...(notice ? { notice } : {}),
+        },
+        {
+          edition,
+          errors,
+          articles: articles.filter((a) => a !== undefined),
+          previews,
+          progress: progressView(edition, counts),
+          editable: ['draft', 'scheduled'].includes(edition.status),
+          draft: edition.status === 'draft',
+          cancellable: ['draft', 'scheduled', 'sending'].includes(edition.status),
+          zone: this.config.timezone,
+          editorEmail: desk.editor.email,
+        },
+      ),
+      status,
+    );
+  }
+
+  private async previewSummary(id: string, tier: SubscriberTier): Promise<object> {
+    const preview = await this.editions.preview(id, tier);
+    const size = Math.round(preview.htmlBytes / 1024);
+    return {
+      tier,
+      url: `/admin/editions/${id}/preview/${tier}`,
+      size,
+      clipped: preview.warning !== null,
+    };
+  }
+}

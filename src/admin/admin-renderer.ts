@@ -1,0 +1,166 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import Handlebars from 'handlebars';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { type AdminMessages, adminMessagesFor, fill } from '../i18n/admin-messages.js';
+import {
+  compileTemplateFile,
+  registerPartialsFrom,
+  type VersionedAsset,
+  versionedAsset,
+} from '../lib/template-files.js';
+
+export const ADMIN_PAGES = [
+  'sign-in',
+  'setup',
+  'dashboard',
+  'articles',
+  'article-form',
+  'editions',
+  'edition-new',
+  'edition',
+  'subscribers',
+  'tokens',
+  'error',
+] as const;
+export type AdminPage = (typeof ADMIN_PAGES)[number];
+
+/** Fragments htmx swaps into a page: each is also a partial that the pages include. */
+export const ADMIN_FRAGMENTS = ['article-preview', 'edition-progress', 'import-report'] as const;
+export type AdminFragment = (typeof ADMIN_FRAGMENTS)[number];
+
+export type AdminSection = 'dashboard' | 'articles' | 'editions' | 'subscribers' | 'tokens';
+
+/** Who is signed in, as the layout shows them; absent on the sign-in and setup pages. */
+export interface DeskViewer {
+  readonly name: string;
+  readonly email: string;
+  readonly csrf: string;
+}
+
+export interface AdminView {
+  readonly title: string;
+  readonly section?: AdminSection;
+  readonly viewer?: DeskViewer;
+  /** A one-line notice at the top of the page (saved, signed out…). */
+  readonly notice?: string;
+}
+
+/** The desk's static files: its own under templates/assets, and htmx from its package. */
+const ASSETS = {
+  'admin.css': (templatesDir: string) => path.join(templatesDir, 'assets', 'admin.css'),
+  'admin.js': (templatesDir: string) => path.join(templatesDir, 'assets', 'admin.js'),
+  'favicon.svg': (templatesDir: string) => path.join(templatesDir, 'assets', 'favicon.svg'),
+  'htmx.min.js': () => createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'),
+} as const;
+export type AdminAsset = keyof typeof ASSETS;
+
+/**
+ * Renders the editor's desk from templates/admin/*.hbs inside templates/layouts/admin.hbs, in the
+ * publication's locale. Compiled at boot like the public pages.
+ */
+@Injectable()
+export class AdminRenderer {
+  private readonly handlebars = Handlebars.create();
+  private readonly layout: Handlebars.TemplateDelegate;
+  private readonly pages: ReadonlyMap<AdminPage, Handlebars.TemplateDelegate>;
+  private readonly fragments: ReadonlyMap<AdminFragment, Handlebars.TemplateDelegate>;
+  readonly t: AdminMessages;
+  readonly assets: ReadonlyMap<string, VersionedAsset>;
+  private readonly dateTime: Intl.DateTimeFormat;
+  private readonly day: Intl.DateTimeFormat;
+  private readonly calendarDay: Intl.DateTimeFormat;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.t = adminMessagesFor(config.locale);
+    const dir = path.join(config.templatesDir, 'admin');
+    this.dateTime = new Intl.DateTimeFormat(config.locale, {
+      dateStyle: 'medium',
+      timeStyle: 'short',
+      timeZone: config.timezone,
+    });
+    this.day = new Intl.DateTimeFormat(config.locale, { dateStyle: 'medium', timeZone: config.timezone });
+    // A calendar day (YYYY-MM-DD) is already in the publication's zone: format it as is.
+    this.calendarDay = new Intl.DateTimeFormat(config.locale, {
+      day: 'numeric',
+      month: 'short',
+      timeZone: 'UTC',
+    });
+    const t = this.t as Readonly<Record<string, string>>;
+    this.handlebars.registerHelper('dateTime', (value: unknown) =>
+      value instanceof Date ? this.dateTime.format(value) : '',
+    );
+    this.handlebars.registerHelper('day', (value: unknown) =>
+      value instanceof Date ? this.day.format(value) : '',
+    );
+    // The wording for one value of an enumeration: (label "status" row.status) reads t.status_sent.
+    this.handlebars.registerHelper(
+      'label',
+      (kind: unknown, value: unknown) => t[`${String(kind)}_${String(value)}`] ?? String(value),
+    );
+    this.handlebars.registerHelper('fill', (message: unknown, options: Handlebars.HelperOptions) =>
+      fill(String(message), options.hash as Record<string, string | number>),
+    );
+    this.handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    this.handlebars.registerHelper('number', (value: unknown) =>
+      typeof value === 'number' ? value.toLocaleString(config.locale) : '',
+    );
+    registerPartialsFrom(this.handlebars, path.join(dir, 'partials'));
+    this.layout = compileTemplateFile(
+      this.handlebars,
+      path.join(config.templatesDir, 'layouts', 'admin.hbs'),
+    );
+    this.pages = new Map(
+      ADMIN_PAGES.map((name) => [name, compileTemplateFile(this.handlebars, path.join(dir, `${name}.hbs`))]),
+    );
+    this.fragments = new Map(
+      ADMIN_FRAGMENTS.map((name) => [
+        name,
+        compileTemplateFile(this.handlebars, path.join(dir, 'partials', `${name}.hbs`)),
+      ]),
+    );
+    this.assets = new Map(
+      Object.entries(ASSETS).map(([name, file]) => [
+        name as AdminAsset,
+        versionedAsset(file(config.templatesDir), `/admin/assets/${name}`),
+      ]),
+    );
+  }
+
+  /** "3 mars" for 2026-03-03. */
+  shortDay(isoDay: string): string {
+    return this.calendarDay.format(new Date(`${isoDay}T00:00:00Z`));
+  }
+
+  private context(data: object): object {
+    return {
+      ...data,
+      t: this.t,
+      site: {
+        name: this.config.publicationName,
+        url: this.config.publicUrl,
+        lang: this.config.locale,
+        timezone: this.config.timezone,
+        css: this.assets.get('admin.css')?.url,
+        js: this.assets.get('admin.js')?.url,
+        htmx: this.assets.get('htmx.min.js')?.url,
+        icon: this.assets.get('favicon.svg')?.url,
+      },
+    };
+  }
+
+  page(name: AdminPage, view: AdminView, data: object = {}): string {
+    const page = this.pages.get(name);
+    if (!page) throw new Error(`No admin page ${name}`);
+    const context = this.context({ ...data, view });
+    return this.layout({ ...context, body: new Handlebars.SafeString(page(context)) });
+  }
+
+  fragment(name: AdminFragment, data: object): string {
+    const fragment = this.fragments.get(name);
+    if (!fragment) throw new Error(`No admin fragment ${name}`);
+    return fragment(this.context(data));
+  }
+}

@@ -1,0 +1,172 @@
+import { pipeline, type Readable } from 'node:stream';
+import {
+  Body,
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SUBSCRIBER_STATUSES, SUBSCRIBER_TIERS } from '../database/schema.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { uuidParam } from '../http/validation.js';
+import { SubscriberImporter } from '../subscribers/subscriber-importer.js';
+import { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
+import type { SubscriberFilter } from '../subscribers/subscribers.repository.js';
+import { AdminRenderer } from './admin-renderer.js';
+import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { DeskExceptionFilter } from './desk-exception.filter.js';
+import { one, seeOther, sendHtml } from './desk-http.js';
+import { DeskSessionGuard } from './desk-session.guard.js';
+import { ImportProgress } from './import-progress.js';
+
+type Form = Record<string, unknown>;
+const uuid = uuidParam('a subscriber');
+const PAGE_SIZE = 50;
+const IMPORT_ID = /^[A-Za-z0-9-]{8,64}$/;
+
+function filterOf(query: Form): SubscriberFilter & { readonly q: string } {
+  const status = SUBSCRIBER_STATUSES.find((s) => s === one(query.status));
+  const tier = SUBSCRIBER_TIERS.find((t) => t === one(query.tier));
+  const q = (one(query.q) ?? '').trim().slice(0, 200);
+  return { ...(status ? { status } : {}), ...(tier ? { tier } : {}), ...(q ? { search: q } : {}), q };
+}
+
+/** The desk's subscriber pages: list, search, tiers, erasure, CSV import and export. */
+@ApiExcludeController()
+@UseFilters(DeskExceptionFilter)
+@UseGuards(DeskSessionGuard)
+@Controller('admin/subscribers')
+export class AdminSubscribersController {
+  constructor(
+    @Inject(SubscribersAdminService) private readonly subscribers: SubscribersAdminService,
+    @Inject(SubscriberImporter) private readonly importer: SubscriberImporter,
+    @Inject(ImportProgress) private readonly progress: ImportProgress,
+    @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+  ) {}
+
+  @Get()
+  async list(@Desk() desk: DeskContext, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
+    const filter = filterOf(query);
+    const cursor = one(query.cursor);
+    const page = await this.subscribers.list(filter, PAGE_SIZE, cursor || undefined);
+    const params = new URLSearchParams({
+      ...(filter.q ? { q: filter.q } : {}),
+      ...(filter.tier ? { tier: filter.tier } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+    });
+    const nextParams = new URLSearchParams(params);
+    if (page.nextCursor) nextParams.set('cursor', page.nextCursor);
+    const t = this.renderer.t;
+    await sendHtml(
+      reply,
+      this.renderer.page(
+        'subscribers',
+        { title: t.subscribers, section: 'subscribers', viewer: viewerOf(desk) },
+        {
+          subscribers: page.items,
+          filter,
+          tiers: SUBSCRIBER_TIERS,
+          statuses: SUBSCRIBER_STATUSES,
+          exportUrl: `/admin/subscribers/export.csv?${params.toString()}`,
+          nextUrl: page.nextCursor ? `/admin/subscribers?${nextParams.toString()}` : undefined,
+          back: `/admin/subscribers?${params.toString()}`,
+        },
+      ),
+    );
+  }
+
+  @Get('export.csv')
+  async export(@Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
+    const filter: SubscriberFilter = filterOf(query);
+    const day = new Date().toISOString().slice(0, 10);
+    await reply
+      .header('Cache-Control', 'no-store')
+      .type('text/csv; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="subscribers-${day}.csv"`)
+      .send(this.subscribers.exportCsv(filter));
+  }
+
+  @Post(':id/tier')
+  async changeTier(
+    @Param('id', uuid) id: string,
+    @Body() form: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const tier = SUBSCRIBER_TIERS.find((t) => t === one(form.tier));
+    if (!tier) throw InvalidInputException.field('tier', 'must be free or premium');
+    await this.subscribers.update(id, { tier });
+    await seeOther(reply, this.backTo(form));
+  }
+
+  @Post(':id/erase')
+  async erase(@Param('id', uuid) id: string, @Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
+    await this.subscribers.erase(id);
+    await seeOther(reply, this.backTo(form));
+  }
+
+  /**
+   * The CSV as the request body (text/csv), sent by the page's script with an id of its choosing so
+   * that it can poll the progress while this request runs; answers the report as a fragment.
+   */
+  @Post('import')
+  async import(
+    @Desk() desk: DeskContext,
+    @Req() request: FastifyRequest,
+    @Query() query: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const type = request.headers['content-type'] ?? '';
+    if (!/^(text|application)\/csv\b/.test(type)) {
+      throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`);
+    }
+    const importId = one(query.id) ?? '';
+    if (!IMPORT_ID.test(importId))
+      throw InvalidInputException.field('id', 'must be 8 to 64 letters, digits or hyphens');
+    const length = Number(request.headers['content-length']);
+    const counter = await this.progress.track(
+      desk.editor.id,
+      importId,
+      Number.isFinite(length) ? length : null,
+    );
+    // pipeline, not pipe: a client that goes away mid-upload ends the import with an error.
+    pipeline(request.body as Readable, counter, () => undefined);
+    try {
+      const report = await this.importer.import(counter);
+      await sendHtml(reply, this.renderer.fragment('import-report', { report }));
+    } catch (error) {
+      // A file refused whole (a wrong header row) imports nothing: say why where the report goes.
+      if (!(error instanceof InvalidInputException)) throw error;
+      await sendHtml(reply, this.renderer.fragment('import-report', { failure: error.message }), 400);
+    }
+  }
+
+  @Get('import/:importId')
+  async importState(
+    @Desk() desk: DeskContext,
+    @Param('importId') importId: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!IMPORT_ID.test(importId)) throw new NotFoundException(`No import ${importId}`);
+    // The page may poll before its upload has reached the server: that import has read nothing yet.
+    const state = (await this.progress.state(desk.editor.id, importId)) ?? {
+      read: 0,
+      total: null,
+      done: false,
+    };
+    await reply.header('Cache-Control', 'no-store').send(state);
+  }
+
+  private backTo(form: Form): string {
+    const back = one(form.back) ?? '';
+    return /^\/admin\/subscribers(?:\?[^#]*)?$/.test(back) ? back : '/admin/subscribers';
+  }
+}

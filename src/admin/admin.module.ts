@@ -1,0 +1,48 @@
+import { Module } from '@nestjs/common';
+import { ArticlesModule } from '../articles/articles.module.js';
+import { EditionsModule } from '../editions/editions.module.js';
+import { RateLimiter } from '../redis/rate-limiter.js';
+import { SubscribersModule } from '../subscribers/subscribers.module.js';
+import { AdminArticlesController } from './admin-articles.controller.js';
+import { AdminAssetsController } from './admin-assets.controller.js';
+import { AdminAuthController } from './admin-auth.controller.js';
+import { AdminAuthService } from './admin-auth.service.js';
+import { AdminDashboardController } from './admin-dashboard.controller.js';
+import { AdminEditionsController } from './admin-editions.controller.js';
+import { AdminRenderer } from './admin-renderer.js';
+import { AdminSubscribersController } from './admin-subscribers.controller.js';
+import { AdminTokensController } from './admin-tokens.controller.js';
+import { DeskCookies } from './desk-cookies.js';
+import { DeskDashboardService } from './desk-dashboard.service.js';
+import { DeskExceptionFilter } from './desk-exception.filter.js';
+import { DeskSessionGuard } from './desk-session.guard.js';
+import { ImportProgress } from './import-progress.js';
+import { QueueDashboard } from './queue-dashboard.js';
+import { SessionStore } from './session-store.js';
+
+/** The editor's desk: the web UI under /admin and its sign-in. */
+@Module({
+  imports: [ArticlesModule, EditionsModule, SubscribersModule],
+  controllers: [
+    AdminAssetsController,
+    AdminAuthController,
+    AdminDashboardController,
+    AdminArticlesController,
+    AdminEditionsController,
+    AdminSubscribersController,
+    AdminTokensController,
+  ],
+  providers: [
+    AdminRenderer,
+    AdminAuthService,
+    SessionStore,
+    DeskCookies,
+    DeskSessionGuard,
+    DeskExceptionFilter,
+    DeskDashboardService,
+    ImportProgress,
+    QueueDashboard,
+    RateLimiter,
+  ],
+})
+export class AdminModule {}

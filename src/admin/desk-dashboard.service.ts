@@ -1,0 +1,100 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { EditionRow, SubscriberTier } from '../database/schema.js';
+import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
+import { EditionsService } from '../editions/editions.service.js';
+import { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
+import { type GrowthPoint, runningTotals } from './growth-chart.js';
+
+const CHART_DAYS = 90;
+const LISTED = 5;
+
+export interface EditionWithCounts {
+  readonly edition: EditionRow;
+  readonly counts: DeliveryCounts;
+}
+
+export interface TierTotals {
+  readonly tier: SubscriberTier;
+  readonly active: number;
+  readonly pending: number;
+  readonly left: number;
+}
+
+export interface Dashboard {
+  readonly upcoming: readonly EditionRow[];
+  readonly recent: readonly EditionWithCounts[];
+  readonly tiers: readonly TierTotals[];
+  readonly growth: readonly GrowthPoint[];
+}
+
+/** Today's date in a time zone, as YYYY-MM-DD. */
+function dayIn(timeZone: string, at: Date): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(at);
+}
+
+/** What the dashboard shows: what goes out next, what went out last, and who is on the list. */
+@Injectable()
+export class DeskDashboardService {
+  constructor(
+    @Inject(EditionsService) private readonly editions: EditionsService,
+    @Inject(SubscribersAdminService) private readonly subscribers: SubscribersAdminService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Counts of a send in progress come from its ledger; a finished one keeps them on its row. */
+  async withCounts(edition: EditionRow): Promise<EditionWithCounts> {
+    const counts =
+      edition.status === 'sending'
+        ? await this.editions.counts(edition.id)
+        : {
+            total: edition.total,
+            sent: edition.sent,
+            failed: edition.failed,
+            skipped: edition.skipped,
+            sending: 0,
+            pending: Math.max(0, edition.total - edition.sent - edition.failed - edition.skipped),
+          };
+    return { edition, counts };
+  }
+
+  async dashboard(now = new Date()): Promise<Dashboard> {
+    const zone = this.config.timezone;
+    const since = new Date(now.getTime() - (CHART_DAYS - 1) * 86_400_000);
+    const firstDay = dayIn(zone, since);
+    // The query starts a day early, so that whatever the zone's offset it misses nothing of the
+    // first day; the days before it that it catches join the count before the window.
+    const [upcoming, recent, totals, joins] = await Promise.all([
+      this.editions.upcoming(LISTED),
+      this.editions.recentSends(LISTED),
+      this.subscribers.totals(),
+      this.subscribers.activeByJoinDay(new Date(Date.parse(`${firstDay}T00:00:00Z`) - 86_400_000), zone),
+    ]);
+    const inWindow = joins.days.filter((d) => d.day >= firstDay);
+    const early = joins.days.filter((d) => d.day < firstDay).reduce((sum, d) => sum + d.count, 0);
+    const tiers = (['free', 'premium'] as const).map((tier) => {
+      const of = (statuses: readonly string[]): number =>
+        totals
+          .filter((row) => row.tier === tier && statuses.includes(row.status))
+          .reduce((s, r) => s + r.count, 0);
+      return {
+        tier,
+        active: of(['active']),
+        pending: of(['pending']),
+        left: of(['unsubscribed', 'bounced', 'complained']),
+      };
+    });
+    return {
+      upcoming,
+      recent: await Promise.all(recent.map((edition) => this.withCounts(edition))),
+      tiers,
+      growth: runningTotals(joins.before + early, inWindow, firstDay, dayIn(zone, now)),
+    };
+  }
+}

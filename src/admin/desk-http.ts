@@ -1,0 +1,71 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FieldProblem } from '../http/api-error.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { createValidationPipe } from '../http/validation.js';
+
+const HTML = 'text/html; charset=utf-8';
+
+export async function sendHtml(reply: FastifyReply, html: string, status = 200): Promise<void> {
+  await reply.status(status).header('Cache-Control', 'no-store').type(HTML).send(html);
+}
+
+/** 303: after a form post, the browser fetches the next page with a GET. */
+export async function seeOther(reply: FastifyReply, url: string): Promise<void> {
+  await reply.header('Cache-Control', 'no-store').redirect(url, 303);
+}
+
+export function isHtmx(request: FastifyRequest): boolean {
+  return request.headers['hx-request'] === 'true';
+}
+
+/** Only paths inside the desk: a `next` parameter must not send anyone to another site. */
+export function deskPath(next: unknown, fallback = '/admin'): string {
+  return typeof next === 'string' && /^\/admin(?:[/?#]|$)/.test(next) && !next.startsWith('//')
+    ? next
+    : fallback;
+}
+
+const pipe = createValidationPipe();
+
+export type FormCheck<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly FieldProblem[] };
+
+/**
+ * Checks a form against the same DTO the JSON API uses, so the desk and the API accept exactly the
+ * same things; the problems come back to show beside the fields.
+ */
+export async function checkForm<T extends object>(
+  metatype: new () => T,
+  value: object,
+): Promise<FormCheck<T>> {
+  try {
+    const checked = (await pipe.transform(value, { type: 'body', metatype })) as T;
+    return { ok: true, value: checked };
+  } catch (error) {
+    if (error instanceof InvalidInputException) return { ok: false, problems: error.problems };
+    throw error;
+  }
+}
+
+/** Problems keyed by field, for templates: errors.title, errors.body_md… */
+export function problemsByField(problems: readonly FieldProblem[]): Record<string, string> {
+  const byField: Record<string, string> = {};
+  for (const problem of problems)
+    byField[problem.field] = byField[problem.field]
+      ? `${byField[problem.field]}; ${problem.message}`
+      : problem.message;
+  return byField;
+}
+
+/** A single value from a form field that a browser may send once or several times. */
+export function one(value: unknown): string | undefined {
+  if (Array.isArray(value)) return one(value[0]);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** All values of a repeated form field (checkboxes). */
+export function many(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return typeof value === 'string' ? [value] : [];
+}

@@ -1,0 +1,56 @@
+import {
+  type CanActivate,
+  type ExecutionContext,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { AdminAuthService } from './admin-auth.service.js';
+import { attachDesk } from './desk-context.js';
+import { DeskCookies, sameToken } from './desk-cookies.js';
+import { SessionStore } from './session-store.js';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+
+/** No live session: the filter sends a browser to the sign-in page. */
+export class SignInRequiredException extends UnauthorizedException {
+  constructor(readonly expired: boolean) {
+    super(expired ? 'Your session has expired: sign in again' : 'Sign in to the desk first');
+  }
+}
+
+/**
+ * Lets a desk request through when it carries a live session, and, unless it only reads, the
+ * session's CSRF token in the `_csrf` form field or the X-CSRF-Token header (htmx sends that one).
+ */
+@Injectable()
+export class DeskSessionGuard implements CanActivate {
+  constructor(
+    @Inject(SessionStore) private readonly sessions: SessionStore,
+    @Inject(AdminAuthService) private readonly auth: AdminAuthService,
+    @Inject(DeskCookies) private readonly cookies: DeskCookies,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const sessionId = this.cookies.sessionId(request);
+    const session = sessionId === undefined ? undefined : await this.sessions.get(sessionId);
+    const editor = session === undefined ? undefined : await this.auth.editorOf(session);
+    if (sessionId === undefined || session === undefined || editor === undefined) {
+      throw new SignInRequiredException(sessionId !== undefined);
+    }
+    if (!SAFE_METHODS.has(request.method)) {
+      const body = request.body as { _csrf?: unknown } | null | undefined;
+      const given = request.headers['x-csrf-token'] ?? (typeof body === 'object' ? body?._csrf : undefined);
+      if (!sameToken(session.csrf, given)) {
+        throw new ForbiddenException(
+          'The form is missing its CSRF token or it is wrong: reload the page and try again',
+        );
+      }
+    }
+    attachDesk(request, { sessionId, session, editor });
+    return true;
+  }
+}

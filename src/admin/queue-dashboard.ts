@@ -1,0 +1,86 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { DELIVERY_QUEUE, SUBSCRIPTIONS_QUEUE } from '../delivery/jobs.js';
+import { adminMessagesFor } from '../i18n/admin-messages.js';
+import { DeskCookies } from './desk-cookies.js';
+import { SessionStore } from './session-store.js';
+
+export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+
+/**
+ * bull-board at /admin/queues, behind the desk's sign-in. It is a Fastify plugin rather than a Nest
+ * route, so the session is checked in a hook of its own scope; its buttons (retry, clean, pause)
+ * change things, so those requests must also come from the desk's own origin.
+ */
+@Injectable()
+export class QueueDashboard {
+  private readonly origin: string;
+  private readonly boardTitle: string;
+  private readonly backLabel: string;
+
+  constructor(
+    @InjectQueue(DELIVERY_QUEUE) private readonly deliveryQueue: Queue,
+    @InjectQueue(SUBSCRIPTIONS_QUEUE) private readonly subscriptionsQueue: Queue,
+    @Inject(SessionStore) private readonly sessions: SessionStore,
+    @Inject(DeskCookies) private readonly cookies: DeskCookies,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.origin = new URL(config.publicUrl).origin;
+    this.boardTitle = config.publicationName;
+    this.backLabel = adminMessagesFor(config.locale).desk;
+  }
+
+  async register(fastify: FastifyInstance): Promise<void> {
+    const serverAdapter = new FastifyAdapter();
+    createBullBoard({
+      queues: [new BullMQAdapter(this.deliveryQueue), new BullMQAdapter(this.subscriptionsQueue)],
+      serverAdapter,
+      options: {
+        uiConfig: {
+          boardTitle: this.boardTitle,
+          // The way back to the desk, and no link out to bull-board's own site.
+          miscLinks: [{ text: this.backLabel, url: '/admin' }],
+          hideDocsLink: true,
+        },
+      },
+    });
+    serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
+    await fastify.register(async (scope) => {
+      scope.addHook('onRequest', async (request, reply) => {
+        const sessionId = this.cookies.sessionId(request);
+        const session = sessionId === undefined ? undefined : await this.sessions.get(sessionId);
+        if (!session) {
+          const next = encodeURIComponent(QUEUE_DASHBOARD_PATH);
+          await reply.header('Cache-Control', 'no-store').redirect(`/admin/sign-in?next=${next}`, 303);
+          return reply;
+        }
+        const origin = request.headers.origin;
+        const sameSite =
+          origin === undefined || origin === this.origin || URL.parse(origin)?.host === request.headers.host;
+        if (request.method !== 'GET' && request.method !== 'HEAD' && !sameSite) {
+          await reply
+            .status(403)
+            .send({ statusCode: 403, error: 'Forbidden', message: 'Cross-site request refused' });
+          return reply;
+        }
+        return undefined;
+      });
+      // The board's page asks Google for its fonts: a self-hosted desk calls no third party, and
+      // the page's CSP would refuse them anyway.
+      scope.addHook('onSend', async (_request, reply, payload) => {
+        const type = String(reply.getHeader('content-type') ?? '');
+        return typeof payload === 'string' && type.startsWith('text/html')
+          ? payload.replace(/<link[^>]+fonts\.(?:googleapis|gstatic)\.com[^>]*>/g, '')
+          : payload;
+      });
+      await scope.register(serverAdapter.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
+    });
+  }
+}

@@ -1,0 +1,72 @@
+// The editor's desk's few behaviours that htmx does not cover: confirmations and the CSV import.
+'use strict';
+
+function csrfToken() {
+  try {
+    return JSON.parse(document.body.getAttribute('hx-headers') || '{}')['X-CSRF-Token'] || '';
+  } catch {
+    return '';
+  }
+}
+
+// A form or a button with data-confirm asks before it goes.
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  const button = event.submitter;
+  const question = (button && button.dataset.confirm) || form.dataset.confirm;
+  if (question && !window.confirm(question)) event.preventDefault();
+});
+
+// The import sends the file as the request body (text/csv), as the API takes it, and polls how far
+// the server has read it while the request runs; the answer is the report.
+function setUpImport(form) {
+  const progressBox = document.getElementById('import-progress');
+  const bar = progressBox.querySelector('progress');
+  const reportBox = document.getElementById('import-report');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const file = form.elements.file.files[0];
+    if (!file) return;
+    const id = crypto.randomUUID();
+    const button = form.querySelector('button');
+    button.disabled = true;
+    reportBox.innerHTML = '';
+    bar.value = 0;
+    progressBox.hidden = false;
+    let polling = true;
+    const poll = async () => {
+      while (polling) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        if (!polling) break;
+        const answer = await fetch(`${form.dataset.import}/${id}`, {
+          headers: { accept: 'application/json' },
+        });
+        if (answer.ok) {
+          const state = await answer.json();
+          if (state.total) bar.value = Math.min(100, (state.read / state.total) * 100);
+        }
+      }
+    };
+    const polled = poll();
+    let report = '';
+    try {
+      const response = await fetch(`${form.dataset.import}?id=${id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', 'x-csrf-token': csrfToken() },
+        body: file,
+      });
+      report = await response.text();
+    } finally {
+      polling = false;
+      progressBox.hidden = true;
+      button.disabled = false;
+      reportBox.innerHTML = report;
+    }
+    await polled;
+  });
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  const form = document.getElementById('import-form');
+  if (form) setUpImport(form);
+});

@@ -1,0 +1,310 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SAMPLE_BODY_MD, SAMPLE_LEDE, SAMPLE_TITLE } from './fixtures/sample-article.js';
+import { OWNER } from './helpers/desk.js';
+import { FAST_PIPELINE } from './helpers/editions.js';
+import { freePort } from './helpers/net.js';
+import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+const ARTIFACTS = path.resolve('test/artifacts');
+const CANARY_MARK = 'CANARI-7f3e9b';
+const VIEWPORTS = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
+const FREE_READERS = ['libre.un@exemple.fr', 'libre.deux@exemple.fr'];
+const PREMIUM_READERS = ['abonnee.une@exemple.fr', 'abonne.deux@exemple.fr', 'abonne.trois@exemple.fr'];
+const SUBJECT = 'La lettre du dimanche\u00a0: Syrie';
+
+/** What a page did wrong in the browser: console errors, uncaught exceptions, failed requests. */
+function watch(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()} at ${message.location().url}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('requestfailed', (request) => {
+    // A navigation that replaces a page cancels its pending requests: that is no failure.
+    if (request.failure()?.errorText !== 'net::ERR_ABORTED')
+      problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
+  });
+  return problems;
+}
+
+/** The current wall-clock time in Paris plus some seconds, as a datetime-local value. */
+function parisInputIn(seconds: number): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/Paris',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(Date.now() + seconds * 1000));
+  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '00';
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}`;
+}
+
+describe('the editor’s desk in a browser', () => {
+  let t: TestApp;
+  let sink: SmtpSink;
+  let browser: Browser;
+  let base: string;
+  let redis: Redis;
+  const shots: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    sink = await startSmtpSink();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    t = await startTestApp({ SMTP_URL: sink.url, PUBLIC_URL: base, ...FAST_PIPELINE });
+    await t.app.listen(port, '127.0.0.1');
+    redis = new Redis(t.config.redisUrl);
+    for (const [emails, tier] of [
+      [FREE_READERS, 'free'],
+      [PREMIUM_READERS, 'premium'],
+    ] as const) {
+      for (const email of emails) {
+        const created = await t.api('POST', '/api/subscribers', { email, tier, confirmed: true });
+        expect(created.statusCode).toBe(201);
+      }
+    }
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser.close();
+    redis.disconnect();
+    await t.close();
+    await sink.close();
+  });
+
+  async function screenshot(page: Page, name: string): Promise<void> {
+    const { width, height } = page.viewportSize() ?? VIEWPORTS.desktop;
+    const previous = { width, height };
+    for (const [label, size] of Object.entries(VIEWPORTS)) {
+      await page.setViewportSize(size);
+      const file = path.join(ARTIFACTS, `${name}-${label}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      shots.push(file);
+    }
+    await page.setViewportSize(previous);
+  }
+
+  async function newPage(context?: BrowserContext): Promise<{ page: Page; problems: string[] }> {
+    const page = await (
+      context ?? (await browser.newContext({ viewport: VIEWPORTS.desktop, locale: 'fr-FR' }))
+    ).newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    return { page, problems: watch(page) };
+  }
+
+  it('takes an editor from the first-run setup to a sent edition, with no error on any page', async () => {
+    const { page, problems } = await newPage();
+
+    // First run: the desk asks for the owner.
+    await page.goto(`${base}/admin`);
+    await expect.poll(() => page.url()).toBe(`${base}/admin/setup`);
+    await screenshot(page, '01-setup');
+    await page.locator('input[name="name"]').fill(OWNER.name);
+    await page.locator('input[name="email"]').fill(OWNER.email);
+    await page.locator('input[name="password"]').fill(OWNER.password);
+    await page.locator('input[name="password_again"]').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Créer le compte' }).click();
+    await page.waitForURL(`${base}/admin`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Tableau de bord');
+
+    // An article with a cut, previewed live, then published.
+    await page.getByRole('link', { name: 'Articles', exact: true }).click();
+    await page.getByRole('link', { name: 'Nouvel article' }).click();
+    await page.locator('input[name="title"]').fill(SAMPLE_TITLE);
+    await page.locator('textarea[name="lede"]').fill(SAMPLE_LEDE);
+    await page.locator('textarea[name="body_md"]').fill(SAMPLE_BODY_MD);
+    await page.locator('input[name="tags"]').fill('Syrie, Daech');
+    const cut = page.getByTestId('teaser-cut');
+    await cut.waitFor();
+    await expect
+      .poll(() => page.locator('#preview .preview__body--premium').textContent())
+      .toContain(CANARY_MARK);
+    await expect
+      .poll(() => page.locator('#preview .preview__body').first().textContent())
+      .not.toContain(CANARY_MARK);
+    await screenshot(page, '02-article-editor');
+    await page.getByRole('button', { name: 'Publier maintenant' }).click();
+    await page.waitForURL(/\/admin\/articles\/[0-9a-f-]+\?saved=1$/);
+    await expect.poll(() => page.locator('.badge').first().textContent()).toBe('Publié');
+    const publicUrl = await page.locator('a[target="_blank"]').getAttribute('href');
+    const publicPage = await (await fetch(publicUrl ?? '')).text();
+    expect(publicPage).toContain('Al-Qaryatayn');
+    expect(publicPage).not.toContain(CANARY_MARK);
+    await page.getByRole('link', { name: 'Articles', exact: true }).click();
+    await screenshot(page, '03-articles');
+
+    // An edition of it: both tiers previewed side by side.
+    await page.getByRole('link', { name: 'Éditions', exact: true }).click();
+    await page.getByRole('link', { name: 'Nouvelle édition' }).click();
+    await page.locator('input[name="subject"]').fill(SUBJECT);
+    await page.locator('input[name="preheader"]').fill('Daech s’empare d’Al-Qaryatayn');
+    await page.getByLabel(SAMPLE_TITLE, { exact: false }).check();
+    await screenshot(page, '04-edition-new');
+    await page.getByRole('button', { name: 'Créer' }).click();
+    await page.waitForURL(/\/admin\/editions\/[0-9a-f-]+$/);
+    const free = page.frameLocator('iframe[data-tier="free"]');
+    const premium = page.frameLocator('iframe[data-tier="premium"]');
+    await expect.poll(() => free.locator('body').textContent()).toContain('Lire la suite');
+    await expect.poll(() => premium.locator('body').textContent()).toContain(CANARY_MARK);
+    expect(await free.locator('body').textContent()).not.toContain(CANARY_MARK);
+    expect(await page.getByTestId('gmail-warning').count()).toBe(0);
+    await screenshot(page, '05-edition-draft');
+
+    // A test to myself reaches the SMTP server.
+    await page.getByRole('button', { name: 'M’envoyer un test' }).click();
+    await page.waitForURL(/\?tested=1$/);
+    const [testMail] = await sink.waitFor(OWNER.email, 1, 20_000);
+    expect(testMail?.parsed.subject).toContain(SUBJECT);
+    expect(testMail?.parsed.html).toContain(CANARY_MARK);
+
+    // Scheduled a few seconds ahead, it is watched until sent.
+    await page.locator('input[name="send_at"]').fill(parisInputIn(4));
+    await page.getByRole('button', { name: 'Programmer l’envoi' }).click();
+    await expect.poll(() => page.getByTestId('edition-status').textContent()).toBe('Programmé');
+    await expect
+      .poll(() => page.getByTestId('progress-status').textContent(), { timeout: 45_000, interval: 250 })
+      .toBe('Envoyé');
+    expect(await page.getByTestId('count-total').textContent()).toBe('5');
+    expect(await page.getByTestId('count-sent').textContent()).toBe('5');
+    expect(await page.getByTestId('count-failed').textContent()).toBe('0');
+    expect(await page.getByTestId('count-skipped').textContent()).toBe('0');
+    await screenshot(page, '06-edition-sent');
+    for (const email of FREE_READERS) {
+      const mails = sink.to(email);
+      expect(mails, email).toHaveLength(1);
+      expect(mails[0]?.raw.toString('utf8')).not.toContain(CANARY_MARK);
+    }
+    for (const email of PREMIUM_READERS) expect(sink.to(email)[0]?.parsed.html, email).toContain(CANARY_MARK);
+
+    await page.getByRole('link', { name: 'Éditions', exact: true }).click();
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    await screenshot(page, '07-editions');
+    await page.getByRole('link', { name: 'Tableau de bord' }).click();
+    await expect.poll(() => page.locator('.stat__figure').last().textContent()).toBe('5');
+    expect(await page.locator('svg.chart polyline').count()).toBe(1);
+    await screenshot(page, '08-dashboard');
+
+    // Subscribers: filter, change a tier, import with its report, export.
+    await page.getByRole('link', { name: 'Abonnés', exact: true }).click();
+    await page.locator('form.filters select[name="tier"]').selectOption('free');
+    await page.getByRole('button', { name: 'Filtrer' }).click();
+    await expect.poll(() => page.locator('table.subscribers tbody tr').count()).toBe(2);
+    const row = page.locator('tr', { hasText: 'libre.un@exemple.fr' });
+    await row.locator('select[name="tier"]').selectOption('premium');
+    await row.getByRole('button', { name: 'Changer' }).click();
+    await expect.poll(() => page.locator('table.subscribers tbody tr').count()).toBe(1);
+    await page.locator('input[type="file"]').setInputFiles({
+      name: 'lecteurs.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(
+        'email,name,tier\nnouvelle@exemple.fr,Zoé Lefèvre,premium\npas-une-adresse,X,free\n',
+        'utf8',
+      ),
+    });
+    await page.getByRole('button', { name: 'Importer' }).click();
+    await page.getByTestId('import-report').waitFor();
+    expect(await page.getByTestId('import-imported').textContent()).toBe('1');
+    expect(await page.getByTestId('import-errors').textContent()).toBe('1');
+    expect(await page.locator('[data-testid="import-report"] td').first().textContent()).toBe('3');
+    await screenshot(page, '09-subscribers');
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Exporter en CSV' }).click();
+    expect((await download).suggestedFilename()).toMatch(/^subscribers-\d{4}-\d{2}-\d{2}\.csv$/);
+    await page.locator('input[name="q"]').fill('Zoé');
+    await page.locator('form.filters select[name="tier"]').selectOption('');
+    await page.getByRole('button', { name: 'Filtrer' }).click();
+    await expect.poll(() => page.locator('table.subscribers tbody tr').count()).toBe(1);
+    await page.getByRole('button', { name: 'Effacer' }).click();
+    await expect.poll(() => page.locator('table.subscribers tbody tr').count()).toBe(0);
+
+    // A token, shown once.
+    await page.getByRole('link', { name: 'Jetons d’API' }).click();
+    await page.locator('input[name="name"]').fill('Script de publication');
+    await page.getByRole('button', { name: 'Créer le jeton' }).click();
+    const token = await page.getByTestId('new-token').textContent();
+    expect(token).toMatch(/^dpc_/);
+    await screenshot(page, '10-tokens');
+
+    // The queue dashboard, behind the same sign-in.
+    await page.getByRole('link', { name: 'Files d’attente' }).click();
+    await page.waitForLoadState('networkidle');
+    await expect.poll(() => page.locator('body').textContent()).toContain('delivery');
+    await screenshot(page, '11-queues');
+
+    await page.goto(`${base}/admin`);
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await page.waitForURL(/\/admin\/sign-in\?signed-out=1$/);
+    await screenshot(page, '12-sign-in');
+
+    expect(problems).toEqual([]);
+    expect(shots.length).toBe(24);
+  }, 180_000);
+
+  it('refuses a wrong password, a form without its CSRF token and an expired session', async () => {
+    const { page } = await newPage();
+    await page.goto(`${base}/admin/sign-in`);
+    await page.locator('input[name="email"]').fill(OWNER.email);
+    await page.locator('input[name="password"]').fill('not the password');
+    const refused = page.waitForResponse(
+      (r) => r.url().endsWith('/admin/sign-in') && r.request().method() === 'POST',
+    );
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    expect((await refused).status()).toBe(401);
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('incorrect');
+    await screenshot(page, '13-sign-in-refused');
+
+    await page.locator('input[name="password"]').fill(OWNER.password);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL(`${base}/admin`);
+
+    // A form whose token was removed is refused and writes nothing.
+    await page.goto(`${base}/admin/tokens`);
+    await page
+      .locator('form[action="/admin/tokens"] input[name="_csrf"]')
+      .evaluate((input) => input.remove());
+    await page.locator('input[name="name"]').fill('Sans jeton CSRF');
+    const forged = page.waitForResponse(
+      (r) => r.url().endsWith('/admin/tokens') && r.request().method() === 'POST',
+    );
+    await page.getByRole('button', { name: 'Créer le jeton' }).click();
+    expect((await forged).status()).toBe(403);
+    await screenshot(page, '14-refused-form');
+    expect(await page.getByTestId('new-token').count()).toBe(0);
+    await page.goto(`${base}/admin/tokens`);
+    expect(await page.locator('td', { hasText: 'Sans jeton CSRF' }).count()).toBe(0);
+
+    // The session ends in Redis (as it does after SESSION_IDLE_HOURS): the next click signs in again.
+    const keys = await redis.keys(`${t.config.queuePrefix}:session:*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await redis.del(...keys);
+    await page.getByRole('link', { name: 'Articles', exact: true }).click();
+    await page.waitForURL(/\/admin\/sign-in\?next=%2Fadmin%2Farticles&expired=1$/);
+    await expect.poll(() => page.locator('.notice').textContent()).toContain('expiré');
+  }, 60_000);
+});
