@@ -251,6 +251,19 @@ describe('the editor’s desk in a browser', () => {
     expect(token).toMatch(/^dpc_/);
     await screenshot(page, '10-tokens');
 
+    // The team, where the owner adds an editor, and the account page.
+    await page.getByRole('link', { name: 'Équipe' }).click();
+    await page.locator('input[name="name"]').fill('Pigiste');
+    await page.locator('input[name="email"]').fill('pigiste@exemple.fr');
+    await page.locator('input[name="password"]').fill('une autre phrase secrète');
+    await page.locator('input[name="password_again"]').fill('une autre phrase secrète');
+    await page.getByRole('button', { name: 'Ajouter un rédacteur' }).click();
+    await page.waitForURL(/\/admin\/team\?added=1$/);
+    await expect.poll(() => page.locator('tbody tr').count()).toBe(2);
+    await screenshot(page, '10-team');
+    await page.getByRole('link', { name: OWNER.name }).click();
+    await screenshot(page, '10-account');
+
     // The queue dashboard, behind the same sign-in.
     await page.getByRole('link', { name: 'Files d’attente' }).click();
     await page.waitForLoadState('networkidle');
@@ -263,7 +276,7 @@ describe('the editor’s desk in a browser', () => {
     await screenshot(page, '12-sign-in');
 
     expect(problems).toEqual([]);
-    expect(shots.length).toBe(24);
+    expect(shots.length).toBe(28);
   }, 180_000);
 
   it('refuses a wrong password, a form without its CSRF token and an expired session', async () => {

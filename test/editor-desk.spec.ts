@@ -551,6 +551,102 @@ describe('the desk in English', () => {
       load(dashboard.body)('nav a')
         .map((_, a) => load(a).text())
         .get(),
-    ).toEqual(['Dashboard', 'Articles', 'Editions', 'Subscribers', 'API tokens', 'Queues']);
+    ).toEqual(['Dashboard', 'Articles', 'Editions', 'Subscribers', 'API tokens', 'Team', 'Queues']);
+  });
+});
+
+describe('the team and each editor’s account', () => {
+  let t: TestApp;
+  let owner: DeskClient;
+  const EDITOR = { email: 'pigiste@exemple.fr', name: 'Pigiste', password: 'une autre phrase secrète' };
+  beforeAll(async () => {
+    t = await startTestApp();
+    owner = new DeskClient(t);
+    await owner.setUp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('lets the owner add an editor, who signs in but may not add anyone', async () => {
+    const refused = await owner.submit('/admin/team', '/admin/team', {
+      email: OWNER.email,
+      name: 'Doublon',
+      password: EDITOR.password,
+      password_again: EDITOR.password,
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(load(refused.body)('.field-error').text()).toContain('already has an account');
+    const added = await owner.submit('/admin/team', '/admin/team', {
+      email: EDITOR.email,
+      name: EDITOR.name,
+      password: EDITOR.password,
+      password_again: EDITOR.password,
+    });
+    expect(added.headers.location).toBe('/admin/team?added=1');
+    expect(await editorCount(t)).toBe(2);
+
+    const editor = new DeskClient(t);
+    expect((await editor.signIn(EDITOR.email, EDITOR.password)).statusCode).toBe(303);
+    const team = await editor.get('/admin/team');
+    expect(load(team.body)('form[action="/admin/team"]').length).toBe(0);
+    const forbidden = await editor.post('/admin/team', {
+      _csrf: csrfOf(team.body),
+      email: 'intrus@exemple.fr',
+      password: EDITOR.password,
+      password_again: EDITOR.password,
+    });
+    expect(forbidden.statusCode).toBe(403);
+    expect(await editorCount(t)).toBe(2);
+  });
+
+  it('ends every other session when a password changes, and takes only the new one', async () => {
+    const elsewhere = new DeskClient(t);
+    await elsewhere.signIn(EDITOR.email, EDITOR.password);
+    const here = new DeskClient(t);
+    await here.signIn(EDITOR.email, EDITOR.password);
+    const wrong = await here.submit('/admin/account', '/admin/account/password', {
+      current_password: 'pas le bon mot de passe',
+      password: 'nouvelle phrase secrète',
+      password_again: 'nouvelle phrase secrète',
+    });
+    expect(wrong.statusCode).toBe(400);
+    expect(load(wrong.body)('.field-error').text()).toContain('not your current password');
+    const changed = await here.submit('/admin/account', '/admin/account/password', {
+      current_password: EDITOR.password,
+      password: 'nouvelle phrase secrète',
+      password_again: 'nouvelle phrase secrète',
+    });
+    expect(changed.headers.location).toBe('/admin/account?changed=1');
+    expect((await here.get('/admin')).statusCode).toBe(200);
+    expect((await elsewhere.get('/admin')).statusCode).toBe(303);
+    expect((await new DeskClient(t).signIn(EDITOR.email, EDITOR.password)).statusCode).toBe(401);
+    expect((await new DeskClient(t).signIn(EDITOR.email, 'nouvelle phrase secrète')).statusCode).toBe(303);
+  });
+
+  it('lets the owner remove an editor, whose session and tokens end at once', async () => {
+    const editor = new DeskClient(t);
+    await editor.signIn(EDITOR.email, 'nouvelle phrase secrète');
+    const tokenPage = await editor.submit('/admin/tokens', '/admin/tokens', {
+      name: 'Script',
+      scope: 'read',
+    });
+    const token = load(tokenPage.body)('[data-testid="new-token"]').text();
+    const [row] = await t.database.db.select().from(editors).where(eq(editors.email, EDITOR.email));
+    const team = await owner.get('/admin/team');
+    expect(load(team.body)(`form[action="/admin/team/${row?.id}/remove"]`).length).toBe(1);
+    const removed = await owner.post(`/admin/team/${row?.id}/remove`, { _csrf: csrfOf(team.body) });
+    expect(removed.statusCode).toBe(303);
+    expect((await editor.get('/admin')).statusCode).toBe(303);
+    const api = await t.request({
+      method: 'GET',
+      url: '/api/articles',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(api.statusCode).toBe(401);
+    const [self] = await t.database.db.select().from(editors);
+    const ownerRemoval = await owner.post(`/admin/team/${self?.id}/remove`, { _csrf: csrfOf(team.body) });
+    expect(ownerRemoval.statusCode).toBe(404);
+    expect(await editorCount(t)).toBe(1);
   });
 });

@@ -3,37 +3,26 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { EditorRow } from '../database/schema.js';
 import { EditorsRepository } from '../editors/editors.repository.js';
-import {
-  decoyHash,
-  hashPassword,
-  PASSWORD_MAX_LENGTH,
-  PASSWORD_MIN_LENGTH,
-  verifyPassword,
-} from '../editors/passwords.js';
+import { decoyHash, hashPassword, PASSWORD_MAX_LENGTH, verifyPassword } from '../editors/passwords.js';
 import type { FieldProblem } from '../http/api-error.js';
-import { normaliseEmail } from '../mail/email-address.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
+import { type AccountInput, checkAccount, passwordProblems } from './account-input.js';
 import { type AdminSession, SessionStore } from './session-store.js';
-
-export interface SetupInput {
-  readonly email: string;
-  readonly name: string;
-  readonly password: string;
-  readonly passwordAgain: string;
-}
 
 export type SetupOutcome =
   | { readonly kind: 'created'; readonly sessionId: string }
   | { readonly kind: 'invalid'; readonly problems: readonly FieldProblem[] }
   | { readonly kind: 'done-already' };
 
+export type AddEditorOutcome =
+  | { readonly kind: 'created'; readonly editor: EditorRow }
+  | { readonly kind: 'invalid'; readonly problems: readonly FieldProblem[] }
+  | { readonly kind: 'forbidden' };
+
 export type SignInOutcome =
   | { readonly kind: 'signed-in'; readonly sessionId: string; readonly session: AdminSession }
   | { readonly kind: 'refused' }
   | { readonly kind: 'throttled'; readonly retryAfterSeconds: number };
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Sign-in, sign-out and the first-run setup of the editor's desk. */
 @Injectable()
@@ -49,28 +38,14 @@ export class AdminAuthService {
     return !(await this.editors.any());
   }
 
-  async setup(input: SetupInput): Promise<SetupOutcome> {
+  async setup(input: AccountInput): Promise<SetupOutcome> {
     if (!(await this.needsSetup())) return { kind: 'done-already' };
-    const problems: FieldProblem[] = [];
-    const address = normaliseEmail(input.email);
-    if (!address.ok) problems.push({ field: 'email', message: address.reason });
-    const name = input.name.trim();
-    if (name.length > 100 || CONTROL.test(name)) {
-      problems.push({ field: 'name', message: 'must be one line of at most 100 characters' });
-    }
-    if (input.password.length < PASSWORD_MIN_LENGTH || input.password.length > PASSWORD_MAX_LENGTH) {
-      problems.push({
-        field: 'password',
-        message: `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`,
-      });
-    } else if (input.password !== input.passwordAgain) {
-      problems.push({ field: 'password_again', message: 'does not match the password' });
-    }
-    if (problems.length > 0 || !address.ok) return { kind: 'invalid', problems };
+    const account = checkAccount(input);
+    if (!account.ok) return { kind: 'invalid', problems: account.problems };
     const owner = await this.editors.createOwner({
-      email: address.email,
-      name,
-      passwordHash: await hashPassword(input.password),
+      email: account.email,
+      name: account.name,
+      passwordHash: await hashPassword(account.password),
     });
     if (!owner) return { kind: 'done-already' };
     const { id } = await this.sessions.create(owner.id);
@@ -114,6 +89,58 @@ export class AdminAuthService {
 
   /** The signed-in editor, or undefined when the session is gone or its editor was deleted. */
   async editorOf(session: AdminSession): Promise<EditorRow | undefined> {
-    return this.editors.byId(session.editorId);
+    const editor = await this.editors.byId(session.editorId);
+    // A session from before the last password change is over: that is what changing it is for.
+    return editor && session.createdAt >= editor.passwordChangedAt.getTime() ? editor : undefined;
+  }
+
+  /** Another editor, made by the owner. */
+  async addEditor(actor: EditorRow, input: AccountInput): Promise<AddEditorOutcome> {
+    if (actor.role !== 'owner') return { kind: 'forbidden' };
+    const account = checkAccount(input);
+    if (!account.ok) return { kind: 'invalid', problems: account.problems };
+    const editor = await this.editors.create({
+      email: account.email,
+      name: account.name,
+      passwordHash: await hashPassword(account.password),
+    });
+    if (!editor)
+      return {
+        kind: 'invalid',
+        problems: [{ field: 'email', message: `${account.email} already has an account` }],
+      };
+    return { kind: 'created', editor };
+  }
+
+  /** The owner removes an editor: their sessions end with them, their tokens are deleted. */
+  async removeEditor(actor: EditorRow, id: string): Promise<'removed' | 'forbidden' | 'not-found'> {
+    if (actor.role !== 'owner') return 'forbidden';
+    return (await this.editors.deleteEditor(id)) ? 'removed' : 'not-found';
+  }
+
+  /**
+   * A new password for the signed-in editor, who must give the current one. Every session,
+   * this one included, ends; the caller gets a new session for this browser.
+   */
+  async changePassword(
+    editor: EditorRow,
+    current: string,
+    next: string,
+    again: string,
+  ): Promise<
+    { kind: 'changed'; sessionId: string } | { kind: 'invalid'; problems: readonly FieldProblem[] }
+  > {
+    if (current.length > PASSWORD_MAX_LENGTH || !(await verifyPassword(editor.passwordHash, current))) {
+      return {
+        kind: 'invalid',
+        problems: [{ field: 'current_password', message: 'is not your current password' }],
+      };
+    }
+    const problems = passwordProblems(next, again);
+    if (problems.length > 0) return { kind: 'invalid', problems };
+    const changedAt = new Date();
+    await this.editors.setPassword(editor.id, await hashPassword(next), changedAt);
+    const { id } = await this.sessions.create(editor.id);
+    return { kind: 'changed', sessionId: id };
   }
 }

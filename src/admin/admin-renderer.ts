@@ -23,6 +23,8 @@ export const ADMIN_PAGES = [
   'edition',
   'subscribers',
   'tokens',
+  'team',
+  'account',
   'error',
 ] as const;
 export type AdminPage = (typeof ADMIN_PAGES)[number];
@@ -31,7 +33,8 @@ export type AdminPage = (typeof ADMIN_PAGES)[number];
 export const ADMIN_FRAGMENTS = ['article-preview', 'edition-progress', 'import-report'] as const;
 export type AdminFragment = (typeof ADMIN_FRAGMENTS)[number];
 
-export type AdminSection = 'dashboard' | 'articles' | 'editions' | 'subscribers' | 'tokens';
+export type AdminSection =
+  'dashboard' | 'articles' | 'editions' | 'subscribers' | 'tokens' | 'team' | 'account';
 
 /** Who is signed in, as the layout shows them; absent on the sign-in and setup pages. */
 export interface DeskViewer {

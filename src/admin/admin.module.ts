@@ -11,6 +11,7 @@ import { AdminDashboardController } from './admin-dashboard.controller.js';
 import { AdminEditionsController } from './admin-editions.controller.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { AdminSubscribersController } from './admin-subscribers.controller.js';
+import { AdminTeamController } from './admin-team.controller.js';
 import { AdminTokensController } from './admin-tokens.controller.js';
 import { DeskCookies } from './desk-cookies.js';
 import { DeskDashboardService } from './desk-dashboard.service.js';
@@ -31,6 +32,7 @@ import { SessionStore } from './session-store.js';
     AdminEditionsController,
     AdminSubscribersController,
     AdminTokensController,
+    AdminTeamController,
   ],
   providers: [
     AdminRenderer,

@@ -280,6 +280,10 @@ export const editors = pgTable(
     /** argon2id, in the PHC string format (algorithm, parameters and salt travel with the hash). */
     passwordHash: text('password_hash').notNull(),
     role: text('role', { enum: EDITOR_ROLES }).notNull().default('editor'),
+    /** Sessions begun before this are over: a new password signs out every other browser. */
+    passwordChangedAt: timestamp('password_changed_at', { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow(),
     lastSignInAt: timestamp('last_sign_in_at', { withTimezone: true, precision: 3 }),
     ...timestamps,
   },

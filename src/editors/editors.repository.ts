@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import { type EditorRole, type EditorRow, editors } from '../database/schema.js';
 
@@ -41,10 +41,41 @@ export class EditorsRepository {
       if (existing) return undefined;
       const [row] = await tx
         .insert(editors)
-        .values({ ...editor, role: 'owner' })
+        .values({ ...editor, role: 'owner', passwordChangedAt: new Date() })
         .returning();
       return row;
     });
+  }
+
+  list(): Promise<EditorRow[]> {
+    return this.database.db.select().from(editors).orderBy(editors.createdAt);
+  }
+
+  /** A new editor; undefined when the address already has an account. */
+  async create(editor: Omit<NewEditor, 'role'>): Promise<EditorRow | undefined> {
+    const [row] = await this.database.db
+      .insert(editors)
+      .values({ ...editor, role: 'editor', passwordChangedAt: new Date() })
+      .onConflictDoNothing()
+      .returning();
+    return row;
+  }
+
+  /** Removes an editor who is not the owner; their tokens go with them. */
+  async deleteEditor(id: string): Promise<boolean> {
+    const rows = await this.database.db
+      .delete(editors)
+      .where(and(eq(editors.id, id), eq(editors.role, 'editor')))
+      .returning({ id: editors.id });
+    return rows.length > 0;
+  }
+
+  /** The time stamped is the application's clock, the one sessions are stamped with. */
+  async setPassword(id: string, passwordHash: string, changedAt: Date): Promise<void> {
+    await this.database.db
+      .update(editors)
+      .set({ passwordHash, passwordChangedAt: changedAt, updatedAt: sql`now()` })
+      .where(eq(editors.id, id));
   }
 
   async recordSignIn(id: string): Promise<void> {
