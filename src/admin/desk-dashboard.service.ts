@@ -4,10 +4,16 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
 import { EditionsService } from '../editions/editions.service.js';
+import { ExpiringCache } from '../lib/expiring-cache.js';
 import { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
 import { type GrowthPoint, runningTotals } from './growth-chart.js';
 
 const CHART_DAYS = 90;
+/**
+ * Live counts scan the edition's whole ledger (about 0.1 s at a million recipients): every page
+ * polling them in this process shares one count for this long, however many editors watch.
+ */
+const LIVE_COUNTS_MS = 1500;
 const LISTED = 5;
 
 export interface EditionWithCounts {
@@ -48,11 +54,24 @@ export class DeskDashboardService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  private readonly liveCounts = new ExpiringCache<Promise<DeliveryCounts>>(LIVE_COUNTS_MS, 100);
+
+  private ledgerCounts(editionId: string): Promise<DeliveryCounts> {
+    const cached = this.liveCounts.get(editionId);
+    if (cached) return cached;
+    const counts = this.editions.counts(editionId);
+    this.liveCounts.set(editionId, counts);
+    counts.catch(() => {
+      this.liveCounts.delete(editionId);
+    });
+    return counts;
+  }
+
   /** Counts of a send in progress come from its ledger; a finished one keeps them on its row. */
   async withCounts(edition: EditionRow): Promise<EditionWithCounts> {
     const counts =
       edition.status === 'sending'
-        ? await this.editions.counts(edition.id)
+        ? await this.ledgerCounts(edition.id)
         : {
             total: edition.total,
             sent: edition.sent,

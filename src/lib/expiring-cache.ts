@@ -27,6 +27,10 @@ export class ExpiringCache<V> {
     this.entries.set(key, { value, expires: now + this.ttlMs });
   }
 
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   clear(): void {
     this.entries.clear();
   }
