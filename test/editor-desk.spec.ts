@@ -155,6 +155,19 @@ describe('signing in and out', () => {
       next: '//evil.example/admin',
     });
     expect(signedIn.headers.location).toBe('/admin');
+    const again = await desk.get('/admin/sign-in');
+    expect(again.statusCode).toBe(303);
+    const page2 = await new DeskClient(t).get('/admin/sign-in');
+    const other = new DeskClient(t);
+    other.jar.take(page2);
+    const broken = await other.post('/admin/sign-in', {
+      _csrf: csrfOf(page2.body),
+      email: OWNER.email,
+      password: OWNER.password,
+      next: '/admin/articles\r\nSet-Cookie: x=y',
+    });
+    expect(broken.statusCode).toBe(303);
+    expect(broken.headers.location).toBe('/admin');
   });
 
   it('refuses a sign-in form without its token', async () => {
@@ -477,6 +490,32 @@ describe('the desk’s edition and subscriber pages', () => {
     expect(after('#progress').attr('hx-get')).toBeUndefined();
     const progress = await desk.get(`${editionUrl}/progress?shown=scheduled`, { 'hx-request': 'true' });
     expect(progress.headers['hx-refresh']).toBe('true');
+  });
+
+  it('changes a tier and goes back to the same list, never to a forged address', async () => {
+    const created = (
+      await t.api('POST', '/api/subscribers', { email: 'palier@exemple.fr', tier: 'free', confirmed: true })
+    ).json();
+    const list = await desk.get('/admin/subscribers?q=palier');
+    const changed = await desk.post(`/admin/subscribers/${created.id}/tier`, {
+      _csrf: csrfOf(list.body),
+      tier: 'premium',
+      back: '/admin/subscribers?q=palier',
+    });
+    expect(changed.headers.location).toBe('/admin/subscribers?q=palier');
+    const forged = await desk.post(`/admin/subscribers/${created.id}/tier`, {
+      _csrf: csrfOf(list.body),
+      tier: 'free',
+      back: '/admin/subscribers?q=x\r\nSet-Cookie: a=b',
+    });
+    expect(forged.statusCode).toBe(303);
+    expect(forged.headers.location).toBe('/admin/subscribers');
+    const refused = await desk.post(`/admin/subscribers/${created.id}/tier`, {
+      _csrf: csrfOf(list.body),
+      tier: 'gold',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect((await t.api('GET', `/api/subscribers/${created.id}`)).json().tier).toBe('free');
   });
 
   it('refuses an edition without articles, keeping what was typed', async () => {

@@ -167,6 +167,7 @@ export class AdminSubscribersController {
 
   private backTo(form: Form): string {
     const back = one(form.back) ?? '';
-    return /^\/admin\/subscribers(?:\?[^#]*)?$/.test(back) ? back : '/admin/subscribers';
+    // The list's own query string, as URLSearchParams writes it: nothing that could break a header.
+    return /^\/admin\/subscribers(?:\?[\w%&=.~+-]*)?$/.test(back) ? back : '/admin/subscribers';
   }
 }

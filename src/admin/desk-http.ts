@@ -20,9 +20,9 @@ export function isHtmx(request: FastifyRequest): boolean {
 
 /** Only paths inside the desk: a `next` parameter must not send anyone to another site. */
 export function deskPath(next: unknown, fallback = '/admin'): string {
-  return typeof next === 'string' && /^\/admin(?:[/?#]|$)/.test(next) && !next.startsWith('//')
-    ? next
-    : fallback;
+  // Printable ASCII only: what the desk puts there is URL-encoded, and a line break in a Location
+  // header would be an error rather than a redirect.
+  return typeof next === 'string' && /^\/admin(?:[/?#][\x21-\x7e]*)?$/.test(next) ? next : fallback;
 }
 
 const pipe = createValidationPipe();
