@@ -659,6 +659,7 @@ describe('the team and each editor’s account', () => {
     expect(changed.headers.location).toBe('/admin/account?changed=1');
     expect((await here.get('/admin')).statusCode).toBe(200);
     expect((await elsewhere.get('/admin')).statusCode).toBe(303);
+    expect((await elsewhere.get('/admin/sign-in')).statusCode).toBe(200);
     expect((await new DeskClient(t).signIn(EDITOR.email, EDITOR.password)).statusCode).toBe(401);
     expect((await new DeskClient(t).signIn(EDITOR.email, 'nouvelle phrase secrète')).statusCode).toBe(303);
   });
@@ -677,6 +678,9 @@ describe('the team and each editor’s account', () => {
     const removed = await owner.post(`/admin/team/${row?.id}/remove`, { _csrf: csrfOf(team.body) });
     expect(removed.statusCode).toBe(303);
     expect((await editor.get('/admin')).statusCode).toBe(303);
+    const signIn = await editor.get('/admin/sign-in?next=%2Fadmin&expired=1');
+    expect(signIn.statusCode).toBe(200);
+    expect((await editor.get('/admin/queues')).statusCode).toBe(303);
     const api = await t.request({
       method: 'GET',
       url: '/api/articles',

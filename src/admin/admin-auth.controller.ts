@@ -9,7 +9,6 @@ import { DeskCookies } from './desk-cookies.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { deskPath, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
-import { SessionStore } from './session-store.js';
 
 type Form = Record<string, unknown>;
 
@@ -22,13 +21,7 @@ export class AdminAuthController {
     @Inject(AdminAuthService) private readonly auth: AdminAuthService,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
     @Inject(DeskCookies) private readonly cookies: DeskCookies,
-    @Inject(SessionStore) private readonly sessions: SessionStore,
   ) {}
-
-  private async signedIn(request: FastifyRequest): Promise<boolean> {
-    const id = this.cookies.sessionId(request);
-    return id !== undefined && (await this.sessions.get(id)) !== undefined;
-  }
 
   private signInPage(
     request: FastifyRequest,
@@ -50,7 +43,7 @@ export class AdminAuthController {
   ): Promise<void> {
     if (await this.auth.needsSetup()) return seeOther(reply, '/admin/setup');
     const next = deskPath(one(query.next));
-    if (await this.signedIn(request)) return seeOther(reply, next);
+    if (await this.auth.resolve(this.cookies.sessionId(request))) return seeOther(reply, next);
     const t = this.renderer.t;
     const notice = one(query.expired) ? t.sessionExpired : one(query['signed-out']) ? t.signedOut : undefined;
     await sendHtml(reply, this.signInPage(request, reply, { next, ...(notice ? { notice } : {}) }));

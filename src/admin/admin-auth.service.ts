@@ -87,11 +87,21 @@ export class AdminAuthService {
     await this.sessions.destroy(sessionId);
   }
 
-  /** The signed-in editor, or undefined when the session is gone or its editor was deleted. */
-  async editorOf(session: AdminSession): Promise<EditorRow | undefined> {
+  /**
+   * The live session behind a cookie and its editor, or undefined. A session whose editor was
+   * removed, or which began before the editor's last password change, is over, and is deleted.
+   * Every door of the desk asks this one question: its pages, its sign-in page and the queue board.
+   */
+  async resolve(
+    sessionId: string | undefined,
+  ): Promise<{ session: AdminSession; editor: EditorRow } | undefined> {
+    if (sessionId === undefined) return undefined;
+    const session = await this.sessions.get(sessionId);
+    if (!session) return undefined;
     const editor = await this.editors.byId(session.editorId);
-    // A session from before the last password change is over: that is what changing it is for.
-    return editor && session.createdAt >= editor.passwordChangedAt.getTime() ? editor : undefined;
+    if (editor && session.createdAt >= editor.passwordChangedAt.getTime()) return { session, editor };
+    await this.sessions.destroy(sessionId);
+    return undefined;
   }
 
   /** Another editor, made by the owner. */

@@ -10,7 +10,6 @@ import type { FastifyRequest } from 'fastify';
 import { AdminAuthService } from './admin-auth.service.js';
 import { attachDesk } from './desk-context.js';
 import { DeskCookies, sameToken } from './desk-cookies.js';
-import { SessionStore } from './session-store.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
@@ -28,7 +27,6 @@ export class SignInRequiredException extends UnauthorizedException {
 @Injectable()
 export class DeskSessionGuard implements CanActivate {
   constructor(
-    @Inject(SessionStore) private readonly sessions: SessionStore,
     @Inject(AdminAuthService) private readonly auth: AdminAuthService,
     @Inject(DeskCookies) private readonly cookies: DeskCookies,
   ) {}
@@ -36,11 +34,10 @@ export class DeskSessionGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const sessionId = this.cookies.sessionId(request);
-    const session = sessionId === undefined ? undefined : await this.sessions.get(sessionId);
-    const editor = session === undefined ? undefined : await this.auth.editorOf(session);
-    if (sessionId === undefined || session === undefined || editor === undefined) {
+    const live = await this.auth.resolve(sessionId);
+    if (sessionId === undefined || live === undefined)
       throw new SignInRequiredException(sessionId !== undefined);
-    }
+    const { session, editor } = live;
     if (!SAFE_METHODS.has(request.method)) {
       const body = request.body as { _csrf?: unknown } | null | undefined;
       const given = request.headers['x-csrf-token'] ?? (typeof body === 'object' ? body?._csrf : undefined);

@@ -10,7 +10,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { DELIVERY_QUEUE, SUBSCRIPTIONS_QUEUE } from '../delivery/jobs.js';
 import { adminMessagesFor } from '../i18n/admin-messages.js';
 import { DeskCookies } from './desk-cookies.js';
-import { SessionStore } from './session-store.js';
+import { AdminAuthService } from './admin-auth.service.js';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
@@ -28,7 +28,7 @@ export class QueueDashboard {
   constructor(
     @InjectQueue(DELIVERY_QUEUE) private readonly deliveryQueue: Queue,
     @InjectQueue(SUBSCRIPTIONS_QUEUE) private readonly subscriptionsQueue: Queue,
-    @Inject(SessionStore) private readonly sessions: SessionStore,
+    @Inject(AdminAuthService) private readonly auth: AdminAuthService,
     @Inject(DeskCookies) private readonly cookies: DeskCookies,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -55,8 +55,7 @@ export class QueueDashboard {
     await fastify.register(async (scope) => {
       scope.addHook('onRequest', async (request, reply) => {
         const sessionId = this.cookies.sessionId(request);
-        const session = sessionId === undefined ? undefined : await this.sessions.get(sessionId);
-        if (!session) {
+        if (!(await this.auth.resolve(sessionId))) {
           const next = encodeURIComponent(QUEUE_DASHBOARD_PATH);
           await reply.header('Cache-Control', 'no-store').redirect(`/admin/sign-in?next=${next}`, 303);
           return reply;
