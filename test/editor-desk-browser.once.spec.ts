@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_BODY_MD, SAMPLE_LEDE, SAMPLE_TITLE } from './fixtures/sample-article.js';
+import { formatPublicationTime } from '../src/lib/publication-time.js';
 import { OWNER } from './helpers/desk.js';
 import { FAST_PIPELINE } from './helpers/editions.js';
 import { freePort } from './helpers/net.js';
@@ -33,22 +34,6 @@ function watch(page: Page): string[] {
     if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
   });
   return problems;
-}
-
-/** The current wall-clock time in Paris plus some seconds, as a datetime-local value. */
-function parisInputIn(seconds: number): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/Paris',
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(Date.now() + seconds * 1000));
-  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '00';
-  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}`;
 }
 
 describe('the editor’s desk in a browser', () => {
@@ -184,7 +169,9 @@ describe('the editor’s desk in a browser', () => {
     expect(testMail?.parsed.html).toContain(CANARY_MARK);
 
     // Scheduled a few seconds ahead, it is watched until sent.
-    await page.locator('input[name="send_at"]').fill(parisInputIn(4));
+    await page
+      .locator('input[name="send_at"]')
+      .fill(formatPublicationTime(new Date(Date.now() + 4000), 'Europe/Paris'));
     await page.getByRole('button', { name: 'Programmer l’envoi' }).click();
     await expect.poll(() => page.getByTestId('edition-status').textContent()).toBe('Programmé');
     await expect

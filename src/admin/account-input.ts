@@ -1,5 +1,6 @@
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../editors/passwords.js';
 import type { FieldProblem } from '../http/api-error.js';
+import { isSingleLine } from '../http/validation.js';
 import { normaliseEmail } from '../mail/email-address.js';
 
 export interface AccountInput {
@@ -12,9 +13,6 @@ export interface AccountInput {
 export type AccountCheck =
   | { readonly ok: true; readonly email: string; readonly name: string; readonly password: string }
   | { readonly ok: false; readonly problems: readonly FieldProblem[] };
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A new password: long enough, not absurdly long, typed the same twice. */
 export function passwordProblems(password: string, again: string, field = 'password'): FieldProblem[] {
@@ -30,7 +28,7 @@ export function checkAccount(input: AccountInput): AccountCheck {
   const address = normaliseEmail(input.email);
   if (!address.ok) problems.push({ field: 'email', message: address.reason });
   const name = input.name.trim();
-  if (name.length > 100 || CONTROL.test(name)) {
+  if (name.length > 100 || !isSingleLine(name)) {
     problems.push({ field: 'name', message: 'must be one line of at most 100 characters' });
   }
   problems.push(...passwordProblems(input.password, input.passwordAgain));

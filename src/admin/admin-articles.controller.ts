@@ -18,7 +18,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ARTICLE_STATUSES, type ArticleRow, type ArticleStatus } from '../database/schema.js';
 import { uuidParam } from '../http/validation.js';
-import { parsePublicationTime } from '../lib/publication-time.js';
+import { formatPublicationTime, parsePublicationTime } from '../lib/publication-time.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext, viewerOf } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
@@ -42,22 +42,6 @@ interface ArticleFormValues {
   readonly access: string;
   readonly author: string;
   readonly publish_at: string;
-}
-
-/** YYYY-MM-DDTHH:mm in the publication's zone, as a datetime-local field wants it. */
-function localInput(date: Date | null, timeZone: string): string {
-  if (!date) return '';
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  }).formatToParts(date);
-  const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '00';
-  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}`;
 }
 
 /** The editor's desk pages for articles: the list, the editor with its live preview. */
@@ -155,7 +139,10 @@ export class AdminArticlesController {
       tags: article?.tags.join(', ') ?? '',
       access: article?.access ?? 'premium',
       author: article?.author ?? '',
-      publish_at: localInput(article?.publishAt ?? null, this.config.timezone),
+      // Minutes, as the datetime-local field shows them.
+      publish_at: article?.publishAt
+        ? formatPublicationTime(article.publishAt, this.config.timezone).slice(0, 16)
+        : '',
     };
   }
 
@@ -178,7 +165,7 @@ export class AdminArticlesController {
           title: article ? t.editArticle : t.newArticle,
           section: 'articles',
           viewer: viewerOf(desk),
-          ...(notice ? { notice } : {}),
+          notice,
         },
         {
           article,

@@ -30,7 +30,7 @@ export class AdminAuthController {
   ): string {
     return this.renderer.page(
       'sign-in',
-      { title: this.renderer.t.signInTitle, ...(data.notice ? { notice: data.notice } : {}) },
+      { title: this.renderer.t.signInTitle, notice: data.notice },
       { ...data, formToken: this.cookies.formToken(request, reply) },
     );
   }
@@ -46,7 +46,7 @@ export class AdminAuthController {
     if (await this.auth.resolve(this.cookies.sessionId(request))) return seeOther(reply, next);
     const t = this.renderer.t;
     const notice = one(query.expired) ? t.sessionExpired : one(query['signed-out']) ? t.signedOut : undefined;
-    await sendHtml(reply, this.signInPage(request, reply, { next, ...(notice ? { notice } : {}) }));
+    await sendHtml(reply, this.signInPage(request, reply, { next, notice }));
   }
 
   @Post('sign-in')

@@ -48,7 +48,7 @@ function percent(part: number, whole: number): number {
 }
 
 /** The progress bar's figures: sent, failed and skipped as shares of the total. */
-export function progressView(edition: EditionRow, counts: DeliveryCounts): object {
+function progressView(edition: EditionRow, counts: DeliveryCounts): object {
   const done = counts.sent + counts.failed + counts.skipped;
   return {
     edition,
@@ -287,7 +287,7 @@ export class AdminEditionsController {
           title: edition.subject,
           section: 'editions',
           viewer: viewerOf(desk),
-          ...(notice ? { notice } : {}),
+          notice,
         },
         {
           edition,

@@ -118,11 +118,13 @@ export class AdminRenderer {
     this.pages = new Map(
       ADMIN_PAGES.map((name) => [name, compileTemplateFile(this.handlebars, path.join(dir, `${name}.hbs`))]),
     );
+    // Fragments are partials already compiled above: use those rather than compile them again.
     this.fragments = new Map(
-      ADMIN_FRAGMENTS.map((name) => [
-        name,
-        compileTemplateFile(this.handlebars, path.join(dir, 'partials', `${name}.hbs`)),
-      ]),
+      ADMIN_FRAGMENTS.map((name) => {
+        const partial: unknown = this.handlebars.partials[name];
+        if (typeof partial !== 'function') throw new Error(`Template admin/partials/${name}.hbs is missing`);
+        return [name, partial as Handlebars.TemplateDelegate];
+      }),
     );
     this.assets = new Map(
       Object.entries(ASSETS).map(([name, file]) => [

@@ -124,7 +124,7 @@ export class AdminTeamController {
       reply,
       this.renderer.page(
         'team',
-        { title: t.team, section: 'team', viewer: viewerOf(desk), ...(notice ? { notice } : {}) },
+        { title: t.team, section: 'team', viewer: viewerOf(desk), notice },
         { editors: await this.editors.list(), owner: desk.editor.role === 'owner', form, errors },
       ),
       status,
@@ -143,7 +143,7 @@ export class AdminTeamController {
       reply,
       this.renderer.page(
         'account',
-        { title: t.account, section: 'account', viewer: viewerOf(desk), ...(notice ? { notice } : {}) },
+        { title: t.account, section: 'account', viewer: viewerOf(desk), notice },
         { editor: desk.editor, errors },
       ),
       status,

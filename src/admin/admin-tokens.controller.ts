@@ -14,7 +14,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { TOKEN_SCOPES } from '../database/schema.js';
 import { ApiTokensRepository, type IssuedToken } from '../editors/api-tokens.repository.js';
-import { uuidParam } from '../http/validation.js';
+import { isSingleLine, uuidParam } from '../http/validation.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext, viewerOf } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
@@ -23,8 +23,6 @@ import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
 const uuid = uuidParam('a token');
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** API tokens for the editor API: made here, shown once, stored as hashes, revoked here. */
 @ApiExcludeController()
@@ -48,7 +46,7 @@ export class AdminTokensController {
     const name = (one(form.name) ?? '').trim();
     const scope = TOKEN_SCOPES.find((s) => s === one(form.scope));
     const errors: Record<string, string> = {};
-    if (name === '' || name.length > 100 || CONTROL.test(name))
+    if (name === '' || name.length > 100 || !isSingleLine(name))
       errors.name = 'must be one line of 1 to 100 characters';
     if (!scope) errors.scope = 'must be read or write';
     if (!scope || Object.keys(errors).length > 0) return this.page(reply, desk, undefined, errors, 400);

@@ -5,6 +5,7 @@ import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
 import { EditionsService } from '../editions/editions.service.js';
 import { ExpiringCache } from '../lib/expiring-cache.js';
+import { formatPublicationTime } from '../lib/publication-time.js';
 import { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
 import { type GrowthPoint, runningTotals } from './growth-chart.js';
 
@@ -35,14 +36,9 @@ export interface Dashboard {
   readonly growth: readonly GrowthPoint[];
 }
 
-/** Today's date in a time zone, as YYYY-MM-DD. */
+/** The calendar day of an instant in a time zone, as YYYY-MM-DD. */
 function dayIn(timeZone: string, at: Date): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(at);
+  return formatPublicationTime(at, timeZone).slice(0, 10);
 }
 
 /** What the dashboard shows: what goes out next, what went out last, and who is on the list. */

@@ -18,13 +18,18 @@ export function createValidationPipe(): ValidationPipe {
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
+/** One line with no control characters: safe in a header, a title or a subject. */
+export function isSingleLine(text: string): boolean {
+  return !CONTROL_CHARACTERS.test(text);
+}
+
 /** For one-line values that end up in headers, titles and subjects: no CR, LF or other controls. */
 export function IsSingleLine(options?: ValidationOptions): PropertyDecorator {
   return ValidateBy(
     {
       name: 'isSingleLine',
       validator: {
-        validate: (value: unknown) => typeof value === 'string' && !CONTROL_CHARACTERS.test(value),
+        validate: (value: unknown) => typeof value === 'string' && isSingleLine(value),
         defaultMessage: () => '$property must be one line without control characters',
       },
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePublicationTime } from './publication-time.js';
+import { formatPublicationTime, parsePublicationTime } from './publication-time.js';
 
 describe('parsePublicationTime', () => {
   it('takes an explicit offset as given', () => {
@@ -33,6 +33,24 @@ describe('parsePublicationTime', () => {
       '2026-11-24T18:00+99:99',
     ]) {
       expect(parsePublicationTime(bad, 'Europe/Paris'), bad).toBeUndefined();
+    }
+  });
+});
+
+describe('formatPublicationTime', () => {
+  // Away from the hour that autumn's change repeats, which no wall-clock time can name alone.
+  it('shows an instant on the zone’s wall clock, summer and winter, and reads back the same', () => {
+    expect(formatPublicationTime(new Date('2026-07-01T16:00:00Z'), 'Europe/Paris')).toBe(
+      '2026-07-01T18:00:00',
+    );
+    expect(formatPublicationTime(new Date('2026-12-01T23:30:05Z'), 'Europe/Paris')).toBe(
+      '2026-12-02T00:30:05',
+    );
+    for (const iso of ['2026-03-29T01:59:59Z', '2026-03-29T02:00:00Z', '2026-10-25T03:30:00Z']) {
+      const instant = new Date(iso);
+      expect(parsePublicationTime(formatPublicationTime(instant, 'Europe/Paris'), 'Europe/Paris')).toEqual(
+        instant,
+      );
     }
   });
 });

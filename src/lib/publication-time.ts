@@ -1,18 +1,30 @@
 const EXPLICIT_OFFSET = /(?:Z|[+-]\d{2}:?\d{2})$/i;
 const ISO_LOCAL = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?$/;
 
+const wallClockFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The wall-clock fields of an instant in a zone, through one cached formatter per zone. */
+function wallClockParts(zone: string, utcMillis: number): Intl.DateTimeFormatPart[] {
+  let format = wallClockFormats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    wallClockFormats.set(zone, format);
+  }
+  return format.formatToParts(new Date(utcMillis));
+}
+
 /** Offset of `zone` from UTC at the instant `utcMillis`, in milliseconds. */
 function zoneOffsetMillis(zone: string, utcMillis: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(utcMillis));
+  const parts = wallClockParts(zone, utcMillis);
   const get = (type: Intl.DateTimeFormatPartTypes): number =>
     Number(parts.find((part) => part.type === type)?.value ?? 0);
   const asUtc = Date.UTC(
@@ -67,4 +79,15 @@ export function parsePublicationTime(input: string, zone: string): Date | undefi
   let utc = wall - zoneOffsetMillis(zone, wall);
   utc = wall - zoneOffsetMillis(zone, utc);
   return new Date(utc);
+}
+
+/**
+ * The inverse of parsePublicationTime: an instant as the wall clock in `zone` shows it,
+ * YYYY-MM-DDTHH:mm:ss, which a datetime-local field takes (and its first 10 characters are the day).
+ */
+export function formatPublicationTime(date: Date, zone: string): string {
+  const parts = wallClockParts(zone, date.getTime());
+  const get = (type: Intl.DateTimeFormatPartTypes): string =>
+    parts.find((part) => part.type === type)?.value ?? '00';
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}`;
 }
