@@ -7,6 +7,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
+import { registerRequestBodies } from './http/request-bodies.js';
 import { createValidationPipe } from './http/validation.js';
 import { MetricsService } from './ops/metrics.service.js';
 import { PageCache } from './web/page-cache.js';
@@ -27,6 +28,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   new PageCache(config.pageCacheSeconds).register(adapter.getInstance());
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
     bufferLogs: true,
+    // Every body parser is registered by registerRequestBodies, with the routes that take each.
+    bodyParser: false,
     // Boot errors (a broken template, an unreachable database) are thrown to the caller, which
     // reports them, rather than ending the process from inside Nest.
     abortOnError: false,
@@ -53,23 +56,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
 
   await app.register(fastifyCookie);
   const fastify = app.getHttpAdapter().getInstance();
+  registerRequestBodies(fastify);
   await app.get(QueueDashboard).register(fastify);
-  // Action endpoints (publish, cancel…) take no body, and many clients still send a JSON content
-  // type with nothing behind it: read that as no body rather than as malformed JSON.
-  fastify.addHook('onRequest', (request, _reply, done) => {
-    const { headers } = request;
-    const bodyless = headers['transfer-encoding'] === undefined && (headers['content-length'] ?? '0') === '0';
-    if (bodyless) delete headers['content-type'];
-    done();
-  });
-  // CSV imports are read as a stream, never buffered whole, whatever their size.
-  fastify.addContentTypeParser(
-    ['text/csv', 'application/csv'],
-    { bodyLimit: 1024 ** 3 },
-    (_request, payload, done) => {
-      done(null, payload);
-    },
-  );
   // Editor API answers are private and change with every write: no cache may keep them.
   fastify.addHook('onSend', async (request, reply) => {
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control'))

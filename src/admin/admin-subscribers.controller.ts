@@ -16,6 +16,7 @@ import {
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { SUBSCRIBER_STATUSES, SUBSCRIBER_TIERS } from '../database/schema.js';
+import { TakesBody } from '../http/request-bodies.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { uuidParam } from '../http/validation.js';
 import { SubscriberImporter } from '../subscribers/subscriber-importer.js';
@@ -118,6 +119,7 @@ export class AdminSubscribersController {
    * that it can poll the progress while this request runs; answers the report as a fragment.
    */
   @Post('import')
+  @TakesBody('csv-stream')
   async import(
     @Desk() desk: DeskContext,
     @Req() request: FastifyRequest,

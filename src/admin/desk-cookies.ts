@@ -11,8 +11,11 @@ export const FORM_COOKIE = 'depeche_form';
 
 /** Equal tokens, compared in constant time; anything missing or of another length is unequal. */
 export function sameToken(expected: string, given: unknown): boolean {
-  if (typeof given !== 'string' || given.length !== expected.length || expected === '') return false;
-  return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+  if (typeof given !== 'string' || expected === '') return false;
+  // Compared as bytes: a string of the same length in other characters is another length in UTF-8.
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TakesBody } from '../http/request-bodies.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { EditorAuthGuard } from '../http/editor-auth.guard.js';
 import { uuidParam } from '../http/validation.js';
@@ -65,6 +66,7 @@ export class SubscribersAdminController {
 
   /** Body: a CSV file (text/csv) with a header row: email, and optionally name and tier. */
   @Post('import')
+  @TakesBody('csv-stream')
   @HttpCode(200)
   @ApiConsumes('text/csv')
   @ApiBody({ schema: { type: 'string', example: 'email,name,tier\nlectrice@exemple.fr,Hélène,premium\n' } })

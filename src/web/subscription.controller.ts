@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { SubscriberRow } from '../database/schema.js';
+import { TakesBody } from '../http/request-bodies.js';
 import { IsSingleLine } from '../http/validation.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
@@ -169,6 +170,7 @@ export class SubscriptionController {
    * cookie needed, no redirect, 200, idempotent.
    */
   @Post('unsubscribe/:token')
+  @TakesBody('anything')
   @HttpCode(200)
   @ApiExcludeEndpoint()
   @Header('Cache-Control', PRIVATE)
