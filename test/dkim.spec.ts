@@ -83,6 +83,23 @@ describe('DKIM signing', () => {
     expect(signature?.status.result).toBe('fail');
   });
 
+  it('oversigns: a second From, To or Subject added above the signed one fails verification', async () => {
+    const mail = sink.messages[0]!;
+    expect((await dkimVerify(mail.raw, { resolver })).results[0]?.status.result).toBe('pass');
+    for (const added of [
+      'From: "Banque" <securite@banque.example>',
+      'To: autre@exemple.fr',
+      'Subject: Urgent',
+    ]) {
+      const text = mail.raw.toString('latin1');
+      // Right below the DKIM-Signature field, so above every field it signed.
+      const end = text.search(/\r\n(?![ \t])/);
+      const forged = Buffer.from(`${text.slice(0, end + 2)}${added}\r\n${text.slice(end + 2)}`, 'latin1');
+      const [signature] = (await dkimVerify(forged, { resolver })).results;
+      expect(signature?.status.result, added).toBe('fail');
+    }
+  });
+
   it('signs transactional mail too', async () => {
     const res = await t.request({
       method: 'POST',

@@ -21,7 +21,10 @@ afterEach(() => {
 describe('templates checked at boot', () => {
   it('refuses to boot on an MJML mistake, naming the file and the line', async () => {
     const dir = templatesWith('edition-teaser.mjml', (source) =>
-      source.replace('<mj-text>{{{html}}}</mj-text>', '<mj-text colr="red">{{{html}}}</mj-text>'),
+      source.replace(
+        '<mj-text css-class="article">{{{html}}}</mj-text>',
+        '<mj-text colr="red">{{{html}}}</mj-text>',
+      ),
     );
     await expect(startTestApp({ TEMPLATES_DIR: dir })).rejects.toThrow(
       /edition-teaser\.mjml, line 6: .*colr.*illegal/,

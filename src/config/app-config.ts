@@ -1,4 +1,5 @@
 import { createPrivateKey, randomBytes } from 'node:crypto';
+import { isSingleLine } from '../lib/single-line.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isValidTimeZone } from '../lib/time-zone.js';
@@ -37,7 +38,7 @@ export interface AppConfig {
   /** Unset: messages are written as .eml files to DATA_DIR/outbox. */
   readonly smtpUrl: string | undefined;
   readonly mailFrom: { readonly name: string; readonly address: string };
-  readonly replyTo: string | undefined;
+  readonly replyTo: { readonly name: string; readonly address: string } | undefined;
   /** With it, each message's envelope sender is this address with the subscriber id after a + (VERP). */
   readonly verpAddress: string | undefined;
   /** DKIM signing of every message sent, when a selector and a key are set. */
@@ -103,14 +104,48 @@ export class ConfigError extends Error {
   }
 }
 
+/** The only settings that may span lines; every other value ends up in a header, a URL or a page. */
+const MULTILINE_SETTINGS = new Set(['DKIM_PRIVATE_KEY', 'POSTAL_ADDRESS']);
+
+/** "Name <address>" or a bare address, as MAIL_FROM and MAIL_REPLY_TO are written. */
+function parseMailbox(text: string): { name: string; address: string } | undefined {
+  const match = /^\s*(?:"?([^"<]*?)"?\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*$/.exec(text);
+  if (!match) return undefined;
+  return { name: match[1]?.trim() ?? '', address: match[2] ?? match[3] ?? '' };
+}
+
 class EnvReader {
   readonly problems: string[] = [];
 
   constructor(private readonly env: Env) {}
 
+  private problem(text: string): void {
+    if (!this.problems.includes(text)) this.problems.push(text);
+  }
+
   raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
+    if (value === undefined || value === '') return undefined;
+    if (!MULTILINE_SETTINGS.has(name) && !isSingleLine(value)) {
+      // A line break here would reach a mail header or a page as it is.
+      this.problem(`${name}: must be one line, without line breaks or other control characters`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /** An address, or "Name <address>". */
+  mailbox(name: string, fallback: string): { name: string; address: string };
+  mailbox(name: string, fallback: undefined): { name: string; address: string } | undefined;
+  mailbox(name: string, fallback: string | undefined): { name: string; address: string } | undefined {
+    const text = this.raw(name) ?? fallback;
+    if (text === undefined) return undefined;
+    const mailbox = parseMailbox(text);
+    if (!mailbox) {
+      this.problem(`${name}: expected an address or "Name <address>", got "${text}"`);
+      return { name: '', address: '' };
+    }
+    return mailbox;
   }
 
   string(name: string, fallback: string): string {
@@ -276,17 +311,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const publicationName = read.string('PUBLICATION_NAME', 'Dépêche');
   const smtpUrl = read.url('SMTP_URL', undefined, ['smtp', 'smtps']);
   const publicHost = URL.canParse(publicUrl) ? new URL(publicUrl).hostname : 'localhost';
-  const mailFromRaw = read.string('MAIL_FROM', `${publicationName} <newsletter@${publicHost}>`);
-  const mailFromMatch = /^\s*(?:"?([^"<]*?)"?\s*<([^<>\s]+@[^<>\s]+)>|([^<>\s]+@[^<>\s]+))\s*$/.exec(
-    mailFromRaw,
-  );
-  if (!mailFromMatch) {
-    read.problems.push(`MAIL_FROM: expected an address or "Name <address>", got "${mailFromRaw}"`);
-  }
-  const mailFrom = {
-    name: mailFromMatch?.[1]?.trim() ?? '',
-    address: mailFromMatch?.[2] ?? mailFromMatch?.[3] ?? '',
-  };
+  const mailFrom = read.mailbox('MAIL_FROM', `${publicationName} <newsletter@${publicHost}>`);
   const verpAddress = read.raw('VERP_ADDRESS');
   if (verpAddress !== undefined && !/^[^@\s+]+@[^@\s]+$/.test(verpAddress)) {
     read.problems.push(
@@ -351,7 +376,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     previousSecretKeys,
     smtpUrl,
     mailFrom,
-    replyTo: read.raw('MAIL_REPLY_TO'),
+    replyTo: read.mailbox('MAIL_REPLY_TO', undefined),
     verpAddress,
     dkim: readDkim(read, mailFrom.address),
     sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),
@@ -365,7 +390,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     sessionIdleSeconds: read.integer('SESSION_IDLE_HOURS', 12, 1, 720) * 3600,
     welcomeEmail: read.oneOf('WELCOME_EMAIL', ['true', 'false'], 'true') === 'true',
     sendConcurrency: read.integer('SEND_CONCURRENCY', 10, 1, 200),
-    deliveryLeaseSeconds: read.integer('DELIVERY_LEASE_SECONDS', 120, 1, 3600),
+    deliveryLeaseSeconds: read.integer('DELIVERY_LEASE_SECONDS', 10, 1, 3600),
     retryBaseDelayMs: read.integer('RETRY_BASE_DELAY_MS', 2000, 10, 600_000),
     maxDeliveryAttempts: read.integer('MAX_DELIVERY_ATTEMPTS', 10, 1, 100),
     editionOnPublish: read.oneOf('EDITION_ON_PUBLISH', ['true', 'false'], 'false') === 'true',

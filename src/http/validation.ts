@@ -1,5 +1,6 @@
 import { ParseUUIDPipe, ValidationPipe } from '@nestjs/common';
 import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { isSingleLine } from '../lib/single-line.js';
 import { InvalidInputException, validationException } from './api-error.js';
 
 /** Unknown fields are refused rather than dropped, so a typo never passes silently. */
@@ -13,14 +14,6 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     exceptionFactory: validationException,
   });
-}
-
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-/** One line with no control characters: safe in a header, a title or a subject. */
-export function isSingleLine(text: string): boolean {
-  return !CONTROL_CHARACTERS.test(text);
 }
 
 /** For one-line values that end up in headers, titles and subjects: no CR, LF or other controls. */

@@ -68,7 +68,9 @@ export class EditionComposer {
     );
     const message = new PreparedMessage({
       from: formatAddress(this.config.mailFrom.name, this.config.mailFrom.address),
-      ...(this.config.replyTo ? { replyTo: this.config.replyTo } : {}),
+      ...(this.config.replyTo
+        ? { replyTo: formatAddress(this.config.replyTo.name, this.config.replyTo.address) }
+        : {}),
       subject: edition.subject,
       html,
       text,

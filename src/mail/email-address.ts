@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import { domainToASCII } from 'node:url';
 import validator from 'validator';
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+import { isSingleLine } from '../lib/single-line.js';
 
 export type AddressCheck =
   { readonly ok: true; readonly email: string } | { readonly ok: false; readonly reason: string };
@@ -14,7 +12,7 @@ export type AddressCheck =
  * honour it; uniqueness is case-insensitive anyway.
  */
 export function normaliseEmail(raw: string): AddressCheck {
-  if (CONTROL.test(raw)) return { ok: false, reason: 'must not contain line breaks or control characters' };
+  if (!isSingleLine(raw)) return { ok: false, reason: 'must not contain line breaks or control characters' };
   const trimmed = raw.trim();
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || at === trimmed.length - 1)

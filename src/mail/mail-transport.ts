@@ -1,59 +1,18 @@
 import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { SendMailOptions } from 'nodemailer';
-import DKIM from 'nodemailer/lib/dkim';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { DkimSigner } from './dkim-signer.js';
 import { SmtpPool } from './smtp-client.js';
 
 export interface SentMail {
   readonly messageId: string;
   /** The SMTP server's last reply, or where the outbox file went. */
   readonly response: string;
-}
-
-/**
- * The header fields DKIM signs: nodemailer's default list, plus List-Unsubscribe-Post and
- * Feedback-ID, which it leaves out and which providers want signed before they trust one-click
- * unsubscribe and feedback loops.
- */
-export const DKIM_SIGNED_FIELDS = [
-  'From',
-  'Sender',
-  'Reply-To',
-  'Subject',
-  'Date',
-  'Message-ID',
-  'To',
-  'Cc',
-  'MIME-Version',
-  'Content-Type',
-  'Content-Transfer-Encoding',
-  'Content-ID',
-  'Content-Description',
-  'In-Reply-To',
-  'References',
-  'List-Id',
-  'List-Help',
-  'List-Unsubscribe',
-  'List-Unsubscribe-Post',
-  'List-Subscribe',
-  'List-Post',
-  'List-Owner',
-  'List-Archive',
-  'Feedback-ID',
-  'Precedence',
-].join(':');
-
-/** Collects a stream into one Buffer. */
-async function bufferOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** The address part of a nodemailer address field. */
@@ -72,7 +31,7 @@ function addressOf(field: SendMailOptions['from']): string {
 export class MailTransport implements OnApplicationShutdown {
   private readonly logger = new Logger(MailTransport.name);
   private readonly pool: SmtpPool | undefined;
-  private readonly dkim: DKIM | undefined;
+  private readonly dkim: DkimSigner | undefined;
   readonly outboxDir: string | undefined;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
@@ -86,18 +45,19 @@ export class MailTransport implements OnApplicationShutdown {
       this.outboxDir = path.join(config.dataDir, 'outbox');
       mkdirSync(this.outboxDir, { recursive: true });
     }
-    if (config.dkim) this.dkim = new DKIM({ ...config.dkim, headerFieldNames: DKIM_SIGNED_FIELDS });
+    if (config.dkim) this.dkim = new DkimSigner(config.dkim);
   }
 
   /** A message nodemailer composes (transactional mail: one at a time, so composing costs nothing). */
   async send(mail: SendMailOptions & { messageId: string }): Promise<SentMail> {
-    const raw = await new MailComposer(mail).compile().build();
+    // SMTP wants CRLF on the wire; MailComposer writes bare LF unless told.
+    const raw = await new MailComposer({ ...mail, newline: 'windows' }).compile().build();
     return this.sendRaw({ from: addressOf(mail.from), to: addressOf(mail.to) }, raw, mail.messageId);
   }
 
   /** A message composed elsewhere, sent as it is to one recipient. */
   async sendRaw(envelope: { from: string; to: string }, raw: Buffer, messageId: string): Promise<SentMail> {
-    const message = this.dkim ? await bufferOf(this.dkim.sign(raw)) : raw;
+    const message = this.dkim ? this.dkim.sign(raw) : raw;
     if (this.pool) return { messageId, response: await this.pool.send(envelope, message) };
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const safeId = messageId.replace(/[^A-Za-z0-9@._-]/g, '');

@@ -103,7 +103,11 @@ function encodedText(value: string): string {
 /** "Name" <address>, with the name quoted or encoded as it needs. */
 export function formatAddress(name: string, address: string): string {
   if (name === '') return `<${address}>`;
-  const display = /^[\x20-\x7e]*$/.test(name) ? mimeFuncs.quoteString(name) : encodedText(name);
+  // A non-ASCII name is encoded whole: encoding only its non-ASCII words would leave a comma or an
+  // angle bracket of the name in the header, where it starts a second address.
+  const display = /^[\x20-\x7e]*$/.test(name)
+    ? mimeFuncs.quoteString(name)
+    : mimeFuncs.encodeWord(name, 'Q', 52);
   return `${display} <${address}>`;
 }
 

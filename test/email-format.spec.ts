@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subscribers } from '../src/database/schema.js';
+import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
+import { type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+/** Names that once rewrote a header: each must stay one display name of one address. */
+const HOSTILE_NAMES = [
+  'Dupont, Éloïse',
+  'Ünïcode "quoted" <attacker@evil.test>',
+  'Hélène <attacker@evil.test>, x',
+  'Plain "ASCII" <attacker@evil.test>, y',
+  'Zoë\\ backslash',
+];
+
+/** Line feeds not preceded by a carriage return: SMTP wants CRLF everywhere. */
+function bareLineFeeds(raw: Buffer): number {
+  let count = 0;
+  for (let i = raw.indexOf(10); i !== -1; i = raw.indexOf(10, i + 1)) if (raw[i - 1] !== 13) count++;
+  return count;
+}
+
+/** The raw header block of a message, as bytes. */
+function headerBlock(raw: Buffer): Buffer {
+  return raw.subarray(0, raw.indexOf('\r\n\r\n'));
+}
+
+async function headerAddresses(mail: ReceivedMail, field: 'to' | 'from' | 'reply-to') {
+  const parsed = await simpleParser(mail.raw);
+  const value = parsed.headers.get(field) as { value: { address?: string; name: string }[] } | undefined;
+  return value?.value ?? [];
+}
+
+let t: TestApp;
+let sink: SmtpSink;
+
+beforeAll(async () => {
+  sink = await startSmtpSink();
+  t = await startTestApp({
+    SMTP_URL: sink.url,
+    ...FAST_PIPELINE,
+    MAIL_FROM: 'Le Blog de Dépêche, la lettre <lettre@blog.example.test>',
+    MAIL_REPLY_TO: 'Rédaction Dépêche <redaction@blog.example.test>',
+  });
+});
+afterAll(async () => {
+  await t.close();
+  await sink.close();
+});
+
+describe('addresses in headers', () => {
+  it('gives any display name exactly one address in an edition’s To, From and Reply-To', async () => {
+    const article = await publishedArticle(t);
+    const emails = HOSTILE_NAMES.map((_, i) => `nom-${i}@exemple.fr`);
+    await t.database.db.insert(subscribers).values(
+      HOSTILE_NAMES.map((name, i) => ({
+        id: randomUUID(),
+        email: emails[i]!,
+        name,
+        tier: 'premium' as const,
+        status: 'active' as const,
+        consentSource: 'import' as const,
+        consentWording: 'test',
+      })),
+    );
+    const edition = await scheduledEdition(t, article.id);
+    expect(await finished(t, edition.id)).toMatchObject({ status: 'sent', counts: { sent: emails.length } });
+    for (const [i, email] of emails.entries()) {
+      const [mail] = sink.to(email);
+      expect(await headerAddresses(mail!, 'to'), email).toEqual([{ address: email, name: HOSTILE_NAMES[i] }]);
+      expect(await headerAddresses(mail!, 'from')).toEqual([
+        { address: 'lettre@blog.example.test', name: 'Le Blog de Dépêche, la lettre' },
+      ]);
+      expect(await headerAddresses(mail!, 'reply-to')).toEqual([
+        { address: 'redaction@blog.example.test', name: 'Rédaction Dépêche' },
+      ]);
+      // Headers travel as 7-bit ASCII: non-ASCII text is RFC 2047 encoded, never raw bytes.
+      expect(
+        [...headerBlock(mail!.raw)].every((byte) => byte < 128),
+        email,
+      ).toBe(true);
+      expect(bareLineFeeds(mail!.raw), email).toBe(0);
+    }
+  });
+
+  it('does the same in confirmation and welcome emails, with CRLF line endings only', async () => {
+    for (const [i, name] of HOSTILE_NAMES.entries()) {
+      const email = `confirme-${i}@exemple.fr`;
+      const res = await t.request({
+        method: 'POST',
+        url: '/subscribe',
+        remoteAddress: `198.51.100.${i + 10}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({ email, name }).toString(),
+      });
+      expect(res.statusCode).toBe(200);
+      const [confirmation] = await sink.waitFor(email);
+      expect(await headerAddresses(confirmation!, 'to'), name).toEqual([{ address: email, name }]);
+      expect(await headerAddresses(confirmation!, 'reply-to')).toEqual([
+        { address: 'redaction@blog.example.test', name: 'Rédaction Dépêche' },
+      ]);
+      expect(
+        [...headerBlock(confirmation!.raw)].every((byte) => byte < 128),
+        name,
+      ).toBe(true);
+      expect(bareLineFeeds(confirmation!.raw), name).toBe(0);
+
+      const link = /https:\/\/blog\.example\.test(\/confirm\/[A-Za-z0-9_.-]+)/.exec(
+        confirmation!.parsed.text ?? '',
+      );
+      await t.request({ method: 'POST', url: link![1]! });
+      const welcome = (await sink.waitFor(email, 2))[1]!;
+      expect(await headerAddresses(welcome, 'to'), name).toEqual([{ address: email, name }]);
+      expect(bareLineFeeds(welcome.raw), name).toBe(0);
+    }
+  });
+});
