@@ -1,5 +1,10 @@
 import { Redis as RedisClient } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eq, sql } from 'drizzle-orm';
+import { type EditionRow, editions, subscribers } from '../src/database/schema.js';
+import { SubscriberTokens } from '../src/mail/subscriber-tokens.js';
+import { DeliveriesRepository } from '../src/delivery/deliveries.repository.js';
+import { EditionLifecycleRepository } from '../src/edition-lifecycle/edition-lifecycle.repository.js';
 import { seedAudience } from './helpers/audience.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
 import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
@@ -49,6 +54,164 @@ describe.runIf(testEngine() === 'postgres')('two workers and two scheduler ticks
   });
 });
 
+/** What FLUSHALL does to this deployment, without touching other work sharing the server. */
+async function flushQueues(t: TestApp): Promise<void> {
+  const redis = t.app.get(RedisClient);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.config.queuePrefix}:*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+async function editionRow(t: TestApp, id: string): Promise<EditionRow> {
+  const [row] = await t.database.db.select().from(editions).where(eq(editions.id, id));
+  if (!row) throw new Error(`no edition ${id}`);
+  return row;
+}
+
+describe('an edition whose preparation was lost', () => {
+  it('is prepared and sent after Redis loses its prepare job waiting behind another edition', async () => {
+    const sink = await startSmtpSink({ delayMs: 20 });
+    const t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE, SEND_CONCURRENCY: '2' });
+    try {
+      const article = await publishedArticle(t);
+      const audience = await seedAudience(t, { free: 600, premium: 300 }, 'lost');
+      const first = await scheduledEdition(t, article.id, 0, { audience: 'free' });
+      await eventually(() => (sink.messages.length >= 20 ? true : undefined), 60_000);
+      // Started while the first edition's batches fill the queue: its preparation waits behind them.
+      const second = await scheduledEdition(t, article.id, 0, { audience: 'premium' });
+      await eventually(async () =>
+        (await editionRow(t, second.id)).status === 'sending' ? true : undefined,
+      );
+      expect((await editionRow(t, second.id)).preparedAt).toBeNull();
+      await flushQueues(t);
+
+      expect(await finished(t, second.id, 120_000)).toMatchObject({
+        status: 'sent',
+        counts: { total: 300, sent: 300, failed: 0 },
+      });
+      expect(await finished(t, first.id, 120_000)).toMatchObject({
+        status: 'sent',
+        counts: { total: 600, sent: 600 },
+      });
+      const counts = perRecipient(sink);
+      for (const email of [...audience.free, ...audience.premium]) expect(counts.get(email), email).toBe(1);
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  }, 180_000);
+
+  it('resumes a preparation that died after its first slice of 25,000, sending everyone once', async () => {
+    const sink = await startSmtpSink({ parse: false });
+    const t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE, DELIVERY_LEASE_SECONDS: '2' });
+    try {
+      const article = await publishedArticle(t);
+      const audience = await seedAudience(t, { free: 12_500, premium: 12_500 }, 'resume');
+      const lifecycle = t.app.get(EditionLifecycleRepository);
+      const ledger = t.app.get(DeliveriesRepository);
+      const edition = await lifecycle.create({ subject: 'Reprise', articleIds: [article.id] });
+      // What a worker killed in the middle of preparing leaves: the edition sending, its first slice
+      // frozen, and no job anywhere.
+      await t.database.db
+        .update(editions)
+        .set({ status: 'sending', startedAt: new Date() })
+        .where(eq(editions.id, edition.id));
+      const step = await lifecycle.freezeNextSlice(
+        edition.id,
+        (tx, row, afterId) => ledger.freezeAudienceSlice(tx, row, afterId, 10_000),
+        10_000,
+      );
+      expect(step).toEqual({ kind: 'froze', count: 10_000, prepared: false });
+      // Nothing may close it while its audience is not wholly frozen, whatever its ledger says.
+      expect(await lifecycle.finishIfDone(edition.id)).toBeUndefined();
+      await expect(
+        t.database.db.update(editions).set({ status: 'sent' }).where(eq(editions.id, edition.id)),
+      ).rejects.toThrow();
+
+      expect(await finished(t, edition.id, 240_000)).toMatchObject({
+        status: 'sent',
+        counts: { total: 25_000, sent: 25_000, failed: 0, skipped: 0 },
+      });
+      const counts = perRecipient(sink);
+      expect(counts.size).toBe(25_000);
+      for (const email of [...audience.free, ...audience.premium]) expect(counts.get(email), email).toBe(1);
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  }, 300_000);
+
+  it('ends as failed, with the reason, when its preparation fails for good', async () => {
+    const t = await startTestApp({ ...FAST_PIPELINE, DELIVERY_LEASE_SECONDS: '2' });
+    try {
+      const article = await publishedArticle(t);
+      await seedAudience(t, { free: 3, premium: 0 }, 'failing');
+      // An audience the database cannot freeze: preparation throws on every attempt.
+      const lifecycle = t.app.get(EditionLifecycleRepository);
+      const edition = await lifecycle.create({ subject: 'Échec', articleIds: [article.id] });
+      await t.database.db.execute(
+        sql`update editions set status = 'sending', started_at = now(), audience = 'all' where id = ${edition.id}`,
+      );
+      await t.database.db.execute(
+        sql`alter table deliveries add constraint refuse_all check (false) not valid`,
+      );
+      const failed = await finished(t, edition.id, 120_000);
+      expect(failed).toMatchObject({ status: 'failed' });
+      expect(failed.failure_reason).toMatch(/^Preparation failed: .*refuse_all/);
+    } finally {
+      await t.close();
+    }
+  }, 180_000);
+});
+
+describe('an unsubscribe in the middle of a send', () => {
+  it('is final once answered: no RCPT for that address after the 200', async () => {
+    let t: TestApp | undefined = undefined;
+    const order: string[] = [];
+    const unsubscribed = new Map<string, number>();
+    // At every tenth RCPT the server holds its answer until the next recipient in line has
+    // unsubscribed and been answered: the worker can only reach that recipient after the 200.
+    const sink = await startSmtpSink({
+      onRecipient: async (address) => {
+        const position = order.indexOf(address);
+        const next = order[position + 1];
+        if (!t || position < 0 || position % 10 !== 9 || next === undefined || position > 100) return;
+        const [row] = await t.database.db.select().from(subscribers).where(eq(subscribers.email, next));
+        const token = t.app.get(SubscriberTokens).manageToken(row!.id);
+        const res = await t.request({ method: 'POST', url: `/unsubscribe/${token}` });
+        expect(res.statusCode).toBe(200);
+        unsubscribed.set(next, Date.now());
+      },
+    });
+    t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE, SEND_CONCURRENCY: '1' });
+    try {
+      const article = await publishedArticle(t);
+      await seedAudience(t, { free: 150, premium: 0 }, 'partant');
+      // The ledger is frozen, and sent by one lane, in subscriber id order.
+      const rows = await t.database.db
+        .select({ email: subscribers.email })
+        .from(subscribers)
+        .orderBy(subscribers.id);
+      order.push(...rows.map((row) => row.email));
+      const edition = await scheduledEdition(t, article.id, 0, { audience: 'free' });
+
+      const done = await finished(t, edition.id, 120_000);
+      expect(unsubscribed.size).toBe(10);
+      for (const [address, answeredAt] of unsubscribed) {
+        const late = sink.recipients.filter((r) => r.address === address && r.at >= answeredAt);
+        expect(late, address).toEqual([]);
+      }
+      expect(done).toMatchObject({ status: 'sent', counts: { total: 150, sent: 140, skipped: 10 } });
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  }, 180_000);
+});
+
 describe('Redis losing every queued job in the middle of a send', () => {
   it('is caught by the reconciler, which finishes the edition from the ledger', async () => {
     const sink = await startSmtpSink({ delayMs: 5 });
@@ -63,14 +226,7 @@ describe('Redis losing every queued job in the middle of a send', () => {
       const audience = await seedAudience(t, { free: 300, premium: 300 }, 'flush');
       const edition = await scheduledEdition(t, article.id);
       await eventually(() => (sink.messages.length >= 60 ? true : undefined));
-      // What FLUSHALL does to this deployment, without touching other work sharing the server.
-      const redis = t.app.get(RedisClient);
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.config.queuePrefix}:*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
+      await flushQueues(t);
 
       expect(await finished(t, edition.id)).toMatchObject({
         status: 'sent',

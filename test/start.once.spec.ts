@@ -12,7 +12,7 @@ import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
 import { ensureRedis, RedisUnavailableError } from '../src/redis/private-redis.js';
 import { redisAnswers } from '../src/redis/redis-connection.js';
 import { freePort } from './helpers/net.js';
-import { startSmtpSink } from './helpers/smtp-sink.js';
+import { type ReceivedMail, startSmtpSink } from './helpers/smtp-sink.js';
 import { createPostgresDatabase } from './helpers/test-database.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -150,13 +150,79 @@ describe('a private Redis when none runs', () => {
   });
 });
 
+/** A PostgreSQL database holding one published article and `count` active subscribers. */
+async function sendingSetUp(count: number, prefix: string) {
+  const database = await createPostgresDatabase();
+  const client = DatabaseClient.open({ url: database.url, dataDir: cleanFolder() });
+  await client.migrate();
+  const [article] = await client.db
+    .insert(articles)
+    .values({
+      slug: 'tuer',
+      title: 'Tuer',
+      bodyMd: 'x',
+      bodyHtml: '<p>x</p>',
+      status: 'published',
+      publishedAt: new Date(),
+    })
+    .returning();
+  const emails = Array.from({ length: count }, (_, n) => `${prefix}${n}@exemple.fr`);
+  for (let i = 0; i < emails.length; i += 1000) {
+    await client.db.insert(subscribers).values(
+      emails.slice(i, i + 1000).map((email) => ({
+        email,
+        status: 'active' as const,
+        consentSource: 'import' as const,
+        consentWording: 't',
+      })),
+    );
+  }
+  const scheduleEdition = async () => {
+    const [edition] = await client.db
+      .insert(editions)
+      .values({
+        subject: 'Édition',
+        articleIds: [article!.id],
+        status: 'scheduled',
+        scheduledAt: new Date(),
+      })
+      .returning();
+    return edition!;
+  };
+  const edition = async (id: string) => {
+    const [row] = await client.db.select().from(editions).where(eq(editions.id, id));
+    return row!;
+  };
+  const close = async () => {
+    await client.close();
+    await database.drop();
+  };
+  return { url: database.url, emails, scheduleEdition, edition, close };
+}
+
+/** Every recipient got at least one message; duplicates are few and keep their Message-ID. */
+function expectEveryoneOnce(
+  emails: readonly string[],
+  messages: readonly ReceivedMail[],
+  maxDuplicated: number,
+) {
+  const byRecipient = new Map<string, string[]>();
+  for (const mail of messages) {
+    const to = mail.envelopeTo[0]!;
+    byRecipient.set(to, [...(byRecipient.get(to) ?? []), mail.parsed.messageId ?? '']);
+  }
+  for (const email of emails) expect(byRecipient.get(email)?.length ?? 0, email).toBeGreaterThanOrEqual(1);
+  const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
+  for (const ids of duplicated) expect(new Set(ids).size).toBe(1);
+  expect(duplicated.length).toBeLessThanOrEqual(maxDuplicated);
+}
+
 describe('a worker killed with SIGKILL in the middle of a send', () => {
   it('loses nobody once restarted; a duplicate keeps its Message-ID and stays under one flush window', async () => {
-    const database = await createPostgresDatabase();
+    const setUp = await sendingSetUp(5000, 'kill');
     const sink = await startSmtpSink({ delayMs: 1 });
-    const client = DatabaseClient.open({ url: database.url, dataDir: cleanFolder() });
     const env = {
-      DATABASE_URL: database.url,
+      DATABASE_URL: setUp.url,
       REDIS_URL,
       QUEUE_PREFIX: `kill-${Date.now()}`,
       SMTP_URL: sink.url,
@@ -168,73 +234,64 @@ describe('a worker killed with SIGKILL in the middle of a send', () => {
     };
     let worker: Run | undefined;
     try {
-      await client.migrate();
-      const [article] = await client.db
-        .insert(articles)
-        .values({
-          slug: 'tuer',
-          title: 'Tuer',
-          bodyMd: 'x',
-          bodyHtml: '<p>x</p>',
-          status: 'published',
-          publishedAt: new Date(),
-        })
-        .returning();
-      const emails = Array.from({ length: 5000 }, (_, n) => `kill${n}@exemple.fr`);
-      for (let i = 0; i < emails.length; i += 1000) {
-        await client.db.insert(subscribers).values(
-          emails.slice(i, i + 1000).map((email) => ({
-            email,
-            status: 'active' as const,
-            consentSource: 'import' as const,
-            consentWording: 't',
-          })),
-        );
-      }
-      const [edition] = await client.db
-        .insert(editions)
-        .values({
-          subject: 'Édition',
-          articleIds: [article!.id],
-          status: 'scheduled',
-          scheduledAt: new Date(),
-        })
-        .returning();
-
+      const edition = await setUp.scheduleEdition();
       worker = runService(cleanFolder(), env);
       await waitFor('a fifth of the messages', () => sink.messages.length >= 1000, 60_000);
       worker.child.kill('SIGKILL');
       await worker.exited;
-      const atKill = sink.messages.length;
-      expect(atKill).toBeLessThan(5000);
+      expect(sink.messages.length).toBeLessThan(5000);
 
       worker = runService(cleanFolder(), env);
       await waitFor(
         'the edition to finish',
-        async () => {
-          const [row] = await client.db.select().from(editions).where(eq(editions.id, edition!.id));
-          return row?.status === 'sent';
-        },
+        async () => (await setUp.edition(edition.id)).status === 'sent',
         90_000,
       );
-      const byRecipient = new Map<string, string[]>();
-      for (const mail of sink.messages) {
-        const to = mail.envelopeTo[0]!;
-        byRecipient.set(to, [...(byRecipient.get(to) ?? []), mail.parsed.messageId ?? '']);
-      }
-      for (const email of emails)
-        expect(byRecipient.get(email)?.length ?? 0, email).toBeGreaterThanOrEqual(1);
-      const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
-      for (const ids of duplicated) expect(new Set(ids).size).toBe(1);
-      expect(duplicated.length).toBeLessThan(FLUSH_EVERY);
-      const [done] = await client.db.select().from(editions).where(eq(editions.id, edition!.id));
-      expect(done).toMatchObject({ total: 5000, sent: 5000, failed: 0 });
+      expectEveryoneOnce(setUp.emails, sink.messages, FLUSH_EVERY - 1);
+      expect(await setUp.edition(edition.id)).toMatchObject({ total: 5000, sent: 5000, failed: 0 });
     } finally {
       worker?.child.kill('SIGTERM');
       await worker?.exited;
-      await client.close();
       await sink.close();
-      await database.drop();
+      await setUp.close();
+    }
+  }, 180_000);
+
+  it('has its rows sent by the worker that lives on, within seconds and without a restart', async () => {
+    const setUp = await sendingSetUp(5000, 'survivor');
+    const sink = await startSmtpSink({ delayMs: 1 });
+    // The default lease: the survivor must not wait for the whole edition to stall.
+    const env = {
+      DATABASE_URL: setUp.url,
+      REDIS_URL,
+      QUEUE_PREFIX: `survivor-${Date.now()}`,
+      SMTP_URL: sink.url,
+      ROLE: 'worker',
+      TICK_INTERVAL_MS: '200',
+      SECRET_KEY: 'k'.repeat(40),
+      LOG_LEVEL: 'warn',
+    };
+    const doomed = runService(cleanFolder(), env);
+    const survivor = runService(cleanFolder(), env);
+    try {
+      const edition = await setUp.scheduleEdition();
+      await waitFor('a fifth of the messages', () => sink.messages.length >= 1000, 60_000);
+      doomed.child.kill('SIGKILL');
+      await doomed.exited;
+      expect(sink.messages.length).toBeLessThan(5000);
+      await waitFor(
+        'the edition to finish',
+        async () => (await setUp.edition(edition.id)).status === 'sent',
+        90_000,
+      );
+      // One chunk at most was in the dead worker's hands; the one it claimed ahead was never sent.
+      expectEveryoneOnce(setUp.emails, sink.messages, FLUSH_EVERY);
+      expect(await setUp.edition(edition.id)).toMatchObject({ total: 5000, sent: 5000, failed: 0 });
+    } finally {
+      survivor.child.kill('SIGTERM');
+      await survivor.exited;
+      await sink.close();
+      await setUp.close();
     }
   }, 180_000);
 });

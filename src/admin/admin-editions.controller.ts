@@ -29,6 +29,7 @@ import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { formProblems } from './desk-form-errors.js';
 import { checkForm, many, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
+import { allows, isFinished } from '../edition-lifecycle/edition-states.js';
 
 type Form = Record<string, unknown>;
 const uuid = uuidParam('an edition');
@@ -89,8 +90,8 @@ export class AdminEditionsController {
         'editions',
         { title: t.editions, section: 'editions', viewer: viewerOf(desk) },
         {
-          open: items.filter((i) => ['draft', 'scheduled', 'sending'].includes(i.edition.status)),
-          past: items.filter((i) => ['sent', 'failed', 'cancelled'].includes(i.edition.status)),
+          open: items.filter((i) => !isFinished(i.edition.status)),
+          past: items.filter((i) => isFinished(i.edition.status)),
         },
       ),
     );
@@ -295,9 +296,10 @@ export class AdminEditionsController {
           articles: articles.filter((a) => a !== undefined),
           previews,
           progress: progressView(edition, counts),
-          editable: ['draft', 'scheduled'].includes(edition.status),
+          editable: allows(edition.status, 'edit'),
+          schedulable: allows(edition.status, 'schedule'),
           draft: edition.status === 'draft',
-          cancellable: ['draft', 'scheduled', 'sending'].includes(edition.status),
+          cancellable: allows(edition.status, 'cancel'),
           zone: this.config.timezone,
           editorEmail: desk.editor.email,
         },

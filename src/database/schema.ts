@@ -198,8 +198,15 @@ export const editions = pgTable(
     status: text('status', { enum: EDITION_STATUSES }).notNull().default('draft'),
     scheduledAt: timestamp('scheduled_at', { withTimezone: true, precision: 3 }),
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }),
-    /** When the audience was frozen into the ledger and its send batches queued. */
+    /**
+     * When the whole audience had been frozen into the ledger. Until then the edition cannot finish
+     * (a check says so), and a lost preparation resumes after `prepare_cursor`.
+     */
     preparedAt: timestamp('prepared_at', { withTimezone: true, precision: 3 }),
+    /** The last subscriber id frozen into the ledger so far: preparation resumes after it. */
+    prepareCursor: uuid('prepare_cursor'),
+    /** Subscribers frozen into the ledger so far; the whole audience once prepared_at is set. */
+    audienceSize: integer('audience_size').notNull().default(0),
     /** When its ledger last moved: a send whose ledger stops moving is picked up by the reconciler. */
     progressAt: timestamp('progress_at', { withTimezone: true, precision: 3 }),
     finishedAt: timestamp('finished_at', { withTimezone: true, precision: 3 }),
@@ -226,6 +233,8 @@ export const editions = pgTable(
       sql`${t.status} in ('draft', 'scheduled', 'sending', 'sent', 'failed', 'cancelled')`,
     ),
     check('editions_scheduled_has_time', sql`${t.status} <> 'scheduled' or ${t.scheduledAt} is not null`),
+    // An edition whose audience was not wholly frozen has not been sent, whatever its ledger says.
+    check('editions_sent_is_prepared', sql`${t.status} <> 'sent' or ${t.preparedAt} is not null`),
     index('editions_schedule_idx').on(t.scheduleId),
   ],
 );
@@ -254,6 +263,8 @@ export const deliveries = pgTable(
     messageId: text('message_id'),
     smtpResponse: text('smtp_response'),
     sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
+    /** The lease of the chunk that claimed this row while it is `sending`: see delivery_leases. */
+    leaseId: uuid('lease_id'),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
@@ -266,6 +277,23 @@ export const deliveries = pgTable(
 );
 
 export type DeliveryRow = typeof deliveries.$inferSelect;
+
+/**
+ * One row per chunk of the ledger a worker has claimed, renewed while the worker lives. Rows of a
+ * chunk whose lease ran out (its worker died) may be claimed again; the table stays as small as
+ * the number of chunks in flight, so finding a dead worker's chunks costs nothing.
+ */
+export const deliveryLeases = pgTable(
+  'delivery_leases',
+  {
+    id: uuid('id').primaryKey(),
+    editionId: uuid('edition_id')
+      .notNull()
+      .references(() => editions.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [index('delivery_leases_expires_idx').on(t.expiresAt)],
+);
 
 export const EDITOR_ROLES = ['owner', 'editor'] as const;
 export type EditorRole = (typeof EDITOR_ROLES)[number];

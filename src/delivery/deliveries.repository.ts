@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
+import type { FrozenSlice, PreparationTx } from '../edition-lifecycle/edition-lifecycle.repository.js';
 import {
   type ArticleRow,
   articles,
   deliveries,
+  deliveryLeases,
   type DeliveryStatus,
-  type EditionAudience,
   type EditionRow,
   editions,
   type SubscriberStatus,
@@ -62,21 +63,21 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Freezes the next slice of the audience into the ledger: at most `limit` active subscribers of
-   * the audience's tiers with ids after `afterId`, less the suppressed addresses, in id order.
-   * Returns the last subscriber id of the slice (undefined when nothing was left). A second run
-   * (after a crash) inserts nothing twice: the ledger's key refuses it.
+   * Freezes the next slice of the audience into the ledger, inside the preparation's transaction:
+   * at most `limit` active subscribers of the audience's tiers with ids after `afterId`, less the
+   * suppressed addresses, in id order. The ledger's key refuses a row frozen twice.
    */
   async freezeAudienceSlice(
-    editionId: string,
-    audience: EditionAudience,
+    tx: PreparationTx,
+    edition: Pick<EditionRow, 'id' | 'audience'>,
     afterId: string | undefined,
     limit: number,
-  ): Promise<string | undefined> {
+  ): Promise<FrozenSlice> {
+    const audience = edition.audience;
     const tiers =
       audience === 'all' ? sql`('free', 'premium')` : audience === 'free' ? sql`('free')` : sql`('premium')`;
     const after = afterId === undefined ? sql`` : sql`and s.id > ${afterId}`;
-    const result = await this.db.execute(sql`
+    const result = await tx.execute(sql`
       with slice as (
         select s.id, s.tier from subscribers s
         where s.status = 'active' and s.tier in ${tiers} ${after}
@@ -85,20 +86,12 @@ export class DeliveriesRepository {
         limit ${limit}
       ), frozen as (
         insert into deliveries (edition_id, subscriber_id, tier)
-        select ${editionId}, id, tier from slice order by id
+        select ${edition.id}, id, tier from slice order by id
         on conflict do nothing
-      ), progress as (update editions set progress_at = now() where id = ${editionId})
-      select (select id from slice order by id desc limit 1) as last_id`);
-    const [row] = rowsOf<{ last_id: string | null }>(result);
-    return row?.last_id ?? undefined;
-  }
-
-  /** Stamps the end of the first preparation; a re-run after a crash keeps the first stamp. */
-  async markPrepared(editionId: string): Promise<void> {
-    await this.db
-      .update(editions)
-      .set({ preparedAt: sql`now()` })
-      .where(and(eq(editions.id, editionId), isNull(editions.preparedAt)));
+      )
+      select (select id from slice order by id desc limit 1) as last_id, (select count(*)::int from slice) as n`);
+    const [row] = rowsOf<{ last_id: string | null; n: number }>(result);
+    return { lastId: row?.last_id ?? undefined, count: row?.n ?? 0 };
   }
 
   /** Ranges of at most `size` consecutive ledger positions after `afterSeq` that still hold work. */
@@ -119,28 +112,33 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Claims the rows of a range that still need sending. A claim is a lease: rows another worker is
-   * sending stay its own, and rows left `sending` by a crash are claimed again once the lease has
-   * run out, then sent again with the same Message-ID, so nothing is lost.
+   * Claims up to `limit` rows of a range that still need sending, under a new lease of `leaseId`.
+   * Rows another worker holds under a live lease stay its own; rows whose lease ran out (their
+   * worker died) are claimed again and sent with the same Message-ID, so nothing is lost.
    */
   async claim(
     editionId: string,
     range: { readonly fromSeq: number; readonly toSeq: number },
     limit: number,
-    leaseSeconds: number,
+    lease: { readonly id: string; readonly seconds: number },
   ): Promise<ClaimedDelivery[]> {
     const result = await this.db.execute(sql`
-      update deliveries d set status = 'sending', attempts = d.attempts + 1, updated_at = now()
+      with lease as (
+        insert into delivery_leases (id, edition_id, expires_at)
+        values (${lease.id}, ${editionId}, now() + make_interval(secs => ${lease.seconds}))
+      )
+      update deliveries d set status = 'sending', attempts = d.attempts + 1, lease_id = ${lease.id}, updated_at = now()
       from subscribers s
       where s.id = d.subscriber_id and (d.edition_id, d.subscriber_id) in (
-        select edition_id, subscriber_id from deliveries
+        select edition_id, subscriber_id from deliveries x
         where edition_id = ${editionId} and seq between ${range.fromSeq} and ${range.toSeq}
           and (status = 'pending'
-            or (status = 'sending' and updated_at < now() - make_interval(secs => ${leaseSeconds})))
+            or (status = 'sending' and not exists (
+              select 1 from delivery_leases l where l.id = x.lease_id and l.expires_at > now())))
         order by seq limit ${limit}
         for update skip locked)
       returning d.subscriber_id, d.seq, d.tier, d.attempts, s.email, s.name, s.status`);
-    return rowsOf<{
+    const rows = rowsOf<{
       subscriber_id: string;
       seq: string | number;
       tier: SubscriberTier;
@@ -157,6 +155,32 @@ export class DeliveriesRepository {
       name: row.name,
       subscriberStatus: row.status,
     }));
+    // RETURNING follows the join, not the ledger: a chunk goes out in the ledger's order.
+    rows.sort((a, b) => a.seq - b.seq);
+    if (rows.length === 0) await this.releaseLease(lease.id);
+    return rows;
+  }
+
+  /** Extends the leases of the chunks this worker holds: it is alive. */
+  async renewLeases(ids: readonly string[], seconds: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.execute(sql`
+      update delivery_leases set expires_at = now() + make_interval(secs => ${seconds})
+      where id = any(${`{${ids.join(',')}}`}::uuid[])`);
+  }
+
+  async releaseLease(id: string): Promise<void> {
+    await this.db.delete(deliveryLeases).where(eq(deliveryLeases.id, id));
+  }
+
+  /**
+   * Takes the leases that ran out (their worker died) and answers their editions: whoever takes
+   * them queues those editions' work again, once.
+   */
+  async takeExpiredLeases(): Promise<string[]> {
+    const result = await this.db.execute(sql`
+      delete from delivery_leases where expires_at < now() returning edition_id`);
+    return [...new Set(rowsOf<{ edition_id: string }>(result).map((row) => row.edition_id))];
   }
 
   /** Which of these subscribers are no longer active (unsubscribed, erased, bounced…). */
@@ -169,9 +193,12 @@ export class DeliveriesRepository {
     return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
   }
 
-  /** Records many outcomes in one statement. */
-  async record(editionId: string, outcomes: readonly DeliveryOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
+  /** Records a chunk's outcomes in one statement, and ends its lease. */
+  async record(editionId: string, leaseId: string, outcomes: readonly DeliveryOutcome[]): Promise<void> {
+    if (outcomes.length === 0) {
+      await this.releaseLease(leaseId);
+      return;
+    }
     const records = JSON.stringify(
       outcomes.map((o) => ({
         id: o.subscriberId,
@@ -181,8 +208,8 @@ export class DeliveriesRepository {
       })),
     );
     await this.db.execute(sql`
-      with progress as (update editions set progress_at = now() where id = ${editionId})
-      update deliveries d set status = r.status, message_id = coalesce(r.message_id, d.message_id),
+      with lease as (delete from delivery_leases where id = ${leaseId})
+      update deliveries d set status = r.status, lease_id = null, message_id = coalesce(r.message_id, d.message_id),
         smtp_response = coalesce(r.response, d.smtp_response),
         sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
       from json_to_recordset(${records}::json) as r(id uuid, status text, message_id text, response text)
@@ -210,49 +237,6 @@ export class DeliveriesRepository {
       counts.total += row.n;
     }
     return counts;
-  }
-
-  /**
-   * Closes the edition once no row is pending or sending: `sent`, or `failed` when nothing could be
-   * delivered, with the counts frozen. Safe to call from every batch; only the last one acts.
-   */
-  async finaliseIfDone(editionId: string): Promise<EditionRow | undefined> {
-    // Called after every batch: first a look for one open row from the ledger's end, where the
-    // open rows are while a send goes on, so the whole ledger is counted once, when it is done.
-    const open = await this.db.execute(sql`
-      select 1 from deliveries where edition_id = ${editionId} and status in ('pending', 'sending')
-      order by seq desc limit 1`);
-    if (rowsOf(open).length > 0) return undefined;
-    const result = await this.db.execute(sql`
-      with c as (
-        select count(*)::int as total,
-          count(*) filter (where status = 'sent')::int as sent,
-          count(*) filter (where status = 'failed')::int as failed,
-          count(*) filter (where status = 'skipped')::int as skipped,
-          count(*) filter (where status in ('pending', 'sending'))::int as open,
-          (select smtp_response from deliveries where edition_id = ${editionId} and status = 'failed' limit 1) as first_failure
-        from deliveries where edition_id = ${editionId}
-      )
-      update editions e set
-        status = case when c.failed > 0 and c.sent = 0 then 'failed' else 'sent' end,
-        finished_at = now(), total = c.total, sent = c.sent, failed = c.failed, skipped = c.skipped,
-        failure_reason = case when c.failed > 0 then c.failed || ' failed; first: ' || coalesce(c.first_failure, 'unknown') end,
-        updated_at = now()
-      from c where e.id = ${editionId} and e.status = 'sending' and c.open = 0
-      returning e.id`);
-    return rowsOf<{ id: string }>(result).length > 0 ? this.edition(editionId) : undefined;
-  }
-
-  /**
-   * Editions being sent whose ledger has not moved for `idleSeconds`: their jobs are gone (Redis
-   * flushed or restarted) or their rows were left by a crash.
-   */
-  async stalledEditionIds(idleSeconds: number): Promise<string[]> {
-    const result = await this.db.execute(sql`
-      select e.id from editions e
-      where e.status = 'sending'
-        and coalesce(e.progress_at, e.started_at) < now() - make_interval(secs => ${idleSeconds})`);
-    return rowsOf<{ id: string }>(result).map((row) => row.id);
   }
 
   /** Deliveries of one subscriber, for their data export. */

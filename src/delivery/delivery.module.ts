@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { EditionLifecycleModule } from '../edition-lifecycle/edition-lifecycle.module.js';
 import { SendThrottle } from '../redis/send-throttle.js';
 import { DeliveriesRepository } from './deliveries.repository.js';
 import { EditionDeliveryService } from './edition-delivery.service.js';
@@ -6,6 +7,7 @@ import { SuppressionRepository } from './suppression.repository.js';
 
 /** The send pipeline; its processor is registered by the worker role only. */
 @Module({
+  imports: [EditionLifecycleModule],
   providers: [DeliveriesRepository, SuppressionRepository, SendThrottle, EditionDeliveryService],
   exports: [DeliveriesRepository, EditionDeliveryService],
 })

@@ -10,16 +10,24 @@ import { DELIVERY_QUEUE, type DeliveryJobs, dispatch, type JobHandlers } from '.
 export class DeliveryProcessor extends WorkerHost {
   private readonly handlers: JobHandlers<DeliveryJobs>;
 
-  constructor(@Inject(EditionDeliveryService) delivery: EditionDeliveryService) {
+  constructor(@Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService) {
     super();
     this.handlers = {
-      'prepare-edition': (payload) => delivery.prepare(payload.editionId),
+      'prepare-edition': (payload) => delivery.prepare(payload),
       'send-batch': (payload) => delivery.sendBatch(payload),
       'send-test': (payload) => delivery.sendTest(payload),
     };
   }
 
-  process(job: Job): Promise<void> {
-    return dispatch(this.handlers, job, DELIVERY_QUEUE);
+  async process(job: Job): Promise<void> {
+    try {
+      await dispatch(this.handlers, job, DELIVERY_QUEUE);
+    } catch (error) {
+      // The last attempt of a preparation: the edition ends as failed, never as sent.
+      if (job.name === 'prepare-edition' && job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        await this.delivery.preparationFailed((job.data as DeliveryJobs['prepare-edition']).editionId, error);
+      }
+      throw error;
+    }
   }
 }

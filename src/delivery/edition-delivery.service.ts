@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { EditionRow, SubscriberTier } from '../database/schema.js';
@@ -12,11 +13,15 @@ import { DeliveryQueue } from './delivery.queue.js';
 import { type DeliveryJobs, SEND_BATCH_SIZE } from './jobs.js';
 import { classifySmtpFailure } from './smtp-outcome.js';
 import { SuppressionRepository } from './suppression.repository.js';
+import {
+  EditionLifecycleRepository,
+  type SendingEdition,
+} from '../edition-lifecycle/edition-lifecycle.repository.js';
+import { SubscriberStatusReads } from './subscriber-status-reads.js';
+import { LeaseKeeper } from './lease-keeper.js';
 
 /** Rows claimed, sent and recorded together: one UPDATE per this many messages, and the most a crash re-sends. */
 export const FLUSH_EVERY = 100;
-/** How stale a chunk's view of its subscribers' status may get while it sends. */
-const STATUS_REFRESH_MS = 250;
 /** Subscribers frozen into the ledger per statement while preparing: 20 send batches. */
 const FREEZE_SLICE = 20 * SEND_BATCH_SIZE;
 
@@ -33,13 +38,20 @@ function skipped(row: Pick<ClaimedDelivery, 'subscriberId'>, reason: string): De
 
 /** The send pipeline of an edition: prepare, send in batches, finalise, reconcile. */
 @Injectable()
-export class EditionDeliveryService {
+export class EditionDeliveryService implements OnModuleDestroy {
   private readonly logger = new Logger(EditionDeliveryService.name);
   /** Each edition is rendered once per tier in each worker process, however many batches it has. */
   private readonly composed = new Map<string, Promise<Composed>>();
+  /** When this process last told the reconciler that an edition moves. */
+  private readonly touchedAt = new Map<string, number>();
+  /** The leases of the chunks this process holds, renewed while it lives. */
+  private readonly leases: LeaseKeeper;
+  /** Subscribers' status, read fresh for each message. */
+  private readonly statusReads: SubscriberStatusReads;
 
   constructor(
     @Inject(DeliveriesRepository) private readonly ledger: DeliveriesRepository,
+    @Inject(EditionLifecycleRepository) private readonly lifecycle: EditionLifecycleRepository,
     @Inject(SuppressionRepository) private readonly suppressions: SuppressionRepository,
     @Inject(DeliveryQueue) private readonly queue: DeliveryQueue,
     @Inject(EditionComposer) private readonly composer: EditionComposer,
@@ -47,7 +59,20 @@ export class EditionDeliveryService {
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
     @Inject(SendThrottle) private readonly throttle: SendThrottle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.leases = new LeaseKeeper(
+      (ids) => this.ledger.renewLeases(ids, config.deliveryLeaseSeconds),
+      (config.deliveryLeaseSeconds * 1000) / 3,
+      (error) => {
+        this.logger.warn({ err: error }, 'Could not renew the leases of the chunks in flight');
+      },
+    );
+    this.statusReads = new SubscriberStatusReads((ids) => this.ledger.inactiveAmong(ids));
+  }
+
+  onModuleDestroy(): void {
+    this.leases.stop();
+  }
 
   /** Renders one tier of an edition as it stands now (previews and the web version). */
   async compose(
@@ -75,19 +100,23 @@ export class EditionDeliveryService {
   /**
    * Freezes the audience into the ledger a slice at a time, queueing each slice's send batches as
    * soon as it is written: the first messages leave while the rest of a large audience is still
-   * being frozen. The audience is streamed through the database, never loaded.
+   * being frozen. The audience is streamed through the database, never loaded. A preparation that
+   * was cut short (its job lost, its worker killed) resumes after the last slice it froze.
    */
-  async prepare(editionId: string): Promise<void> {
-    const edition = await this.ledger.edition(editionId);
-    if (edition?.status !== 'sending') return;
-    let afterId: string | undefined;
+  async prepare(job: DeliveryJobs['prepare-edition']): Promise<void> {
+    const { editionId, generation } = job;
     let afterSeq = 0;
-    do {
-      afterId = await this.ledger.freezeAudienceSlice(editionId, edition.audience, afterId, FREEZE_SLICE);
-      const ranges = await this.enqueueRemaining(editionId, undefined, afterSeq);
+    for (;;) {
+      const step = await this.lifecycle.freezeNextSlice(
+        editionId,
+        (tx, edition, afterId) => this.ledger.freezeAudienceSlice(tx, edition, afterId, FREEZE_SLICE),
+        FREEZE_SLICE,
+      );
+      if (step.kind === 'done') break;
+      const ranges = await this.enqueueRemaining(editionId, generation, afterSeq);
       afterSeq = ranges.at(-1)?.toSeq ?? afterSeq;
-    } while (afterId !== undefined);
-    await this.ledger.markPrepared(editionId);
+      if (step.prepared) break;
+    }
     await this.finalise(editionId);
   }
 
@@ -95,11 +124,13 @@ export class EditionDeliveryService {
     editionId: string,
     generation?: string,
     afterSeq = 0,
+    urgent = false,
   ): Promise<{ fromSeq: number; toSeq: number }[]> {
     const ranges = await this.ledger.rangesWithWork(editionId, SEND_BATCH_SIZE, afterSeq);
     await this.queue.addBatches(
       ranges.map((range) => ({ editionId, ...range })),
       generation,
+      urgent,
     );
     return ranges;
   }
@@ -131,88 +162,86 @@ export class EditionDeliveryService {
   }
 
   /**
-   * Sends one range of the ledger, claiming FLUSH_EVERY rows at a time: only the rows handed to
-   * SMTP and not yet recorded can be sent twice after a crash, one chunk at most, and a cancel
-   * stops within one chunk. The next chunk is claimed while this one goes out, so the database's
-   * round trips overlap the sending. Rows that met a temporary failure wait for the job's retry.
+   * Sends one range of the ledger, claiming FLUSH_EVERY rows at a time under a lease of their own
+   * that this process renews while it lives: only the rows handed to SMTP and not yet recorded can
+   * be sent twice after a crash, one chunk at most, and a dead worker's chunks are free again as
+   * soon as their lease runs out. A cancel stops within one chunk. The next chunk is claimed while
+   * this one goes out, so the database's round trips overlap the sending. Rows that met a
+   * temporary failure wait for the job's retry.
    */
   async sendBatch(batch: DeliveryJobs['send-batch']): Promise<void> {
     const edition = await this.ledger.edition(batch.editionId);
     if (edition?.status !== 'sending') return;
     const composed = await this.composedFor(edition);
-    const claimFrom = (fromSeq: number): Promise<ClaimedDelivery[]> =>
-      this.ledger.claim(
-        batch.editionId,
-        { fromSeq, toSeq: batch.toSeq },
-        FLUSH_EVERY,
-        this.config.deliveryLeaseSeconds,
-      );
+    const claimFrom = async (fromSeq: number): Promise<{ lease: string; rows: ClaimedDelivery[] }> => {
+      const lease = randomUUID();
+      this.leases.hold(lease);
+      try {
+        const rows = await this.ledger.claim(batch.editionId, { fromSeq, toSeq: batch.toSeq }, FLUSH_EVERY, {
+          id: lease,
+          seconds: this.config.deliveryLeaseSeconds,
+        });
+        if (rows.length === 0) this.leases.release(lease);
+        return { lease, rows };
+      } catch (error) {
+        this.leases.release(lease);
+        throw error;
+      }
+    };
     let transient = 0;
     let next = claimFrom(batch.fromSeq);
     for (;;) {
-      const chunk = await next;
+      const { lease, rows: chunk } = await next;
       if (chunk.length === 0) break;
-      // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
-      if ((await this.ledger.edition(batch.editionId))?.status !== 'sending') {
-        await this.ledger.record(
-          batch.editionId,
-          chunk.map((row) => skipped(row, 'edition cancelled')),
-        );
-        return;
+      try {
+        // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
+        if ((await this.lifecycle.status(batch.editionId)) !== 'sending') {
+          await this.ledger.record(
+            batch.editionId,
+            lease,
+            chunk.map((row) => skipped(row, 'edition cancelled')),
+          );
+          return;
+        }
+        next = claimFrom(Math.max(...chunk.map((row) => row.seq)) + 1);
+        // Settled below or in the next turn; a failure here must not go unhandled meanwhile.
+        next.catch(() => undefined);
+        const outcomes = await this.sendChunk(composed, batch.editionId, chunk);
+        transient += outcomes.filter((outcome) => outcome.status === 'pending').length;
+        await this.ledger.record(batch.editionId, lease, outcomes);
+        this.progressed(batch.editionId);
+      } finally {
+        this.leases.release(lease);
       }
-      next = claimFrom(Math.max(...chunk.map((row) => row.seq)) + 1);
-      // Settled below or in the next turn; a failure here must not go unhandled meanwhile.
-      next.catch(() => undefined);
-      const outcomes = await this.sendChunk(batch.editionId, composed, chunk);
-      transient += outcomes.filter((outcome) => outcome.status === 'pending').length;
-      await this.ledger.record(batch.editionId, outcomes);
     }
     if (transient > 0) throw new TransientDeliveryError(`${transient} temporary failure(s); retrying later`);
     await this.finalise(batch.editionId);
   }
 
+  /** Tells the reconciler the edition's ledger moves, at most once a second per edition. */
+  private progressed(editionId: string): void {
+    const now = Date.now();
+    if ((this.touchedAt.get(editionId) ?? 0) > now - 1000) return;
+    this.touchedAt.set(editionId, now);
+    this.lifecycle.touch(editionId).catch((error: unknown) => {
+      this.logger.warn({ err: error, editionId }, 'Could not record the progress of an edition');
+    });
+  }
+
   private async sendChunk(
-    editionId: string,
     composed: Composed,
+    editionId: string,
     chunk: readonly ClaimedDelivery[],
   ): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
-    const gone = this.statusWatch(chunk.map((row) => row.subscriberId));
     let next = 0;
     const lane = async (): Promise<void> => {
       for (let row = chunk[next++]; row !== undefined; row = chunk[next++]) {
-        outcomes.push(
-          (await gone(row.subscriberId))
-            ? skipped(row, 'unsubscribed during the send')
-            : await this.sendOne(editionId, composed, row),
-        );
+        outcomes.push(await this.sendOne(editionId, composed, row));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.config.sendConcurrency, chunk.length) }, lane));
     return outcomes;
-  }
-
-  /**
-   * Whether a subscriber of the chunk left since it was claimed, read again at most every
-   * STATUS_REFRESH_MS: an unsubscribe reaches every message not yet handed to SMTP, for one query
-   * per interval rather than one per message.
-   */
-  private statusWatch(subscriberIds: readonly string[]): (subscriberId: string) => Promise<boolean> {
-    let inactive = new Set<string>();
-    // Read at the chunk's first message too: the chunk was claimed while the one before went out.
-    let readAt = -Infinity;
-    let reading: Promise<void> | undefined;
-    return async (subscriberId) => {
-      if (Date.now() - readAt >= STATUS_REFRESH_MS) {
-        reading ??= this.ledger.inactiveAmong(subscriberIds).then((ids) => {
-          inactive = ids;
-          readAt = Date.now();
-          reading = undefined;
-        });
-        await reading;
-      }
-      return inactive.has(subscriberId);
-    };
   }
 
   private async sendOne(
@@ -236,6 +265,10 @@ export class EditionDeliveryService {
     const parts = this.recipientParts(editionId, row);
     try {
       await this.throttle.take();
+      // Read after the throttle, the last wait before SMTP: an unsubscribe that has answered is
+      // seen by every message not yet handed over.
+      if (await this.statusReads.gone(row.subscriberId))
+        return outcome('skipped', null, 'unsubscribed during the send');
       const raw = composed[row.tier].message.forRecipient(parts);
       const envelope = { from: this.envelopeSender(row.subscriberId), to: row.email };
       const sent = await this.transport.sendRaw(envelope, raw, parts.messageId);
@@ -251,9 +284,10 @@ export class EditionDeliveryService {
   }
 
   async finalise(editionId: string): Promise<void> {
-    const done = await this.ledger.finaliseIfDone(editionId);
+    const done = await this.lifecycle.finishIfDone(editionId);
     if (!done) return;
     this.composed.delete(editionId);
+    this.touchedAt.delete(editionId);
     this.logger.log(
       {
         editionId,
@@ -267,19 +301,60 @@ export class EditionDeliveryService {
     );
   }
 
+  /** A preparation that failed for good ends the send as failed, with the reason on the desk. */
+  async preparationFailed(editionId: string, error: unknown): Promise<void> {
+    // The driver's own words sit at the end of the cause chain; the query builder's wrap the SQL.
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause !== undefined) cause = cause.cause;
+    const reason = `Preparation failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+    if (await this.lifecycle.fail(editionId, reason))
+      this.logger.error({ editionId, reason }, 'Edition failed');
+  }
+
   /**
-   * Editions left `sending` with a ledger that stopped moving (Redis flushed or restarted, a worker
-   * killed) get their remaining rows queued again; the claim's lease keeps this from sending twice.
+   * Finds what was lost and queues it again, so that no edition waits on work nobody will do:
+   * - Redis lost every job (flushed, or restarted without persistence): every send is queued again;
+   * - a worker died: its chunks' leases ran out, and their editions' work is queued again, ahead of
+   *   other work so that it waits on nothing;
+   * - an edition that has not moved for a while (a job lost some other way, a worker killed
+   *   between starting an edition and queueing its preparation): its preparation or its remaining
+   *   batches are queued again. Preparing is idempotent and claims are leased, so queueing work
+   *   that was not lost after all sends nothing twice.
    */
   async reconcile(): Promise<void> {
-    for (const editionId of await this.ledger.stalledEditionIds(this.config.deliveryLeaseSeconds)) {
-      const batches = (await this.enqueueRemaining(editionId, String(Date.now()))).length;
-      this.logger.warn(
-        { editionId, batches },
-        'Edition stalled: remaining work queued again from the ledger',
-      );
-      await this.finalise(editionId);
+    const lostEpoch = await this.queue.claimLostEpoch();
+    const sending = await this.lifecycle.sending();
+    if (lostEpoch !== undefined) {
+      for (const edition of sending) await this.requeue(edition, lostEpoch, 'queue lost its jobs');
+      return;
     }
+    const orphaned = new Set(await this.ledger.takeExpiredLeases());
+    const stallSeconds = this.config.deliveryLeaseSeconds * 6;
+    for (const edition of sending) {
+      if (orphaned.has(edition.id)) {
+        await this.requeue(edition, randomUUID(), 'a worker died holding some of its rows');
+      } else if (edition.idleSeconds > (edition.prepared ? stallSeconds : this.config.deliveryLeaseSeconds)) {
+        await this.requeue(edition, randomUUID(), 'no progress');
+      }
+    }
+  }
+
+  private async requeue(edition: SendingEdition, generation: string, why: string): Promise<void> {
+    // Marked as moving first: the next look waits a whole window before queueing it again.
+    await this.lifecycle.touch(edition.id);
+    if (!edition.prepared) {
+      await this.queue.add(
+        'prepare-edition',
+        { editionId: edition.id, generation },
+        `prepare-${edition.id}-${generation}`,
+      );
+    }
+    const batches = (await this.enqueueRemaining(edition.id, generation, 0, true)).length;
+    this.logger.warn(
+      { editionId: edition.id, prepared: edition.prepared, batches },
+      `Edition's remaining work queued again: ${why}`,
+    );
+    await this.finalise(edition.id);
   }
 
   /** One copy for an editor, as the given tier sees it. */

@@ -32,8 +32,11 @@ export type SubscriptionJobName = keyof SubscriptionJobs;
 export const DELIVERY_QUEUE = 'delivery';
 
 export interface DeliveryJobs {
-  /** Freeze the audience into the ledger and queue its send batches. */
-  'prepare-edition': { readonly editionId: string };
+  /**
+   * Freeze the audience into the ledger and queue its send batches. `generation` is set when the
+   * reconciler queues a preparation again, so that its job id and its batches' are new.
+   */
+  'prepare-edition': { readonly editionId: string; readonly generation?: string };
   /** Send the ledger rows of one edition whose seq is in [fromSeq, toSeq]. */
   'send-batch': { readonly editionId: string; readonly fromSeq: number; readonly toSeq: number };
   /** One copy of an edition, as a tier sees it, to an editor's address; no ledger row. */

@@ -2,12 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, gt, lte, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import {
+  EditionLifecycleRepository,
+  type NewEditionContent,
+} from '../edition-lifecycle/edition-lifecycle.repository.js';
+import {
   articles,
   type EditionRow,
   type EditionScheduleRow,
   editionSchedules,
-  editions,
-  type NewEditionRow,
   type NewEditionScheduleRow,
   type ScheduleOutcome,
 } from '../database/schema.js';
@@ -21,7 +23,7 @@ export interface DueSlot {
 
 /** What to do with a due slot. */
 export interface SlotPlan {
-  readonly edition: Omit<NewEditionRow, 'scheduleId'> | undefined;
+  readonly edition: { readonly content: NewEditionContent; readonly sendAt: Date } | undefined;
   readonly coveredUntil: Date;
   readonly nextRunAt: Date;
 }
@@ -34,7 +36,10 @@ export interface SlotResult {
 
 @Injectable()
 export class EditionSchedulesRepository {
-  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+  constructor(
+    @Inject(DatabaseClient) private readonly database: DatabaseClient,
+    @Inject(EditionLifecycleRepository) private readonly lifecycle: EditionLifecycleRepository,
+  ) {}
 
   private get db() {
     return this.database.db;
@@ -110,10 +115,11 @@ export class EditionSchedulesRepository {
         });
         let edition: EditionRow | undefined;
         if (decision.edition) {
-          [edition] = await tx
-            .insert(editions)
-            .values({ ...decision.edition, scheduleId: schedule.id })
-            .returning();
+          edition = await this.lifecycle.create(
+            { ...decision.edition.content, scheduleId: schedule.id },
+            decision.edition.sendAt,
+            tx,
+          );
         }
         const outcome: ScheduleOutcome = edition ? 'created' : 'skipped';
         const [updated] = await tx

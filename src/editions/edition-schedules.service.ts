@@ -121,12 +121,13 @@ export class EditionSchedulesService {
     const date = longDateFormat(this.config.locale, schedule.timeZone).format(slot);
     return {
       edition: {
-        subject: schedule.subject.replaceAll(DATE_PLACEHOLDER, date),
-        preheader: schedule.preheader,
-        audience: schedule.audience,
-        articleIds: articles.map((article) => article.id),
-        status: 'scheduled',
-        scheduledAt: slot,
+        content: {
+          subject: schedule.subject.replaceAll(DATE_PLACEHOLDER, date),
+          preheader: schedule.preheader,
+          audience: schedule.audience,
+          articleIds: articles.map((article) => article.id),
+        },
+        sendAt: slot,
       },
       coveredUntil,
       nextRunAt,

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module.js';
+import { EditionLifecycleModule } from '../edition-lifecycle/edition-lifecycle.module.js';
 import { EditorAuthGuard } from '../http/editor-auth.guard.js';
 import { EditionSchedulesAdminController } from './edition-schedules-admin.controller.js';
 import { EditionSchedulesRepository } from './edition-schedules.repository.js';
@@ -10,7 +11,7 @@ import { EditionsRepository } from './editions.repository.js';
 import { EditionsService } from './editions.service.js';
 
 @Module({
-  imports: [DeliveryModule],
+  imports: [DeliveryModule, EditionLifecycleModule],
   controllers: [EditionsAdminController, EditionSchedulesAdminController],
   providers: [
     EditionsRepository,

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, inArray, isNull, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import {
   articles,
   type EditionRow,
   type EditionStatus,
   editions,
-  type NewEditionRow,
   subscribers,
   type SubscriberTier,
 } from '../database/schema.js';
@@ -17,12 +16,6 @@ export class EditionsRepository {
 
   private get db() {
     return this.database.db;
-  }
-
-  async insert(row: NewEditionRow): Promise<EditionRow> {
-    const [inserted] = await this.db.insert(editions).values(row).returning();
-    if (!inserted) throw new Error('INSERT … RETURNING gave no row');
-    return inserted;
   }
 
   async findById(id: string): Promise<EditionRow | undefined> {
@@ -60,20 +53,6 @@ export class EditionsRepository {
       .limit(limit);
   }
 
-  /** Updates an edition only while it is in one of `from`: a transition that lost a race does nothing. */
-  async transition(
-    id: string,
-    from: readonly EditionStatus[],
-    patch: Partial<NewEditionRow>,
-  ): Promise<EditionRow | undefined> {
-    const [row] = await this.db
-      .update(editions)
-      .set({ ...patch, updatedAt: sql`now()` })
-      .where(and(eq(editions.id, id), inArray(editions.status, [...from])))
-      .returning();
-    return row;
-  }
-
   /** Which of these ids are published articles. */
   async publishedArticleIds(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
@@ -100,19 +79,6 @@ export class EditionsRepository {
       .from(editions)
       .where(eq(editions.status, 'scheduled'));
     return row?.at ?? undefined;
-  }
-
-  /**
-   * Claims every due edition in one statement, so that any number of workers ticking at once
-   * start each edition once.
-   */
-  async claimDue(now: Date): Promise<string[]> {
-    const rows = await this.db
-      .update(editions)
-      .set({ status: 'sending', startedAt: sql`now()`, updatedAt: sql`now()` })
-      .where(and(eq(editions.status, 'scheduled'), lte(editions.scheduledAt, now)))
-      .returning({ id: editions.id });
-    return rows.map((row) => row.id);
   }
 
   /** The tier a subscriber reads at now: premium only while active and premium. */

@@ -1,7 +1,11 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { EditionRow, EditionStatus, NewEditionRow, SubscriberTier } from '../database/schema.js';
+import type { EditionRow, EditionStatus, SubscriberTier } from '../database/schema.js';
+import {
+  type EditionContent,
+  EditionLifecycleRepository,
+} from '../edition-lifecycle/edition-lifecycle.repository.js';
 import { DeliveriesRepository, type DeliveryCounts } from '../delivery/deliveries.repository.js';
 import { DeliveryQueue } from '../delivery/delivery.queue.js';
 import { EditionDeliveryService } from '../delivery/edition-delivery.service.js';
@@ -13,8 +17,6 @@ import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
 import { parsePublicationTime } from '../lib/publication-time.js';
 import type { CreateEditionDto, UpdateEditionDto } from './dto/edition-input.dto.js';
 import { EditionsRepository } from './editions.repository.js';
-
-const EDITABLE: readonly EditionStatus[] = ['draft', 'scheduled'];
 
 export interface EditionPreview {
   readonly html: string;
@@ -28,6 +30,7 @@ export interface EditionPreview {
 export class EditionsService {
   constructor(
     @Inject(EditionsRepository) private readonly repository: EditionsRepository,
+    @Inject(EditionLifecycleRepository) private readonly lifecycle: EditionLifecycleRepository,
     @Inject(DeliveriesRepository) private readonly ledger: DeliveriesRepository,
     @Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService,
     @Inject(DeliveryQueue) private readonly queue: DeliveryQueue,
@@ -44,7 +47,7 @@ export class EditionsService {
 
   async create(input: CreateEditionDto): Promise<EditionRow> {
     await this.checkArticles(input.article_ids);
-    return this.repository.insert({
+    return this.lifecycle.create({
       subject: input.subject.trim(),
       preheader: input.preheader?.trim() ?? '',
       audience: input.audience ?? 'all',
@@ -81,12 +84,12 @@ export class EditionsService {
   async update(id: string, input: UpdateEditionDto): Promise<EditionRow> {
     const current = await this.get(id);
     if (input.article_ids) await this.checkArticles(input.article_ids);
-    const patch: Partial<NewEditionRow> = {};
+    const patch: EditionContent = {};
     if (input.subject !== undefined) patch.subject = input.subject.trim();
     if (input.preheader !== undefined) patch.preheader = input.preheader.trim();
     if (input.audience !== undefined) patch.audience = input.audience;
     if (input.article_ids !== undefined) patch.articleIds = input.article_ids;
-    const row = await this.repository.transition(id, EDITABLE, patch);
+    const row = await this.lifecycle.edit(id, patch);
     if (!row) throw this.notEditable(current, 'changed');
     return row;
   }
@@ -107,7 +110,7 @@ export class EditionsService {
       sendAt = parsed;
     }
     const current = await this.get(id);
-    const row = await this.repository.transition(id, EDITABLE, { status: 'scheduled', scheduledAt: sendAt });
+    const row = await this.lifecycle.schedule(id, sendAt);
     if (!row) throw this.notEditable(current, 'scheduled');
     return row;
   }
@@ -115,10 +118,7 @@ export class EditionsService {
   /** Stops the edition; in the middle of a send, whoever was not mailed yet is not mailed. */
   async cancel(id: string): Promise<EditionRow> {
     const current = await this.get(id);
-    const row = await this.repository.transition(id, ['draft', 'scheduled', 'sending'], {
-      status: 'cancelled',
-      finishedAt: new Date(),
-    });
+    const row = await this.lifecycle.cancel(id);
     if (!row) throw this.notEditable(current, 'cancelled');
     await this.ledger.skipPending(id);
     return row;
@@ -160,14 +160,15 @@ export class EditionsService {
     const created: EditionRow[] = [];
     for (const article of published) {
       created.push(
-        await this.repository.insert({
-          subject: article.title,
-          preheader: truncateText(article.lede, 200),
-          audience: 'all',
-          articleIds: [article.id],
-          status: 'scheduled',
-          scheduledAt: new Date(),
-        }),
+        await this.lifecycle.create(
+          {
+            subject: article.title,
+            preheader: truncateText(article.lede, 200),
+            audience: 'all',
+            articleIds: [article.id],
+          },
+          new Date(),
+        ),
       );
     }
     return created;
@@ -180,7 +181,7 @@ export class EditionsService {
 
   /** For the scheduler tick: starts every due edition once, however many workers tick. */
   async startDue(now: Date = new Date()): Promise<string[]> {
-    const ids = await this.repository.claimDue(now);
+    const ids = await this.lifecycle.startDue(now);
     for (const id of ids) await this.queue.add('prepare-edition', { editionId: id }, `prepare-${id}`);
     return ids;
   }

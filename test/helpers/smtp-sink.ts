@@ -14,6 +14,8 @@ export interface ReceivedMail {
 export interface SmtpSink {
   readonly url: string;
   readonly messages: ReceivedMail[];
+  /** Every RCPT TO the server was given, with Date.now() when it came. */
+  readonly recipients: { readonly address: string; readonly at: number }[];
   /** Messages whose envelope includes `address` (case-insensitive). */
   to(address: string): ReceivedMail[];
   /** Waits until `count` messages went to `address`, and returns them. */
@@ -29,25 +31,33 @@ export interface SinkOptions {
   ) => { code: number; message: string } | undefined;
   /** How long the server takes to accept each message. */
   readonly delayMs?: number;
+  /** Runs before each RCPT TO is answered: the client waits for it. */
+  readonly onRecipient?: (address: string) => Promise<void>;
+  /** false: keep messages unparsed (`parsed` is empty), for tests of many thousands of messages. */
+  readonly parse?: boolean;
 }
 
 /** A real SMTP server on a free local port that keeps every message it accepts, parsed. */
 export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink> {
   const attempts = new Map<string, number>();
   const messages: ReceivedMail[] = [];
+  const recipients: { address: string; at: number }[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
     onRcptTo(address, _session, callback) {
+      recipients.push({ address: address.address, at: Date.now() });
       const attempt = (attempts.get(address.address) ?? 0) + 1;
       attempts.set(address.address, attempt);
       const rejection = options.rejectRecipient?.(address.address, attempt);
-      if (!rejection) {
-        callback();
-        return;
-      }
-      callback(Object.assign(new Error(rejection.message), { responseCode: rejection.code }));
+      const answer = (): void => {
+        if (rejection)
+          callback(Object.assign(new Error(rejection.message), { responseCode: rejection.code }));
+        else callback();
+      };
+      if (options.onRecipient) options.onRecipient(address.address).then(answer, answer);
+      else answer();
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -55,7 +65,7 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         new Promise((resolve) => setTimeout(resolve, options.delayMs ?? 0))
-          .then(() => simpleParser(raw))
+          .then(() => (options.parse === false ? ({} as ParsedMail) : simpleParser(raw)))
           .then((parsed) => {
             const from = session.envelope.mailFrom;
             messages.push({
@@ -83,6 +93,7 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
   return {
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    recipients,
     to,
     async waitFor(address, count = 1, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
