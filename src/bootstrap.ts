@@ -50,8 +50,10 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
         upgradeInsecureRequests: null,
       },
     },
-    // The public URL decides https; HSTS is for the proxy in front to set.
-    strictTransportSecurity: false,
+    // Behind https, browsers are told to come back over https only; never over plain http.
+    strictTransportSecurity: config.publicUrl.startsWith('https:')
+      ? { maxAge: 31_536_000, includeSubDomains: false }
+      : false,
   });
 
   await app.register(fastifyCookie);

@@ -31,6 +31,33 @@ describe('operations endpoints', () => {
     );
   });
 
+  it('serves metrics to this machine only, unless a token is set', async () => {
+    const remote = await t.request({ method: 'GET', url: '/metrics', remoteAddress: '203.0.113.9' });
+    expect(remote.statusCode).toBe(401);
+    expect(remote.json().message).toContain('METRICS_TOKEN');
+    expect(remote.body).not.toContain('depeche_');
+    const withToken = await startTestApp({ METRICS_TOKEN: 'metrics-token-0123456789abcdef' });
+    try {
+      const refused = await withToken.request({ method: 'GET', url: '/metrics' });
+      expect(refused.statusCode).toBe(401);
+      const scraped = await withToken.request({
+        method: 'GET',
+        url: '/metrics',
+        remoteAddress: '203.0.113.9',
+        headers: { authorization: 'Bearer metrics-token-0123456789abcdef' },
+      });
+      expect(scraped.statusCode).toBe(200);
+      expect(scraped.body).toContain('depeche_process_resident_memory_bytes');
+    } finally {
+      await withToken.close();
+    }
+  });
+
+  it('tells browsers to keep to https when the public URL is https', async () => {
+    const res = await t.request({ method: 'GET', url: '/' });
+    expect(res.headers['strict-transport-security']).toBe('max-age=31536000');
+  });
+
   it('serves the OpenAPI document and its UI', async () => {
     const doc = await t.request({ method: 'GET', url: '/docs/openapi.json' });
     expect(doc.statusCode).toBe(200);

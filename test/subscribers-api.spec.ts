@@ -246,4 +246,27 @@ describe('CSV export', () => {
     const all = parse((await t.api('GET', '/api/subscribers/export')).body, { columns: true });
     expect(all.length).toBe(await countSubscribers());
   });
+
+  it('neutralises cells a spreadsheet would run as formulas, and keeps what was imported as given', async () => {
+    const formulas = [
+      '=HYPERLINK("https://evil.test","Cliquez")',
+      "=cmd|' /C calc'!A0",
+      '@SUM(1+1)',
+      '+33 6 12',
+    ];
+    const csv = [
+      'email,name',
+      ...formulas.map((name, i) => `formule${i}@exemple.fr,"${name.replaceAll('"', '""')}"`),
+    ];
+    const imported = await importCsv(`${csv.join('\n')}\n`);
+    expect(imported.json()).toMatchObject({ imported: formulas.length, errors: [] });
+    const listed = (await t.api('GET', '/api/subscribers?q=formule')).json();
+    expect(listed.items.map((s: { name: string }) => s.name).sort()).toEqual([...formulas].sort());
+    const records: Record<string, string>[] = parse((await t.api('GET', '/api/subscribers/export')).body, {
+      columns: true,
+    });
+    for (const [i, name] of formulas.entries()) {
+      expect(records.find((r) => r.email === `formule${i}@exemple.fr`)?.name).toBe(`'${name}`);
+    }
+  });
 });

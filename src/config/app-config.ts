@@ -74,6 +74,8 @@ export interface AppConfig {
   /** Attempts per recipient before a temporary failure counts as final. */
   readonly maxDeliveryAttempts: number;
   readonly adminApiToken: string | undefined;
+  /** Bearer token for /metrics from anywhere; unset, only this machine may read it. */
+  readonly metricsToken: string | undefined;
   readonly timezone: string;
   readonly locale: Locale;
   readonly logLevel: LogLevel;
@@ -346,6 +348,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     secretKey = developmentSecret(dataDir);
   }
 
+  const metricsToken = read.raw('METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 24) {
+    read.problems.push(`METRICS_TOKEN: expected at least 24 characters, got ${metricsToken.length}`);
+  }
   const adminApiToken = read.raw('ADMIN_API_TOKEN');
   if (adminApiToken !== undefined && adminApiToken.length < 24) {
     read.problems.push(`ADMIN_API_TOKEN: expected at least 24 characters, got ${adminApiToken.length}`);
@@ -396,6 +402,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     editionOnPublish: read.oneOf('EDITION_ON_PUBLISH', ['true', 'false'], 'false') === 'true',
     premiumUrl: read.url('PREMIUM_URL', undefined, ['http', 'https']) ?? `${publicUrl}/`,
     adminApiToken,
+    metricsToken,
     timezone,
     locale: read.oneOf('LOCALE', LOCALES, 'fr'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),

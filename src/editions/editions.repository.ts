@@ -53,6 +53,16 @@ export class EditionsRepository {
       .limit(limit);
   }
 
+  /** When any of these articles last changed. */
+  async articlesChangedAt(ids: readonly string[]): Promise<Date | undefined> {
+    if (ids.length === 0) return undefined;
+    const [row] = await this.db
+      .select({ at: sql<Date | null>`max(${articles.updatedAt})`.mapWith(articles.updatedAt) })
+      .from(articles)
+      .where(inArray(articles.id, [...ids]));
+    return row?.at ?? undefined;
+  }
+
   /** Which of these ids are published articles. */
   async publishedArticleIds(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();

@@ -6,6 +6,7 @@ import { FieldConflictException, InvalidInputException } from '../http/api-error
 import { normaliseEmail } from '../mail/email-address.js';
 import type { CreateSubscriberDto, UpdateSubscriberDto } from './dto/subscriber-input.dto.js';
 import { SubscriptionService } from './subscription.service.js';
+import { spreadsheetSafe } from './spreadsheet-safe.js';
 import {
   type SubscriberCursor,
   type SubscriberFilter,
@@ -152,8 +153,8 @@ export class SubscribersAdminService {
         if (rows.length === 0) return;
         yield stringify(
           rows.map((row) => [
-            row.email,
-            row.name,
+            spreadsheetSafe(row.email),
+            spreadsheetSafe(row.name),
             row.tier,
             row.status,
             row.createdAt.toISOString(),

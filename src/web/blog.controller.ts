@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
+import { PUBLIC_CACHE_CONTROL } from './cache-policy.js';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -8,7 +9,6 @@ import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
 import { articleJsonLd, articleUrl, type PublicArticle, toPublicArticle } from './blog-view.js';
 import { PageRenderer } from './page-renderer.js';
 
-const PAGE_CACHE = 'public, max-age=60, stale-while-revalidate=600';
 const HTML = 'text/html; charset=utf-8';
 
 interface Pagination {
@@ -67,7 +67,7 @@ export class BlogController {
 
   @Get()
   @Header('Content-Type', HTML)
-  @Header('Cache-Control', PAGE_CACHE)
+  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
   async home(@Query('page') pageParam?: string): Promise<string> {
     const home = `${this.config.publicUrl}/`;
     const view = await this.listing(pageParam, home);
@@ -86,7 +86,7 @@ export class BlogController {
 
   @Get('articles/:slug')
   @Header('Content-Type', HTML)
-  @Header('Cache-Control', PAGE_CACHE)
+  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
   async article(@Param('slug') slugParam: string): Promise<string> {
     const slug = parseSlug(slugParam, 'article');
     const row = await this.articles.findPublishedBySlug(slug);
@@ -109,7 +109,7 @@ export class BlogController {
 
   @Get('tags/:tag')
   @Header('Content-Type', HTML)
-  @Header('Cache-Control', PAGE_CACHE)
+  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
   async tag(@Param('tag') tagParam: string, @Query('page') pageParam?: string): Promise<string> {
     const tagSlug = parseSlug(tagParam, 'tag');
     const base = `${this.config.publicUrl}/tags/${tagSlug}`;

@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { isUUID } from 'class-validator';
 import { EditionWebVersionService } from '../editions/edition-web-version.service.js';
+import { PUBLIC_CACHE_CONTROL } from './cache-policy.js';
 
 const TOKEN_MAX_LENGTH = 128;
 
@@ -17,7 +18,7 @@ export class EditionPageController {
   async public(@Param('id') id: string, @Res() reply: FastifyReply): Promise<void> {
     if (!isUUID(id, '4')) throw new NotFoundException('No such edition');
     const { html } = await this.webVersions.render(id);
-    await reply.type('text/html; charset=utf-8').header('Cache-Control', 'public, max-age=300').send(html);
+    await reply.type('text/html; charset=utf-8').header('Cache-Control', PUBLIC_CACHE_CONTROL).send(html);
   }
 
   /** A subscriber's own link: their tier now; never cached by a proxy, never indexed. */

@@ -5,9 +5,9 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type PublicArticle, toPublicArticle } from './blog-view.js';
 import { buildJsonFeed, buildRss } from './feed-builder.js';
+import { PUBLIC_CACHE_CONTROL } from './cache-policy.js';
 
 const FEED_ITEMS = 20;
-const FEED_CACHE = 'public, max-age=300';
 
 @ApiExcludeController()
 @Controller()
@@ -24,14 +24,14 @@ export class FeedController {
 
   @Get('feed.xml')
   @Header('Content-Type', 'application/rss+xml; charset=utf-8')
-  @Header('Cache-Control', FEED_CACHE)
+  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
   async rss(): Promise<string> {
     return buildRss(this.config, await this.latest());
   }
 
   @Get('feed.json')
   @Header('Content-Type', 'application/feed+json; charset=utf-8')
-  @Header('Cache-Control', FEED_CACHE)
+  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
   async json(): Promise<string> {
     return JSON.stringify(buildJsonFeed(this.config, await this.latest()));
   }

@@ -5,8 +5,11 @@ import { ExpiringCache } from '../lib/expiring-cache.js';
 const CACHED_ROUTES = new Set(['/', '/articles/:slug', '/tags/:tag', '/feed.xml', '/feed.json']);
 /** Query strings kept apart: none, or a page number. Anything else is served fresh, never stored. */
 const CACHEABLE_QUERY = /^(?:\?page=\d{1,6})?$/;
-/** Writes to articles, through the API or the desk (its live preview writes nothing). */
-const ARTICLE_WRITES = /^\/(?:api|admin)\/articles(?!\/preview)(?:[/?]|$)/;
+/**
+ * Routes that write articles, through the API or the desk (its live preview writes nothing),
+ * matched on the route the request reached, however its path was spelled.
+ */
+const ARTICLE_WRITES = /^\/(?:api|admin)\/articles(?!\/preview)(?:\/|$)/;
 const MAX_ENTRIES = 1000;
 
 interface CachedPage {
@@ -79,8 +82,17 @@ export class PageCache {
       }
       return payload;
     });
-    fastify.addHook('onResponse', (request, _reply, done) => {
-      if (request.method !== 'GET' && ARTICLE_WRITES.test(request.url)) this.pages.clear();
+    // Only a write that was allowed and done: a refused or failed one changed nothing.
+    fastify.addHook('onResponse', (request, reply, done) => {
+      const route = request.routeOptions.url;
+      if (
+        request.method !== 'GET' &&
+        request.method !== 'HEAD' &&
+        reply.statusCode < 400 &&
+        route !== undefined &&
+        ARTICLE_WRITES.test(route)
+      )
+        this.pages.clear();
       done();
     });
   }
