@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { naiveBench, rawBench, seedEdition, serviceBench, type ServiceResult } from './lib/delivery-bench.js';
 import { importBench } from './lib/import-bench.js';
 import { pageBench } from './lib/page-bench.js';
+import { flushedRedisBench, killedWorkerBench, type RecoveryResult } from './lib/recovery-bench.js';
 import { median } from './lib/service.js';
 import { useNodeTools } from './lib/sink.js';
 
@@ -109,7 +110,21 @@ const delivery = {
 
 let csvImport: Awaited<ReturnType<typeof importBench>> | undefined;
 let page: Awaited<ReturnType<typeof pageBench>> | undefined;
+const recovery: { killed_worker?: RecoveryResult; flushed_redis?: RecoveryResult } = {};
 if (!serviceOnly) {
+  for (const [name, bench] of [
+    ['killed_worker', killedWorkerBench],
+    ['flushed_redis', flushedRedisBench],
+  ] as const) {
+    log(`recovery: ${name.replace('_', ' ')} at a quarter of an edition to ${n}`);
+    const seeded = await seedEdition(n);
+    try {
+      recovery[name] = await bench(seeded, n);
+    } finally {
+      await seeded.api.stop();
+      await seeded.database.drop();
+    }
+  }
   log(`CSV import of ${n} rows`);
   csvImport = await importBench(n, runs);
   log('article page under load');
@@ -141,6 +156,14 @@ lines.push(
   `  peak RSS:                api ${delivery.peak_rss_mb.api} MB, worker ${delivery.peak_rss_mb.worker} MB`,
   `  Redis used memory:       ${delivery.redis_used_memory_mb.before} MB before, ${delivery.redis_used_memory_mb.after} MB after`,
 );
+if (recovery.killed_worker && recovery.flushed_redis) {
+  const { killed_worker: killed, flushed_redis: flushed } = recovery;
+  lines.push(
+    `Recovery (two workers, fault at a quarter of the edition):`,
+    `  one worker SIGKILLed:     its ${killed.at_fault} rows in flight all had an outcome ${killed.recovered_seconds} s after the kill; everyone reached: ${killed.everyone ? 'yes' : 'NO'}, duplicates ${killed.duplicates}`,
+    `  Redis's keys deleted:     the lost work was queued again ${flushed.recovered_seconds} s after; everyone reached: ${flushed.everyone ? 'yes' : 'NO'}, duplicates ${flushed.duplicates}`,
+  );
+}
 if (csvImport) {
   lines.push(
     `CSV import of ${csvImport.rows} rows: ${csvImport.service_rows_per_second} rows/s; raw pg INSERTs ${csvImport.raw_rows_per_second} rows/s; service/raw ${csvImport.service_over_raw}`,
@@ -153,5 +176,5 @@ if (page) {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, delivery, csv_import: csvImport, page })}\n`,
+  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, delivery, recovery, csv_import: csvImport, page })}\n`,
 );

@@ -5,7 +5,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { RedisModule } from './redis/redis.module.js';
-import { QueueModule } from './delivery/queue.module.js';
+import { QueueModule } from './queue/queue.module.js';
 import { MailModule } from './mail/mail.module.js';
 import { WebModule } from './web/web.module.js';
 import { WorkerModule } from './worker/worker.module.js';

@@ -30,7 +30,8 @@ function running(child: ChildProcess): RunningProcess {
     child,
     peakRss: () => peakRssOf(child),
     stop: async () => {
-      if (child.exitCode !== null) return;
+      // A process ended by a signal (a SIGKILL of the recovery benchmark) has no exit code.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

@@ -20,10 +20,13 @@ import { DeskSessionGuard } from './desk-session.guard.js';
 import { ImportProgress } from './import-progress.js';
 import { QueueDashboard } from './queue-dashboard.js';
 import { SessionStore } from './session-store.js';
+import { QueueModule } from '../queue/queue.module.js';
+import { MailModule } from '../mail/mail.module.js';
+import { EditorsModule } from '../editors/editors.module.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
-  imports: [ArticlesModule, EditionsModule, SubscribersModule],
+  imports: [ArticlesModule, EditionsModule, SubscribersModule, QueueModule, MailModule, EditorsModule],
   controllers: [
     AdminAssetsController,
     AdminAuthController,

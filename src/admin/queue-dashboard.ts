@@ -7,7 +7,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { DELIVERY_QUEUE, SUBSCRIPTIONS_QUEUE } from '../delivery/jobs.js';
+import { DELIVERY_QUEUE, SUBSCRIPTIONS_QUEUE } from '../queue/jobs.js';
 import { adminMessagesFor } from '../i18n/admin-messages.js';
 import { DeskCookies } from './desk-cookies.js';
 import { AdminAuthService } from './admin-auth.service.js';

@@ -4,10 +4,12 @@ import { SendThrottle } from '../redis/send-throttle.js';
 import { DeliveriesRepository } from './deliveries.repository.js';
 import { EditionDeliveryService } from './edition-delivery.service.js';
 import { SuppressionRepository } from './suppression.repository.js';
+import { QueueModule } from '../queue/queue.module.js';
+import { MailModule } from '../mail/mail.module.js';
 
 /** The send pipeline; its processor is registered by the worker role only. */
 @Module({
-  imports: [EditionLifecycleModule],
+  imports: [EditionLifecycleModule, QueueModule, MailModule],
   providers: [DeliveriesRepository, SuppressionRepository, SendThrottle, EditionDeliveryService],
   exports: [DeliveriesRepository, EditionDeliveryService],
 })

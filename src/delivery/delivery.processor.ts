@@ -2,7 +2,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { EditionDeliveryService } from './edition-delivery.service.js';
-import { DELIVERY_QUEUE, type DeliveryJobs, dispatch, type JobHandlers } from './jobs.js';
+import { DELIVERY_QUEUE, type DeliveryJobs, dispatch, type JobHandlers } from '../queue/jobs.js';
 
 /** Runs the delivery queue's jobs in worker processes. */
 // One batch at a time per process: its chunk of rows in flight is the most a crash can re-send.

@@ -9,8 +9,8 @@ import type { RecipientParts } from '../mail/prepared-message.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
 import { SendThrottle } from '../redis/send-throttle.js';
 import { type ClaimedDelivery, DeliveriesRepository, type DeliveryOutcome } from './deliveries.repository.js';
-import { DeliveryQueue } from './delivery.queue.js';
-import { type DeliveryJobs, SEND_BATCH_SIZE } from './jobs.js';
+import { DeliveryQueue } from '../queue/delivery.queue.js';
+import { type DeliveryJobs, SEND_BATCH_SIZE } from '../queue/jobs.js';
 import { classifySmtpFailure } from './smtp-outcome.js';
 import { SuppressionRepository } from './suppression.repository.js';
 import {

@@ -9,9 +9,12 @@ import { EditionWebVersionService } from './edition-web-version.service.js';
 import { EditionsAdminController } from './editions-admin.controller.js';
 import { EditionsRepository } from './editions.repository.js';
 import { EditionsService } from './editions.service.js';
+import { QueueModule } from '../queue/queue.module.js';
+import { MailModule } from '../mail/mail.module.js';
+import { EditorsModule } from '../editors/editors.module.js';
 
 @Module({
-  imports: [DeliveryModule, EditionLifecycleModule],
+  imports: [DeliveryModule, EditionLifecycleModule, QueueModule, MailModule, EditorsModule],
   controllers: [EditionsAdminController, EditionSchedulesAdminController],
   providers: [
     EditionsRepository,

@@ -7,7 +7,7 @@ import {
   EditionLifecycleRepository,
 } from '../edition-lifecycle/edition-lifecycle.repository.js';
 import { DeliveriesRepository, type DeliveryCounts } from '../delivery/deliveries.repository.js';
-import { DeliveryQueue } from '../delivery/delivery.queue.js';
+import { DeliveryQueue } from '../queue/delivery.queue.js';
 import { EditionDeliveryService } from '../delivery/edition-delivery.service.js';
 import { truncateText } from '../content/markdown.js';
 import { InvalidInputException } from '../http/api-error.js';

@@ -6,9 +6,12 @@ import { SubscribersAdminController } from './subscribers-admin.controller.js';
 import { SubscribersAdminService } from './subscribers-admin.service.js';
 import { SubscribersRepository } from './subscribers.repository.js';
 import { SubscriptionService } from './subscription.service.js';
+import { QueueModule } from '../queue/queue.module.js';
+import { MailModule } from '../mail/mail.module.js';
+import { EditorsModule } from '../editors/editors.module.js';
 
 @Module({
-  imports: [DeliveryModule],
+  imports: [DeliveryModule, QueueModule, MailModule, EditorsModule],
   controllers: [SubscribersAdminController],
   providers: [
     SubscribersRepository,

@@ -10,7 +10,7 @@ import {
   type SuppressionReason,
   suppressions,
 } from '../database/schema.js';
-import type { ConsentEvidence } from '../delivery/jobs.js';
+import type { ConsentEvidence } from '../queue/jobs.js';
 import { addressHash } from '../mail/email-address.js';
 
 export interface ConfirmationRequest {

@@ -1,7 +1,7 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
-import { dispatch, type JobHandlers, SUBSCRIPTIONS_QUEUE, type SubscriptionJobs } from '../delivery/jobs.js';
+import { dispatch, type JobHandlers, SUBSCRIPTIONS_QUEUE, type SubscriptionJobs } from '../queue/jobs.js';
 import { SubscriptionService } from './subscription.service.js';
 
 /** Runs the subscriptions queue's jobs in worker processes. */

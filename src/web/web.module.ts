@@ -10,9 +10,10 @@ import { PageRenderer } from './page-renderer.js';
 import { SubscriptionController } from './subscription.controller.js';
 import { SubscribersModule } from '../subscribers/subscribers.module.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
+import { MailModule } from '../mail/mail.module.js';
 
 @Module({
-  imports: [ArticlesModule, SubscribersModule, EditionsModule],
+  imports: [ArticlesModule, SubscribersModule, EditionsModule, MailModule],
   controllers: [FeedController, BlogController, EditionPageController, SubscriptionController],
   providers: [PageRenderer, RateLimiter, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
 })

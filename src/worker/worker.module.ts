@@ -7,9 +7,17 @@ import { SubscriptionProcessor } from '../subscribers/subscription.processor.js'
 import { EditionsModule } from '../editions/editions.module.js';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { DeliveryProcessor } from '../delivery/delivery.processor.js';
+import { QueueModule } from '../queue/queue.module.js';
 
 @Module({
-  imports: [ScheduleModule.forRoot(), ArticlesModule, SubscribersModule, EditionsModule, DeliveryModule],
+  imports: [
+    ScheduleModule.forRoot(),
+    ArticlesModule,
+    SubscribersModule,
+    EditionsModule,
+    DeliveryModule,
+    QueueModule,
+  ],
   providers: [SchedulerTickService, SubscriptionProcessor, DeliveryProcessor],
 })
 export class WorkerModule {}

@@ -1,5 +1,5 @@
 import { BullModule } from '@nestjs/bullmq';
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { DEFAULT_JOB_OPTIONS, DELIVERY_QUEUE, SUBSCRIPTIONS_QUEUE } from './jobs.js';
@@ -7,7 +7,6 @@ import { DeliveryQueue } from './delivery.queue.js';
 import { SubscriptionQueue } from './subscription.queue.js';
 
 /** BullMQ on REDIS_URL under QUEUE_PREFIX, and the typed producers of every queue. */
-@Global()
 @Module({
   imports: [
     BullModule.forRootAsync({

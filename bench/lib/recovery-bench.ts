@@ -1,0 +1,153 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { REDIS_URL, type seedEdition } from './delivery-bench.js';
+import { BENCH_TOKEN, type RunningProcess, startWorker } from './service.js';
+import { startSink } from './sink.js';
+
+type Seeded = Awaited<ReturnType<typeof seedEdition>>;
+
+export interface RecoveryResult {
+  /** Seconds from the fault to the moment the lost work was being done again. */
+  readonly recovered_seconds: number;
+  /** Rows that were in the dead worker's hands (killed worker) or messages sent before the fault. */
+  readonly at_fault: number;
+  /** The sink got at least N, and the ledger says N sent. */
+  readonly everyone: boolean;
+  readonly duplicates: number;
+}
+
+async function poll<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function editionSent(seeded: Seeded, n: number): Promise<boolean> {
+  const res = await fetch(`${seeded.api.url}/api/editions/${seeded.editionId}`, {
+    headers: { authorization: `Bearer ${BENCH_TOKEN}` },
+  });
+  const edition = (await res.json()) as { status: string; counts: { sent: number } };
+  return edition.status === 'sent' && edition.counts.sent === n;
+}
+
+/**
+ * Two workers send an edition of `n`; at a quarter of it, `fault` strikes. The clock runs from the
+ * fault to `recovered`, then the edition must still reach everyone.
+ */
+async function underFault(
+  seeded: Seeded,
+  n: number,
+  fault: (
+    workers: RunningProcess[],
+    db: pg.Client,
+    redis: Redis,
+  ) => Promise<{ atFault: number; recovered: () => Promise<boolean> }>,
+): Promise<RecoveryResult> {
+  const sink = await startSink();
+  const redis = new Redis(REDIS_URL);
+  const db = new pg.Client({ connectionString: seeded.env.DATABASE_URL });
+  await db.connect();
+  const workers: RunningProcess[] = [];
+  try {
+    for (let i = 0; i < 2; i += 1)
+      workers.push(await startWorker({ ...seeded.env, SMTP_URL: `smtp://127.0.0.1:${sink.port}` }));
+    const res = await fetch(`${seeded.api.url}/api/editions/${seeded.editionId}/schedule`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_TOKEN}`, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    if (!res.ok) throw new Error(`schedule: ${res.status}`);
+    await poll('a quarter of the edition', () => (sink.count() >= n / 4 ? true : undefined), 120_000);
+    const struck = performance.now();
+    const { atFault, recovered } = await fault(workers, db, redis);
+    await poll(
+      'the lost work to be done again',
+      async () => ((await recovered()) ? true : undefined),
+      300_000,
+    );
+    const recoveredSeconds = Math.round((performance.now() - struck) / 100) / 10;
+    await poll(
+      'the edition to finish',
+      async () => ((await editionSent(seeded, n)) ? true : undefined),
+      300_000,
+    );
+    await sleep(1000);
+    return {
+      recovered_seconds: recoveredSeconds,
+      at_fault: atFault,
+      everyone: sink.count() >= n && (await editionSent(seeded, n)),
+      duplicates: sink.count() - n,
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await sink.stop();
+    await db.end();
+    redis.disconnect();
+  }
+}
+
+/** SIGKILL one of two workers mid-send: how long until every row it held has an outcome. */
+export function killedWorkerBench(seeded: Seeded, n: number): Promise<RecoveryResult> {
+  return underFault(seeded, n, async (workers, db) => {
+    const victim = workers[0]!;
+    // The chunks the victim holds are those whose leases only it renews; read them just before.
+    const held = await db.query<{ id: string }>('select id from delivery_leases');
+    const exited = new Promise((resolve) => victim.child.once('exit', resolve));
+    victim.child.kill('SIGKILL');
+    await exited;
+    // The survivor's chunks of that moment are done a second later; leases still there were the
+    // victim's (the reconciler only takes them once they have run out).
+    await sleep(1500);
+    const alive = await db.query<{ id: string }>('select id from delivery_leases');
+    const aliveIds = new Set(alive.rows.map((row) => row.id));
+    const lost = held.rows.map((row) => row.id).filter((id) => aliveIds.has(id));
+    const rows = await db.query<{ subscriber_id: string }>(
+      "select subscriber_id from deliveries where lease_id = any($1::uuid[]) and status = 'sending'",
+      [lost],
+    );
+    const orphans = rows.rows.map((row) => row.subscriber_id);
+    return {
+      atFault: orphans.length,
+      recovered: async () => {
+        const open = await db.query<{ n: number }>(
+          "select count(*)::int as n from deliveries where subscriber_id = any($1::uuid[]) and status in ('pending', 'sending')",
+          [orphans],
+        );
+        return (open.rows[0]?.n ?? 0) === 0;
+      },
+    };
+  });
+}
+
+/** Every queue key deleted mid-send, as FLUSHALL would: how long until the lost work is queued again. */
+export function flushedRedisBench(seeded: Seeded, n: number): Promise<RecoveryResult> {
+  return underFault(seeded, n, async (_workers, db, redis) => {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${seeded.env.QUEUE_PREFIX}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    const sent = await db.query<{ n: number }>(
+      "select count(*)::int as n from deliveries where status = 'sent'",
+    );
+    return {
+      atFault: sent.rows[0]?.n ?? 0,
+      // Work is queued again: the delivery queue holds jobs once more.
+      recovered: async () => {
+        const waiting = await redis.llen(`${seeded.env.QUEUE_PREFIX}:delivery:wait`);
+        const active = await redis.llen(`${seeded.env.QUEUE_PREFIX}:delivery:active`);
+        return waiting + active > 0;
+      },
+    };
+  });
+}
