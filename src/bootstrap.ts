@@ -10,6 +10,7 @@ import type { AppConfig } from './config/app-config.js';
 import { registerRequestBodies } from './http/request-bodies.js';
 import { createValidationPipe } from './http/validation.js';
 import { MetricsService } from './ops/metrics.service.js';
+import { HttpExceptionFilter } from './web/http-exception.filter.js';
 import { PageCache } from './web/page-cache.js';
 import { QueueDashboard } from './admin/queue-dashboard.js';
 
@@ -36,6 +37,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
+  // One error body for the whole application; the desk's pages add their own filter on top.
+  app.useGlobalFilters(app.get(HttpExceptionFilter));
 
   await app.register(helmet, {
     contentSecurityPolicy: {

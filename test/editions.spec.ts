@@ -170,6 +170,14 @@ describe('an edition sent to a mixed audience', () => {
     const premium = await t.api('GET', `/api/editions/${id}/preview?tier=premium`);
     expect(premium.body).toContain(CANARY.slice(0, 20));
     expect((await t.api('GET', `/api/editions/${id}/preview?tier=gold`)).statusCode).toBe(400);
+
+    // Kept between views, but never past a change: of an article, or of the edition itself.
+    await t.api('PATCH', `/api/articles/${article.id}`, { title: 'Un titre corrigé' });
+    expect((await t.api('GET', `/api/editions/${id}/preview?tier=free`)).body).toContain('Un titre corrigé');
+    await t.api('PATCH', `/api/editions/${id}`, { subject: 'Aperçu, deuxième version' });
+    expect((await t.api('GET', `/api/editions/${id}/preview?tier=free`)).body).toContain(
+      'Aperçu, deuxième version',
+    );
   });
 
   it('sends a test copy to an address, as the tier sees it', async () => {

@@ -6,6 +6,7 @@ import { SubscriberTokens } from '../src/mail/subscriber-tokens.js';
 import { DeliveriesRepository } from '../src/delivery/deliveries.repository.js';
 import { EditionLifecycleRepository } from '../src/edition-lifecycle/edition-lifecycle.repository.js';
 import { seedAudience } from './helpers/audience.js';
+import { deleteQueueKeys } from './helpers/queues.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
 import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -54,15 +55,9 @@ describe.runIf(testEngine() === 'postgres')('two workers and two scheduler ticks
   });
 });
 
-/** What FLUSHALL does to this deployment, without touching other work sharing the server. */
+/** What FLUSHALL does to this deployment. */
 async function flushQueues(t: TestApp): Promise<void> {
-  const redis = t.app.get(RedisClient);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.config.queuePrefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  await deleteQueueKeys(t.app.get(RedisClient), t.config.queuePrefix);
 }
 
 async function editionRow(t: TestApp, id: string): Promise<EditionRow> {

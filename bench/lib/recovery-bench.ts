@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { deleteQueueKeys } from '../../test/helpers/queues.js';
 import { REDIS_URL, type seedEdition } from './delivery-bench.js';
 import { BENCH_TOKEN, type RunningProcess, startWorker } from './service.js';
 import { startSink } from './sink.js';
@@ -131,12 +132,10 @@ export function killedWorkerBench(seeded: Seeded, n: number): Promise<RecoveryRe
 /** Every queue key deleted mid-send, as FLUSHALL would: how long until the lost work is queued again. */
 export function flushedRedisBench(seeded: Seeded, n: number): Promise<RecoveryResult> {
   return underFault(seeded, n, async (_workers, db, redis) => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${seeded.env.QUEUE_PREFIX}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    const prefix = seeded.env.QUEUE_PREFIX;
+    // Never a pattern that would reach other work on the same server.
+    if (!prefix) throw new Error('The benchmark deployment has no QUEUE_PREFIX');
+    await deleteQueueKeys(redis, prefix);
     const sent = await db.query<{ n: number }>(
       "select count(*)::int as n from deliveries where status = 'sent'",
     );
@@ -144,8 +143,8 @@ export function flushedRedisBench(seeded: Seeded, n: number): Promise<RecoveryRe
       atFault: sent.rows[0]?.n ?? 0,
       // Work is queued again: the delivery queue holds jobs once more.
       recovered: async () => {
-        const waiting = await redis.llen(`${seeded.env.QUEUE_PREFIX}:delivery:wait`);
-        const active = await redis.llen(`${seeded.env.QUEUE_PREFIX}:delivery:active`);
+        const waiting = await redis.llen(`${prefix}:delivery:wait`);
+        const active = await redis.llen(`${prefix}:delivery:active`);
         return waiting + active > 0;
       },
     };

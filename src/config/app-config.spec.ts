@@ -100,6 +100,35 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses line breaks and other control characters in any one-line setting', () => {
+    expect(
+      problems({
+        MAIL_FROM: 'Lettre <lettre@exemple.fr>\r\nBcc: tous@exemple.fr',
+        MAIL_REPLY_TO: 'redaction@exemple.fr\nX-Injected: 1',
+        PUBLICATION_NAME: 'Le Blog\u0000',
+        PUBLIC_URL: 'https://blog.exemple.fr/\r\nSet-Cookie: x=1',
+      }),
+    ).toEqual([
+      'PUBLIC_URL: must be one line, without line breaks or other control characters',
+      'PUBLICATION_NAME: must be one line, without line breaks or other control characters',
+      'MAIL_FROM: must be one line, without line breaks or other control characters',
+      'MAIL_REPLY_TO: must be one line, without line breaks or other control characters',
+    ]);
+    // A PEM key and a postal address may span lines.
+    expect(problems({ POSTAL_ADDRESS: '1 rue de la Paix\n75002 Paris' })).toEqual([]);
+  });
+
+  it('reads MAIL_REPLY_TO as an address with an optional name', () => {
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      MAIL_REPLY_TO: 'Rédaction Dépêche <redaction@exemple.fr>',
+    });
+    expect(config.replyTo).toEqual({ name: 'Rédaction Dépêche', address: 'redaction@exemple.fr' });
+    expect(problems({ MAIL_REPLY_TO: 'pas une adresse' })).toEqual([
+      'MAIL_REPLY_TO: expected an address or "Name <address>", got "pas une adresse"',
+    ]);
+  });
+
   it('refuses a VERP address that already has a +', () => {
     expect(problems({ VERP_ADDRESS: 'bounces+x@example.org' })).toEqual([
       'VERP_ADDRESS: expected a bounce address without a + such as bounces@example.org, got "bounces+x@example.org"',

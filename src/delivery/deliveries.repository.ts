@@ -174,13 +174,19 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Takes the leases that ran out (their worker died) and answers their editions: whoever takes
-   * them queues those editions' work again, once.
+   * Takes the leases that ran out (their worker died) and answers, per edition, the span of the
+   * ledger their rows sit in: whoever takes them queues that span again, once.
    */
-  async takeExpiredLeases(): Promise<string[]> {
+  async takeExpiredLeases(): Promise<{ editionId: string; fromSeq: number; toSeq: number }[]> {
     const result = await this.db.execute(sql`
-      delete from delivery_leases where expires_at < now() returning edition_id`);
-    return [...new Set(rowsOf<{ edition_id: string }>(result).map((row) => row.edition_id))];
+      with taken as (delete from delivery_leases where expires_at < now() returning id, edition_id)
+      select t.edition_id, min(d.seq)::bigint as from_seq, max(d.seq)::bigint as to_seq
+      from taken t join deliveries d on d.edition_id = t.edition_id and d.lease_id = t.id
+      where d.status = 'sending'
+      group by t.edition_id`);
+    return rowsOf<{ edition_id: string; from_seq: string | number; to_seq: string | number }>(result).map(
+      (row) => ({ editionId: row.edition_id, fromSeq: Number(row.from_seq), toSeq: Number(row.to_seq) }),
+    );
   }
 
   /** Which of these subscribers are no longer active (unsubscribed, erased, bounced…). */

@@ -7,6 +7,7 @@ import { type ComposedEdition, EditionComposer, type EditionLinks } from '../mai
 import { MailTransport } from '../mail/mail-transport.js';
 import type { RecipientParts } from '../mail/prepared-message.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { Departures } from '../redis/departures.js';
 import { SendThrottle } from '../redis/send-throttle.js';
 import { type ClaimedDelivery, DeliveriesRepository, type DeliveryOutcome } from './deliveries.repository.js';
 import { DeliveryQueue } from '../queue/delivery.queue.js';
@@ -46,8 +47,6 @@ export class EditionDeliveryService implements OnModuleDestroy {
   private readonly touchedAt = new Map<string, number>();
   /** The leases of the chunks this process holds, renewed while it lives. */
   private readonly leases: LeaseKeeper;
-  /** Subscribers' status, read fresh for each message. */
-  private readonly statusReads: SubscriberStatusReads;
 
   constructor(
     @Inject(DeliveriesRepository) private readonly ledger: DeliveriesRepository,
@@ -58,6 +57,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     @Inject(MailTransport) private readonly transport: MailTransport,
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
     @Inject(SendThrottle) private readonly throttle: SendThrottle,
+    @Inject(Departures) private readonly departures: Departures,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.leases = new LeaseKeeper(
@@ -67,7 +67,6 @@ export class EditionDeliveryService implements OnModuleDestroy {
         this.logger.warn({ err: error }, 'Could not renew the leases of the chunks in flight');
       },
     );
-    this.statusReads = new SubscriberStatusReads((ids) => this.ledger.inactiveAmong(ids));
   }
 
   onModuleDestroy(): void {
@@ -124,13 +123,11 @@ export class EditionDeliveryService implements OnModuleDestroy {
     editionId: string,
     generation?: string,
     afterSeq = 0,
-    urgent = false,
   ): Promise<{ fromSeq: number; toSeq: number }[]> {
     const ranges = await this.ledger.rangesWithWork(editionId, SEND_BATCH_SIZE, afterSeq);
     await this.queue.addBatches(
       ranges.map((range) => ({ editionId, ...range })),
       generation,
-      urgent,
     );
     return ranges;
   }
@@ -234,10 +231,15 @@ export class EditionDeliveryService implements OnModuleDestroy {
     chunk: readonly ClaimedDelivery[],
   ): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
+    const statuses = new SubscriberStatusReads(
+      chunk.map((row) => row.subscriberId),
+      () => this.departures.count(),
+      (ids) => this.ledger.inactiveAmong(ids),
+    );
     let next = 0;
     const lane = async (): Promise<void> => {
       for (let row = chunk[next++]; row !== undefined; row = chunk[next++]) {
-        outcomes.push(await this.sendOne(editionId, composed, row));
+        outcomes.push(await this.sendOne(editionId, composed, row, statuses));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.config.sendConcurrency, chunk.length) }, lane));
@@ -248,6 +250,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     editionId: string,
     composed: Composed,
     row: ClaimedDelivery,
+    statuses: SubscriberStatusReads,
   ): Promise<DeliveryOutcome> {
     const outcome = (
       status: DeliveryOutcome['status'],
@@ -267,7 +270,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       await this.throttle.take();
       // Read after the throttle, the last wait before SMTP: an unsubscribe that has answered is
       // seen by every message not yet handed over.
-      if (await this.statusReads.gone(row.subscriberId))
+      if (await statuses.gone(row.subscriberId))
         return outcome('skipped', null, 'unsubscribed during the send');
       const raw = composed[row.tier].message.forRecipient(parts);
       const envelope = { from: this.envelopeSender(row.subscriberId), to: row.email };
@@ -314,8 +317,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
   /**
    * Finds what was lost and queues it again, so that no edition waits on work nobody will do:
    * - Redis lost every job (flushed, or restarted without persistence): every send is queued again;
-   * - a worker died: its chunks' leases ran out, and their editions' work is queued again, ahead of
-   *   other work so that it waits on nothing;
+   * - a worker died: its chunks' leases ran out, and the batch they belong to is queued again,
+   *   ahead of other work so that it waits on nothing;
    * - an edition that has not moved for a while (a job lost some other way, a worker killed
    *   between starting an edition and queueing its preparation): its preparation or its remaining
    *   batches are queued again. Preparing is idempotent and claims are leased, so queueing work
@@ -328,12 +331,16 @@ export class EditionDeliveryService implements OnModuleDestroy {
       for (const edition of sending) await this.requeue(edition, lostEpoch, 'queue lost its jobs');
       return;
     }
-    const orphaned = new Set(await this.ledger.takeExpiredLeases());
+    // A dead worker's chunks, and the rest of the batch it was sending (which follows them in the
+    // ledger, its job stuck as active until BullMQ finds it stalled), go ahead of all waiting work.
+    for (const orphans of await this.ledger.takeExpiredLeases()) {
+      const batch = { ...orphans, toSeq: orphans.toSeq + SEND_BATCH_SIZE };
+      await this.queue.addBatches([batch], randomUUID(), true);
+      this.logger.warn(batch, 'A worker died holding some rows: their batch queued again, first');
+    }
     const stallSeconds = this.config.deliveryLeaseSeconds * 6;
     for (const edition of sending) {
-      if (orphaned.has(edition.id)) {
-        await this.requeue(edition, randomUUID(), 'a worker died holding some of its rows');
-      } else if (edition.idleSeconds > (edition.prepared ? stallSeconds : this.config.deliveryLeaseSeconds)) {
+      if (edition.idleSeconds > (edition.prepared ? stallSeconds : this.config.deliveryLeaseSeconds)) {
         await this.requeue(edition, randomUUID(), 'no progress');
       }
     }
@@ -349,7 +356,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
         `prepare-${edition.id}-${generation}`,
       );
     }
-    const batches = (await this.enqueueRemaining(edition.id, generation, 0, true)).length;
+    const batches = (await this.enqueueRemaining(edition.id, generation)).length;
     this.logger.warn(
       { editionId: edition.id, prepared: edition.prepared, batches },
       `Edition's remaining work queued again: ${why}`,

@@ -1,36 +1,48 @@
-type Read = (ids: readonly string[]) => Promise<Set<string>>;
+/**
+ * A read shared by the questions asked in one turn of the event loop, started after all of them:
+ * a read already under way when a question was asked never answers it.
+ */
+class FreshRead<T> {
+  private pending: Promise<T> | undefined;
 
-interface Batch {
-  readonly ids: Set<string>;
-  readonly result: Promise<Set<string>>;
+  constructor(private readonly read: () => Promise<T>) {}
+
+  get(): Promise<T> {
+    this.pending ??= Promise.resolve().then(() => {
+      this.pending = undefined;
+      return this.read();
+    });
+    return this.pending;
+  }
 }
 
 /**
- * Whether a subscriber has left, read from the database after the question was asked: a read that
- * was already under way when it was asked never answers it, so an unsubscribe committed before the
- * question is always seen. Questions asked while a read is under way share the next one, so a
- * worker's lanes cost one query per round of messages rather than one per message.
+ * Whether a subscriber of a chunk has left, as of the moment of asking. The chunk's statuses are
+ * read once from the database with the departures counter read just before; for each message the
+ * counter is read again, and only when somebody left since (or Redis cannot say) are the statuses
+ * read again. So an unsubscribe that has answered (its counter raised) is seen by every message
+ * not yet handed over, for one Redis read per turn of the lanes.
  */
 export class SubscriberStatusReads {
-  private next: Batch | undefined;
-  private inFlight: Promise<unknown> = Promise.resolve();
+  private readonly counter: FreshRead<number | undefined>;
+  private readonly statuses: FreshRead<{ counter: number | undefined; inactive: Set<string> }>;
+  private known: { counter: number | undefined; inactive: Set<string> } | undefined;
 
-  constructor(private readonly read: Read) {}
+  constructor(
+    subscriberIds: readonly string[],
+    departures: () => Promise<number | undefined>,
+    inactiveAmong: (ids: readonly string[]) => Promise<Set<string>>,
+  ) {
+    this.counter = new FreshRead(departures);
+    this.statuses = new FreshRead(async () => {
+      const counter = await departures();
+      return { counter, inactive: await inactiveAmong(subscriberIds) };
+    });
+  }
 
   async gone(subscriberId: string): Promise<boolean> {
-    let batch = this.next;
-    if (!batch) {
-      const ids = new Set<string>();
-      const result = this.inFlight.then(() => {
-        // From here on, new questions wait for the read after this one.
-        this.next = undefined;
-        return this.read([...ids]);
-      });
-      this.inFlight = result.catch(() => undefined);
-      batch = { ids, result };
-      this.next = batch;
-    }
-    batch.ids.add(subscriberId);
-    return (await batch.result).has(subscriberId);
+    const counter = await this.counter.get();
+    if (counter === undefined || this.known?.counter !== counter) this.known = await this.statuses.get();
+    return this.known.inactive.has(subscriberId);
   }
 }

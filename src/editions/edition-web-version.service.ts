@@ -40,10 +40,9 @@ export class EditionWebVersionService {
       if (!subscriberId) throw new NotFoundException('This link is not valid');
       tier = await this.repository.readerTier(subscriberId);
     }
-    // Keyed by when its articles last changed: an article turned premium or edited is rendered
+    // Keyed by the edition's content version: an article turned premium or edited is rendered
     // afresh at once, in every process, whatever the entry's age.
-    const changed = await this.repository.articlesChangedAt(edition.articleIds);
-    const key = `${editionId}:${tier}:${edition.updatedAt.getTime()}:${changed?.getTime() ?? 0}`;
+    const key = `${await this.repository.contentVersion(edition)}:${tier}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) return { html: cached, tier };
     const { html } = await this.delivery.compose(edition, tier, 'none');

@@ -53,14 +53,19 @@ export class EditionsRepository {
       .limit(limit);
   }
 
-  /** When any of these articles last changed. */
-  async articlesChangedAt(ids: readonly string[]): Promise<Date | undefined> {
-    if (ids.length === 0) return undefined;
-    const [row] = await this.db
-      .select({ at: sql<Date | null>`max(${articles.updatedAt})`.mapWith(articles.updatedAt) })
-      .from(articles)
-      .where(inArray(articles.id, [...ids]));
-    return row?.at ?? undefined;
+  /**
+   * What an edition's rendering depends on, as one key: the edition's last change and its articles'
+   * last change. A rendering kept under it is never stale, in any process, whatever its age.
+   */
+  async contentVersion(edition: Pick<EditionRow, 'id' | 'updatedAt' | 'articleIds'>): Promise<string> {
+    let changed: Date | null | undefined;
+    if (edition.articleIds.length > 0) {
+      [{ at: changed } = { at: null }] = await this.db
+        .select({ at: sql<Date | null>`max(${articles.updatedAt})`.mapWith(articles.updatedAt) })
+        .from(articles)
+        .where(inArray(articles.id, [...edition.articleIds]));
+    }
+    return `${edition.id}:${edition.updatedAt.getTime()}:${changed?.getTime() ?? 0}`;
   }
 
   /** Which of these ids are published articles. */

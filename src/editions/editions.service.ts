@@ -12,11 +12,15 @@ import { EditionDeliveryService } from '../delivery/edition-delivery.service.js'
 import { truncateText } from '../content/markdown.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { normaliseEmail } from '../mail/email-address.js';
-import { GMAIL_CLIP_BYTES } from '../mail/edition-composer.js';
+import { type ComposedEdition, GMAIL_CLIP_BYTES } from '../mail/edition-composer.js';
+import { ExpiringCache } from '../lib/expiring-cache.js';
 import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
 import { parsePublicationTime } from '../lib/publication-time.js';
 import type { CreateEditionDto, UpdateEditionDto } from './dto/edition-input.dto.js';
 import { EditionsRepository } from './editions.repository.js';
+
+const PREVIEW_KEPT_MS = 10 * 60_000;
+const PREVIEW_ENTRIES = 32;
 
 export interface EditionPreview {
   readonly html: string;
@@ -28,6 +32,7 @@ export interface EditionPreview {
 /** Editors' side of editions: write, schedule, cancel, preview, test, watch. */
 @Injectable()
 export class EditionsService {
+  private readonly previews = new ExpiringCache<EditionPreview>(PREVIEW_KEPT_MS, PREVIEW_ENTRIES);
   constructor(
     @Inject(EditionsRepository) private readonly repository: EditionsRepository,
     @Inject(EditionLifecycleRepository) private readonly lifecycle: EditionLifecycleRepository,
@@ -124,9 +129,21 @@ export class EditionsService {
     return row;
   }
 
+  /**
+   * The edition as a tier will get it, for editors. Kept per content version: the desk's edition
+   * page shows both tiers' sizes and previews on every view, and composes them once per change.
+   */
   async preview(id: string, tier: SubscriberTier): Promise<EditionPreview> {
     const edition = await this.get(id);
-    const composed = await this.delivery.compose(edition, tier);
+    const key = `${await this.repository.contentVersion(edition)}:${tier}`;
+    const kept = this.previews.get(key);
+    if (kept) return kept;
+    const preview = this.composePreview(await this.delivery.compose(edition, tier));
+    this.previews.set(key, preview);
+    return preview;
+  }
+
+  private composePreview(composed: ComposedEdition): EditionPreview {
     const html = composed.html
       .replaceAll(RECIPIENT_MARKERS.name, '')
       .replaceAll(RECIPIENT_MARKERS.unsubscribeUrl, '#')

@@ -11,6 +11,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { evictionPolicyWarning } from './eviction-policy.js';
 import { openRedis } from './redis-connection.js';
+import { Departures } from './departures.js';
 
 /** Reports a lost connection once, and its return once, instead of once per reconnection attempt. */
 function watchConnection(redis: Redis, logger: Logger): Redis {
@@ -37,8 +38,9 @@ function watchConnection(redis: Redis, logger: Logger): Redis {
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => watchConnection(openRedis(config.redisUrl), new Logger('Redis')),
     },
+    Departures,
   ],
-  exports: [Redis],
+  exports: [Redis, Departures],
 })
 export class RedisModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(Redis) private readonly redis: Redis) {}

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, desc, eq, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
+import { Departures } from '../redis/departures.js';
 import {
   type NewSubscriberRow,
   type SubscriberRow,
@@ -51,7 +52,10 @@ const CONFIRMATION_INTERVAL = sql`interval '1 hour'`;
 
 @Injectable()
 export class SubscribersRepository {
-  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+  constructor(
+    @Inject(DatabaseClient) private readonly database: DatabaseClient,
+    @Inject(Departures) private readonly departures: Departures,
+  ) {}
 
   private get db() {
     return this.database.db;
@@ -151,6 +155,8 @@ export class SubscribersRepository {
         updatedAt: sql`now()`,
       })
       .where(and(eq(subscribers.id, id), inArray(subscribers.status, ['active', 'pending'])));
+    // Before the caller answers: a send in progress sees it from its next message on.
+    await this.departures.raise();
   }
 
   /** From a link in one of its emails the subscriber has proven the address: no new opt-in needed. */
@@ -170,7 +176,7 @@ export class SubscribersRepository {
 
   /** Deletes the subscriber and suppresses its address, together or not at all. */
   async erase(id: string, reason: SuppressionReason): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+    const erased = await this.db.transaction(async (tx) => {
       const [row] = await tx
         .delete(subscribers)
         .where(eq(subscribers.id, id))
@@ -182,6 +188,8 @@ export class SubscribersRepository {
         .onConflictDoNothing();
       return true;
     });
+    if (erased) await this.departures.raise();
+    return erased;
   }
 
   private filterWhere(filter: SubscriberFilter, after?: SubscriberCursor): SQL | undefined {
@@ -257,6 +265,7 @@ export class SubscribersRepository {
       .set({ ...patch, updatedAt: sql`now()` })
       .where(eq(subscribers.id, id))
       .returning();
+    if (row && patch.status !== undefined && patch.status !== 'active') await this.departures.raise();
     return row;
   }
 

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
 import { ArticlesModule } from '../articles/articles.module.js';
 import { EditionsModule } from '../editions/editions.module.js';
 import { BlogController } from './blog.controller.js';
@@ -15,6 +14,8 @@ import { MailModule } from '../mail/mail.module.js';
 @Module({
   imports: [ArticlesModule, SubscribersModule, EditionsModule, MailModule],
   controllers: [FeedController, BlogController, EditionPageController, SubscriptionController],
-  providers: [PageRenderer, RateLimiter, { provide: APP_FILTER, useClass: HttpExceptionFilter }],
+  providers: [PageRenderer, RateLimiter, HttpExceptionFilter],
+  // The application registers it as its one global filter (bootstrap.ts).
+  exports: [HttpExceptionFilter],
 })
 export class WebModule {}
