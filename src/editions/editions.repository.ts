@@ -58,14 +58,19 @@ export class EditionsRepository {
    * last change. A rendering kept under it is never stale, in any process, whatever its age.
    */
   async contentVersion(edition: Pick<EditionRow, 'id' | 'updatedAt' | 'articleIds'>): Promise<string> {
-    let changed: Date | null | undefined;
+    let changed: Date | null = null;
+    let present = 0;
     if (edition.articleIds.length > 0) {
-      [{ at: changed } = { at: null }] = await this.db
-        .select({ at: sql<Date | null>`max(${articles.updatedAt})`.mapWith(articles.updatedAt) })
+      [{ at: changed, present } = { at: null, present: 0 }] = await this.db
+        .select({
+          at: sql<Date | null>`max(${articles.updatedAt})`.mapWith(articles.updatedAt),
+          // An article deleted since changes no date, but the count.
+          present: sql<number>`count(*)::int`,
+        })
         .from(articles)
         .where(inArray(articles.id, [...edition.articleIds]));
     }
-    return `${edition.id}:${edition.updatedAt.getTime()}:${changed?.getTime() ?? 0}`;
+    return `${edition.id}:${edition.updatedAt.getTime()}:${changed?.getTime() ?? 0}:${present}`;
   }
 
   /** Which of these ids are published articles. */
