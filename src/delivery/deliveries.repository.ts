@@ -49,11 +49,6 @@ export class DeliveriesRepository {
     return this.database.db;
   }
 
-  async edition(editionId: string): Promise<EditionRow | undefined> {
-    const [row] = await this.db.select().from(editions).where(eq(editions.id, editionId));
-    return row;
-  }
-
   /** The edition's articles, in the order the editor chose. */
   async articlesOf(edition: Pick<EditionRow, 'articleIds'>): Promise<ArticleRow[]> {
     if (edition.articleIds.length === 0) return [];

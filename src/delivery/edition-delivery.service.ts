@@ -167,7 +167,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
    * temporary failure wait for the job's retry.
    */
   async sendBatch(batch: DeliveryJobs['send-batch']): Promise<void> {
-    const edition = await this.ledger.edition(batch.editionId);
+    const edition = await this.lifecycle.findById(batch.editionId);
     if (edition?.status !== 'sending') return;
     const composed = await this.composedFor(edition);
     const claimFrom = async (fromSeq: number): Promise<{ lease: string; rows: ClaimedDelivery[] }> => {
@@ -366,7 +366,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
 
   /** One copy for an editor, as the given tier sees it. */
   async sendTest(job: DeliveryJobs['send-test']): Promise<void> {
-    const edition = await this.ledger.edition(job.editionId);
+    const edition = await this.lifecycle.findById(job.editionId);
     if (!edition) return;
     const articles = await this.ledger.articlesOf(edition);
     const composed = await this.composer.compose(

@@ -169,7 +169,7 @@ export class EditionLifecycleRepository {
         failure_reason = case when c.failed > 0 then c.failed || ' failed; first: ' || coalesce(c.first_failure, 'unknown') end,
         updated_at = now()
       from c where e.id = ${id} and e.status = 'sending' and e.prepared_at is not null and c.open = 0
-      returning e.*`);
+      returning e.id`);
     return rowsOf<{ id: string }>(result).length > 0 ? this.findById(id) : undefined;
   }
 
