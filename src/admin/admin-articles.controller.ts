@@ -18,31 +18,25 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ARTICLE_STATUSES, type ArticleRow, type ArticleStatus } from '../database/schema.js';
 import { uuidParam } from '../http/validation.js';
-import { formatPublicationTime, parsePublicationTime } from '../lib/publication-time.js';
+import { parsePublicationTime } from '../lib/publication-time.js';
 import { AdminRenderer } from './admin-renderer.js';
-import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { formProblems } from './desk-form-errors.js';
-import { checkForm, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
+import {
+  type ArticleFormValues,
+  articleInput,
+  articlePreview,
+  postedArticleAction,
+  postedArticleValues,
+  storedArticleValues,
+} from './article-views.js';
+import { checkForm, one, problemsByField, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
 const uuid = uuidParam('an article');
 const PAGE_SIZE = 25;
-const ACTIONS = ['save', 'publish', 'schedule', 'unpublish'] as const;
-type ArticleAction = (typeof ACTIONS)[number];
-
-/** What the form shows: the stored article, or what the editor typed when it was refused. */
-interface ArticleFormValues {
-  readonly title: string;
-  readonly slug: string;
-  readonly lede: string;
-  readonly body_md: string;
-  readonly tags: string;
-  readonly access: string;
-  readonly author: string;
-  readonly publish_at: string;
-}
 
 /** The editor's desk pages for articles: the list, the editor with its live preview. */
 @ApiExcludeController()
@@ -63,25 +57,23 @@ export class AdminArticlesController {
     const page = Math.max(1, Math.min(100_000, Number.parseInt(one(query.page) ?? '1', 10) || 1));
     const result = await this.articles.list({ page, limit: PAGE_SIZE, ...(status ? { status } : {}) });
     const t = this.renderer.t;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'articles',
-        { title: t.articles, section: 'articles', viewer: viewerOf(desk) },
-        {
-          articles: result.items,
-          status: status ?? '',
-          statuses: ARTICLE_STATUSES,
-          nextPage: page * PAGE_SIZE < result.total ? page + 1 : undefined,
-          previousPage: page > 1 ? page - 1 : undefined,
-        },
-      ),
+      'articles',
+      { title: t.articles, section: 'articles', desk },
+      {
+        articles: result.items,
+        status: status ?? '',
+        statuses: ARTICLE_STATUSES,
+        nextPage: page * PAGE_SIZE < result.total ? page + 1 : undefined,
+        previousPage: page > 1 ? page - 1 : undefined,
+      },
     );
   }
 
   @Get('new')
   async newForm(@Desk() desk: DeskContext, @Res() reply: FastifyReply): Promise<void> {
-    await this.form(reply, desk, undefined, this.values(undefined), {});
+    await this.form(reply, desk, undefined, storedArticleValues(undefined, this.config.timezone), {});
   }
 
   @Get(':id')
@@ -93,7 +85,15 @@ export class AdminArticlesController {
   ): Promise<void> {
     const article = await this.articles.get(id);
     const notice = one(query.saved) ? this.renderer.t.saved : undefined;
-    await this.form(reply, desk, article, this.values(article), {}, 200, notice);
+    await this.form(
+      reply,
+      desk,
+      article,
+      storedArticleValues(article, this.config.timezone),
+      {},
+      200,
+      notice,
+    );
   }
 
   @Post()
@@ -103,15 +103,9 @@ export class AdminArticlesController {
 
   @Post('preview')
   async preview(@Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
-    const body = (one(form.body_md) ?? '').slice(0, 500_000);
-    const cut = this.articles.previewCut(body, one(form.lede) ?? '');
-    const html = this.renderer.fragment('article-preview', {
-      ...cut,
-      premium: one(form.access) !== 'public',
-      title: one(form.title) ?? '',
-      lede: one(form.lede) ?? '',
-    });
-    await sendHtml(reply, html);
+    const values = postedArticleValues(form);
+    const cut = this.articles.previewCut(values.body_md.slice(0, 500_000), values.lede);
+    await this.renderer.sendFragment(reply, 'article-preview', articlePreview(values, cut));
   }
 
   @Post(':id')
@@ -130,22 +124,6 @@ export class AdminArticlesController {
     await seeOther(reply, '/admin/articles');
   }
 
-  private values(article: ArticleRow | undefined): ArticleFormValues {
-    return {
-      title: article?.title ?? '',
-      slug: article?.slug ?? '',
-      lede: article?.lede ?? '',
-      body_md: article?.bodyMd ?? '',
-      tags: article?.tags.join(', ') ?? '',
-      access: article?.access ?? 'premium',
-      author: article?.author ?? '',
-      // Minutes, as the datetime-local field shows them.
-      publish_at: article?.publishAt
-        ? formatPublicationTime(article.publishAt, this.config.timezone).slice(0, 16)
-        : '',
-    };
-  }
-
   private async form(
     reply: FastifyReply,
     desk: DeskContext,
@@ -157,26 +135,24 @@ export class AdminArticlesController {
   ): Promise<void> {
     const t = this.renderer.t;
     const cut = this.articles.previewCut(values.body_md, values.lede);
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'article-form',
-        {
-          title: article ? t.editArticle : t.newArticle,
-          section: 'articles',
-          viewer: viewerOf(desk),
-          notice,
-        },
-        {
-          article,
-          values,
-          errors,
-          action: article ? `/admin/articles/${article.id}` : '/admin/articles',
-          preview: { ...cut, premium: values.access !== 'public', title: values.title, lede: values.lede },
-          publicUrl:
-            article?.status === 'published' ? `${this.config.publicUrl}/articles/${article.slug}` : undefined,
-        },
-      ),
+      'article-form',
+      {
+        title: article ? t.editArticle : t.newArticle,
+        section: 'articles',
+        desk,
+        notice,
+      },
+      {
+        article,
+        values,
+        errors,
+        action: article ? `/admin/articles/${article.id}` : '/admin/articles',
+        preview: articlePreview(values, cut),
+        publicUrl:
+          article?.status === 'published' ? `${this.config.publicUrl}/articles/${article.slug}` : undefined,
+      },
       status,
     );
   }
@@ -188,17 +164,8 @@ export class AdminArticlesController {
     form: Form,
     reply: FastifyReply,
   ): Promise<void> {
-    const values: ArticleFormValues = {
-      title: one(form.title) ?? '',
-      slug: (one(form.slug) ?? '').trim(),
-      lede: one(form.lede) ?? '',
-      body_md: (one(form.body_md) ?? '').replace(/\r\n/g, '\n'),
-      tags: one(form.tags) ?? '',
-      access: one(form.access) ?? 'premium',
-      author: one(form.author) ?? '',
-      publish_at: one(form.publish_at) ?? '',
-    };
-    const action: ArticleAction = ACTIONS.find((a) => a === one(form.action)) ?? 'save';
+    const values = postedArticleValues(form);
+    const action = postedArticleAction(form);
     const refuse = (errors: Record<string, string>): Promise<void> =>
       this.form(reply, desk, current, values, errors, 400);
 
@@ -208,18 +175,7 @@ export class AdminArticlesController {
         return refuse({ publish_at: this.renderer.t.timeInvalid });
       }
     }
-    const checked = await checkForm(CreateArticleDto, {
-      title: values.title,
-      ...(values.slug !== '' ? { slug: values.slug } : {}),
-      lede: values.lede,
-      body_md: values.body_md,
-      tags: values.tags
-        .split(',')
-        .map((tag) => tag.trim())
-        .filter((tag) => tag !== ''),
-      access: values.access,
-      author: values.author,
-    });
+    const checked = await checkForm(CreateArticleDto, articleInput(values));
     if (!checked.ok) return refuse(problemsByField(checked.problems));
 
     let article: ArticleRow;

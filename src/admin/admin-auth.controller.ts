@@ -7,7 +7,7 @@ import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskCookies } from './desk-cookies.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { deskPath, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
+import { deskPath, one, problemsByField, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
@@ -27,11 +27,14 @@ export class AdminAuthController {
     request: FastifyRequest,
     reply: FastifyReply,
     data: { next: string; email?: string; error?: string; notice?: string },
-  ): string {
-    return this.renderer.page(
+    status = 200,
+  ): Promise<void> {
+    return this.renderer.send(
+      reply,
       'sign-in',
       { title: this.renderer.t.signInTitle, notice: data.notice },
       { ...data, formToken: this.cookies.formToken(request, reply) },
+      status,
     );
   }
 
@@ -46,7 +49,7 @@ export class AdminAuthController {
     if (await this.auth.resolve(this.cookies.sessionId(request))) return seeOther(reply, next);
     const t = this.renderer.t;
     const notice = one(query.expired) ? t.sessionExpired : one(query['signed-out']) ? t.signedOut : undefined;
-    await sendHtml(reply, this.signInPage(request, reply, { next, notice }));
+    await this.signInPage(request, reply, { next, notice });
   }
 
   @Post('sign-in')
@@ -59,18 +62,17 @@ export class AdminAuthController {
     const next = deskPath(one(form.next));
     const email = one(form.email) ?? '';
     if (!this.cookies.formTokenMatches(request, form._csrf)) {
-      const page = this.signInPage(request, reply, { next, email, error: t.forbidden });
-      return sendHtml(reply, page, 403);
+      return this.signInPage(request, reply, { next, email, error: t.forbidden }, 403);
     }
     const outcome = await this.auth.signIn(email, one(form.password) ?? '', request.ip);
     switch (outcome.kind) {
       case 'throttled': {
         void reply.header('Retry-After', String(outcome.retryAfterSeconds));
         const error = fill(t.signInThrottled, { seconds: outcome.retryAfterSeconds });
-        return sendHtml(reply, this.signInPage(request, reply, { next, email, error }), 429);
+        return this.signInPage(request, reply, { next, email, error }, 429);
       }
       case 'refused':
-        return sendHtml(reply, this.signInPage(request, reply, { next, email, error: t.signInRefused }), 401);
+        return this.signInPage(request, reply, { next, email, error: t.signInRefused }, 401);
       case 'signed-in':
         this.cookies.setSession(reply, outcome.sessionId);
         return seeOther(reply, next);
@@ -88,13 +90,11 @@ export class AdminAuthController {
   @Get('setup')
   async setupForm(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     if (!(await this.auth.needsSetup())) return seeOther(reply, '/admin/sign-in');
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'setup',
-        { title: this.renderer.t.setupTitle },
-        { formToken: this.cookies.formToken(request, reply), form: {}, errors: {} },
-      ),
+      'setup',
+      { title: this.renderer.t.setupTitle },
+      { formToken: this.cookies.formToken(request, reply), form: {}, errors: {} },
     );
   }
 
@@ -108,17 +108,15 @@ export class AdminAuthController {
       passwordAgain: one(form.password_again) ?? '',
     };
     const render = (errors: Record<string, string>, status: number): Promise<void> =>
-      sendHtml(
+      this.renderer.send(
         reply,
-        this.renderer.page(
-          'setup',
-          { title: t.setupTitle },
-          {
-            formToken: this.cookies.formToken(request, reply),
-            form: { email: input.email, name: input.name },
-            errors,
-          },
-        ),
+        'setup',
+        { title: t.setupTitle },
+        {
+          formToken: this.cookies.formToken(request, reply),
+          form: { email: input.email, name: input.name },
+          errors,
+        },
         status,
       );
     if (!this.cookies.formTokenMatches(request, form._csrf)) return render({ form: t.forbidden }, 403);

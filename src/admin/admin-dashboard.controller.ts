@@ -3,9 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AdminRenderer } from './admin-renderer.js';
 import { DeskDashboardService } from './desk-dashboard.service.js';
-import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { sendHtml } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { growthChartSvg } from './growth-chart.js';
 
@@ -24,13 +23,11 @@ export class AdminDashboardController {
     const t = this.renderer.t;
     const data = await this.dashboard.dashboard();
     const chart = growthChartSvg(data.growth, t.subscribersOverTime, (day) => this.renderer.shortDay(day));
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'dashboard',
-        { title: t.dashboard, section: 'dashboard', viewer: viewerOf(desk) },
-        { ...data, chart, current: data.growth.at(-1)?.total ?? 0 },
-      ),
+      'dashboard',
+      { title: t.dashboard, section: 'dashboard', desk },
+      { ...data, chart, current: data.growth.at(-1)?.total ?? 0 },
     );
   }
 }

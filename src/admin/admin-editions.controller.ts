@@ -16,54 +16,32 @@ import type { FastifyReply } from 'fastify';
 import { ArticlesService } from '../articles/articles.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { type EditionRow, SUBSCRIBER_TIERS, type SubscriberTier } from '../database/schema.js';
-import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
+import { type EditionRow, SUBSCRIBER_TIERS } from '../database/schema.js';
 import { CreateEditionDto, TestEditionDto } from '../editions/dto/edition-input.dto.js';
 import { EditionsService } from '../editions/editions.service.js';
 import { fill } from '../i18n/admin-messages.js';
 import { uuidParam } from '../http/validation.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { DeskDashboardService } from './desk-dashboard.service.js';
-import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { formProblems } from './desk-form-errors.js';
-import { checkForm, many, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
+import { checkForm, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
+import {
+  EMPTY_EDITION_FORM,
+  type EditionFormValues,
+  editionActions,
+  editionFormValues,
+  editionInput,
+  previewSummary,
+  progressView,
+} from './edition-views.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
-import { allows, isFinished } from '../edition-lifecycle/edition-states.js';
+import { isFinished } from '../edition-lifecycle/edition-states.js';
 
 type Form = Record<string, unknown>;
 const uuid = uuidParam('an edition');
 const CHOOSABLE_ARTICLES = 50;
-/** Statuses whose counts still move, so the progress fragment keeps polling. */
-const LIVE = new Set<EditionRow['status']>(['scheduled', 'sending']);
-
-interface EditionFormValues {
-  readonly subject: string;
-  readonly preheader: string;
-  readonly audience: string;
-  readonly article_ids: readonly string[];
-}
-
-function percent(part: number, whole: number): number {
-  return whole === 0 ? 0 : Math.round((part / whole) * 1000) / 10;
-}
-
-/** The progress bar's figures: sent, failed and skipped as shares of the total. */
-function progressView(edition: EditionRow, counts: DeliveryCounts): object {
-  const done = counts.sent + counts.failed + counts.skipped;
-  return {
-    edition,
-    counts,
-    done,
-    remaining: Math.max(0, counts.total - done),
-    percentDone: percent(done, counts.total),
-    sentPct: percent(counts.sent, counts.total),
-    failedPct: percent(counts.failed, counts.total),
-    skippedPct: percent(counts.skipped, counts.total),
-    live: LIVE.has(edition.status),
-    finished: edition.finishedAt !== null,
-  };
-}
 
 /** The editor's desk pages for editions: build, preview both tiers, test, schedule, watch. */
 @ApiExcludeController()
@@ -84,36 +62,29 @@ export class AdminEditionsController {
     const rows = await this.editions.list(1, 100);
     const items = await Promise.all(rows.map((edition) => this.dashboard.withCounts(edition)));
     const t = this.renderer.t;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'editions',
-        { title: t.editions, section: 'editions', viewer: viewerOf(desk) },
-        {
-          open: items.filter((i) => !isFinished(i.edition.status)),
-          past: items.filter((i) => isFinished(i.edition.status)),
-        },
-      ),
+      'editions',
+      { title: t.editions, section: 'editions', desk },
+      {
+        open: items.filter((i) => !isFinished(i.edition.status)),
+        past: items.filter((i) => isFinished(i.edition.status)),
+      },
     );
   }
 
   @Get('new')
   async newForm(@Desk() desk: DeskContext, @Res() reply: FastifyReply): Promise<void> {
-    await this.createForm(reply, desk, { subject: '', preheader: '', audience: 'all', article_ids: [] }, {});
+    await this.createForm(reply, desk, EMPTY_EDITION_FORM, {});
   }
 
   @Post()
   async create(@Desk() desk: DeskContext, @Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
-    const values: EditionFormValues = {
-      subject: one(form.subject) ?? '',
-      preheader: one(form.preheader) ?? '',
-      audience: one(form.audience) ?? 'all',
-      article_ids: many(form.article_ids),
-    };
+    const values = editionFormValues(form);
     const refuse = (errors: Record<string, string>): Promise<void> =>
       this.createForm(reply, desk, values, errors, 400);
     if (values.article_ids.length === 0) return refuse({ article_ids: this.renderer.t.articlesNeeded });
-    const checked = await checkForm(CreateEditionDto, { ...values, article_ids: [...values.article_ids] });
+    const checked = await checkForm(CreateEditionDto, editionInput(values));
     if (!checked.ok) return refuse(problemsByField(checked.problems));
     let edition: EditionRow;
     try {
@@ -148,13 +119,10 @@ export class AdminEditionsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const edition = await this.editions.get(id);
-    const input = {
-      subject: one(form.subject) ?? '',
-      preheader: one(form.preheader) ?? '',
-      audience: one(form.audience) ?? 'all',
-      article_ids: edition.articleIds,
-    };
-    const checked = await checkForm(CreateEditionDto, input);
+    const checked = await checkForm(
+      CreateEditionDto,
+      editionInput(editionFormValues(form, edition.articleIds)),
+    );
     if (!checked.ok) return this.detail(reply, desk, edition, problemsByField(checked.problems), 400);
     try {
       await this.editions.update(id, checked.value);
@@ -237,7 +205,7 @@ export class AdminEditionsController {
     // once the status moves on, htmx reloads the whole page rather than the bar alone.
     const shown = one(query.shown);
     if (shown !== undefined && shown !== edition.status) void reply.header('HX-Refresh', 'true');
-    await sendHtml(reply, this.renderer.fragment('edition-progress', progressView(edition, counts)));
+    await this.renderer.sendFragment(reply, 'edition-progress', progressView(edition, counts));
   }
 
   private async createForm(
@@ -249,20 +217,18 @@ export class AdminEditionsController {
   ): Promise<void> {
     const published = await this.articles.list({ status: 'published', page: 1, limit: CHOOSABLE_ARTICLES });
     const t = this.renderer.t;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'edition-new',
-        { title: t.newEdition, section: 'editions', viewer: viewerOf(desk) },
-        {
-          values,
-          errors,
-          articles: published.items.map((article) => ({
-            article,
-            checked: values.article_ids.includes(article.id),
-          })),
-        },
-      ),
+      'edition-new',
+      { title: t.newEdition, section: 'editions', desk },
+      {
+        values,
+        errors,
+        articles: published.items.map((article) => ({
+          article,
+          checked: values.article_ids.includes(article.id),
+        })),
+      },
       status,
     );
   }
@@ -278,44 +244,27 @@ export class AdminEditionsController {
     const [articles, { counts }, previews] = await Promise.all([
       Promise.all(edition.articleIds.map((id) => this.articles.get(id).catch(() => undefined))),
       this.dashboard.withCounts(edition),
-      Promise.all(SUBSCRIBER_TIERS.map((tier) => this.previewSummary(edition.id, tier))),
-    ]);
-    await sendHtml(
-      reply,
-      this.renderer.page(
-        'edition',
-        {
-          title: edition.subject,
-          section: 'editions',
-          viewer: viewerOf(desk),
-          notice,
-        },
-        {
-          edition,
-          errors,
-          articles: articles.filter((a) => a !== undefined),
-          previews,
-          progress: progressView(edition, counts),
-          editable: allows(edition.status, 'edit'),
-          schedulable: allows(edition.status, 'schedule'),
-          draft: edition.status === 'draft',
-          cancellable: allows(edition.status, 'cancel'),
-          zone: this.config.timezone,
-          editorEmail: desk.editor.email,
-        },
+      Promise.all(
+        SUBSCRIBER_TIERS.map(async (tier) =>
+          previewSummary(edition.id, tier, await this.editions.preview(edition.id, tier)),
+        ),
       ),
+    ]);
+    await this.renderer.send(
+      reply,
+      'edition',
+      { title: edition.subject, section: 'editions', desk, notice },
+      {
+        edition,
+        errors,
+        articles: articles.filter((a) => a !== undefined),
+        previews,
+        progress: progressView(edition, counts),
+        ...editionActions(edition),
+        zone: this.config.timezone,
+        editorEmail: desk.editor.email,
+      },
       status,
     );
-  }
-
-  private async previewSummary(id: string, tier: SubscriberTier): Promise<object> {
-    const preview = await this.editions.preview(id, tier);
-    const size = Math.round(preview.htmlBytes / 1024);
-    return {
-      tier,
-      url: `/admin/editions/${id}/preview/${tier}`,
-      size,
-      clipped: preview.warning !== null,
-    };
   }
 }

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import Handlebars from 'handlebars';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -11,6 +12,8 @@ import {
   type VersionedAsset,
   versionedAsset,
 } from '../lib/template-files.js';
+import type { DeskContext } from './desk-context.js';
+import { sendHtml } from './desk-http.js';
 
 export const ADMIN_PAGES = [
   'sign-in',
@@ -43,10 +46,12 @@ export interface DeskViewer {
   readonly csrf: string;
 }
 
+/** What the layout around every desk page needs. */
 export interface AdminView {
   readonly title: string;
   readonly section?: AdminSection;
-  readonly viewer?: DeskViewer;
+  /** The signed-in editor, absent on the sign-in and setup pages. */
+  readonly desk?: DeskContext;
   /** A one-line notice at the top of the page (saved, signed out…). */
   readonly notice?: string;
 }
@@ -156,16 +161,33 @@ export class AdminRenderer {
     };
   }
 
-  page(name: AdminPage, view: AdminView, data: object = {}): string {
-    const page = this.pages.get(name);
-    if (!page) throw new Error(`No admin page ${name}`);
-    const context = this.context({ ...data, view });
-    return this.layout({ ...context, body: new Handlebars.SafeString(page(context)) });
+  /** Answers with a whole desk page: the page's template inside the layout, never cached. */
+  async send(
+    reply: FastifyReply,
+    name: AdminPage,
+    view: AdminView,
+    data: object = {},
+    status = 200,
+  ): Promise<void> {
+    await sendHtml(reply, this.page(name, view, data), status);
   }
 
-  fragment(name: AdminFragment, data: object): string {
+  /** Answers with a fragment that htmx swaps into the page. */
+  async sendFragment(reply: FastifyReply, name: AdminFragment, data: object, status = 200): Promise<void> {
     const fragment = this.fragments.get(name);
     if (!fragment) throw new Error(`No admin fragment ${name}`);
-    return fragment(this.context(data));
+    await sendHtml(reply, fragment(this.context(data)), status);
+  }
+
+  private page(name: AdminPage, { desk, ...view }: AdminView, data: object): string {
+    const page = this.pages.get(name);
+    if (!page) throw new Error(`No admin page ${name}`);
+    const viewer: DeskViewer | undefined = desk && {
+      name: desk.editor.name || desk.editor.email,
+      email: desk.editor.email,
+      csrf: desk.session.csrf,
+    };
+    const context = this.context({ ...data, view: { ...view, viewer } });
+    return this.layout({ ...context, body: new Handlebars.SafeString(page(context)) });
   }
 }

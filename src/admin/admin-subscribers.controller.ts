@@ -23,9 +23,9 @@ import { SubscriberImporter } from '../subscribers/subscriber-importer.js';
 import { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
 import type { SubscriberFilter } from '../subscribers/subscribers.repository.js';
 import { AdminRenderer } from './admin-renderer.js';
-import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { one, seeOther, sendHtml } from './desk-http.js';
+import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { ImportProgress } from './import-progress.js';
 
@@ -67,21 +67,19 @@ export class AdminSubscribersController {
     const nextParams = new URLSearchParams(params);
     if (page.nextCursor) nextParams.set('cursor', page.nextCursor);
     const t = this.renderer.t;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'subscribers',
-        { title: t.subscribers, section: 'subscribers', viewer: viewerOf(desk) },
-        {
-          subscribers: page.items,
-          filter,
-          tiers: SUBSCRIBER_TIERS,
-          statuses: SUBSCRIBER_STATUSES,
-          exportUrl: `/admin/subscribers/export.csv?${params.toString()}`,
-          nextUrl: page.nextCursor ? `/admin/subscribers?${nextParams.toString()}` : undefined,
-          back: `/admin/subscribers?${params.toString()}`,
-        },
-      ),
+      'subscribers',
+      { title: t.subscribers, section: 'subscribers', desk },
+      {
+        subscribers: page.items,
+        filter,
+        tiers: SUBSCRIBER_TIERS,
+        statuses: SUBSCRIBER_STATUSES,
+        exportUrl: `/admin/subscribers/export.csv?${params.toString()}`,
+        nextUrl: page.nextCursor ? `/admin/subscribers?${nextParams.toString()}` : undefined,
+        back: `/admin/subscribers?${params.toString()}`,
+      },
     );
   }
 
@@ -143,11 +141,11 @@ export class AdminSubscribersController {
     pipeline(request.body as Readable, counter, () => undefined);
     try {
       const report = await this.importer.import(counter);
-      await sendHtml(reply, this.renderer.fragment('import-report', { report }));
+      await this.renderer.sendFragment(reply, 'import-report', { report });
     } catch (error) {
       // A file refused whole (a wrong header row) imports nothing: say why where the report goes.
       if (!(error instanceof InvalidInputException)) throw error;
-      await sendHtml(reply, this.renderer.fragment('import-report', { failure: error.message }), 400);
+      await this.renderer.sendFragment(reply, 'import-report', { failure: error.message }, 400);
     }
   }
 

@@ -18,10 +18,10 @@ import { EditorsRepository } from '../editors/editors.repository.js';
 import { uuidParam } from '../http/validation.js';
 import { AdminAuthService } from './admin-auth.service.js';
 import { AdminRenderer } from './admin-renderer.js';
-import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { Desk, type DeskContext } from './desk-context.js';
 import { DeskCookies } from './desk-cookies.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { one, problemsByField, seeOther, sendHtml } from './desk-http.js';
+import { one, problemsByField, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
@@ -120,13 +120,11 @@ export class AdminTeamController {
     notice?: string,
   ): Promise<void> {
     const t = this.renderer.t;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'team',
-        { title: t.team, section: 'team', viewer: viewerOf(desk), notice },
-        { editors: await this.editors.list(), owner: desk.editor.role === 'owner', form, errors },
-      ),
+      'team',
+      { title: t.team, section: 'team', desk, notice },
+      { editors: await this.editors.list(), owner: desk.editor.role === 'owner', form, errors },
       status,
     );
   }
@@ -139,13 +137,11 @@ export class AdminTeamController {
     notice?: string,
   ): Promise<void> {
     const t = this.renderer.t;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'account',
-        { title: t.account, section: 'account', viewer: viewerOf(desk), notice },
-        { editor: desk.editor, errors },
-      ),
+      'account',
+      { title: t.account, section: 'account', desk, notice },
+      { editor: desk.editor, errors },
       status,
     );
   }

@@ -17,9 +17,9 @@ import { ApiTokensRepository, type IssuedToken } from '../editors/api-tokens.rep
 import { uuidParam } from '../http/validation.js';
 import { isSingleLine } from '../lib/single-line.js';
 import { AdminRenderer } from './admin-renderer.js';
-import { Desk, type DeskContext, viewerOf } from './desk-context.js';
+import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { one, seeOther, sendHtml } from './desk-http.js';
+import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
@@ -72,13 +72,11 @@ export class AdminTokensController {
     status = 200,
   ): Promise<void> {
     const t = this.renderer.t;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'tokens',
-        { title: t.tokens, section: 'tokens', viewer: viewerOf(desk) },
-        { tokens: await this.tokens.listFor(desk.editor.id), issued, errors, scopes: TOKEN_SCOPES },
-      ),
+      'tokens',
+      { title: t.tokens, section: 'tokens', desk },
+      { tokens: await this.tokens.listFor(desk.editor.id), issued, errors, scopes: TOKEN_SCOPES },
       status,
     );
   }

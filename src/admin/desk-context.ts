@@ -1,7 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import type { EditorRow } from '../database/schema.js';
-import type { DeskViewer } from './admin-renderer.js';
 import type { AdminSession } from './session-store.js';
 
 /** The signed-in editor of a desk request, set by DeskSessionGuard. */
@@ -28,7 +27,3 @@ export const Desk = createParamDecorator((_data: unknown, context: ExecutionCont
   if (!desk) throw new Error('@Desk() used on a route without DeskSessionGuard');
   return desk;
 });
-
-export function viewerOf(desk: DeskContext): DeskViewer {
-  return { name: desk.editor.name || desk.editor.email, email: desk.editor.email, csrf: desk.session.csrf };
-}

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
+import { countsInLedger } from '../edition-lifecycle/edition-states.js';
 import { EditionsService } from '../editions/editions.service.js';
 import { ExpiringCache } from '../lib/expiring-cache.js';
 import { formatPublicationTime } from '../lib/publication-time.js';
@@ -65,17 +66,16 @@ export class DeskDashboardService {
 
   /** Counts of a send in progress come from its ledger; a finished one keeps them on its row. */
   async withCounts(edition: EditionRow): Promise<EditionWithCounts> {
-    const counts =
-      edition.status === 'sending'
-        ? await this.ledgerCounts(edition.id)
-        : {
-            total: edition.total,
-            sent: edition.sent,
-            failed: edition.failed,
-            skipped: edition.skipped,
-            sending: 0,
-            pending: Math.max(0, edition.total - edition.sent - edition.failed - edition.skipped),
-          };
+    const counts = countsInLedger(edition.status)
+      ? await this.ledgerCounts(edition.id)
+      : {
+          total: edition.total,
+          sent: edition.sent,
+          failed: edition.failed,
+          skipped: edition.skipped,
+          sending: 0,
+          pending: Math.max(0, edition.total - edition.sent - edition.failed - edition.skipped),
+        };
     return { edition, counts };
   }
 

@@ -2,8 +2,8 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Inject, Logger } from 
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorBody } from '../http/api-error.js';
 import { AdminRenderer } from './admin-renderer.js';
-import { deskOf, viewerOf } from './desk-context.js';
-import { isHtmx, seeOther, sendHtml } from './desk-http.js';
+import { deskOf } from './desk-context.js';
+import { isHtmx, seeOther } from './desk-http.js';
 import { SignInRequiredException } from './desk-session.guard.js';
 
 /**
@@ -43,13 +43,11 @@ export class DeskExceptionFilter implements ExceptionFilter {
         : body.statusCode === 404
           ? `${t.notFound} ${body.message}`
           : body.message;
-    await sendHtml(
+    await this.renderer.send(
       reply,
-      this.renderer.page(
-        'error',
-        { title: t.errorTitle, ...(desk ? { viewer: viewerOf(desk) } : {}) },
-        { status: body.statusCode, message, signIn: body.statusCode === 401 },
-      ),
+      'error',
+      { title: t.errorTitle, ...(desk ? { desk } : {}) },
+      { status: body.statusCode, message, signIn: body.statusCode === 401 },
       body.statusCode,
     );
   }

@@ -32,3 +32,13 @@ export function allows(status: EditionStatus, action: EditionAction): boolean {
 export function isFinished(status: EditionStatus): boolean {
   return status === 'sent' || status === 'failed' || status === 'cancelled';
 }
+
+/** While an edition sends, its counts live in the ledger; before and after, on its row. */
+export function countsInLedger(status: EditionStatus): boolean {
+  return status === 'sending';
+}
+
+/** Statuses whose counts may still move: a page showing them keeps polling. */
+export function countsMayMove(status: EditionStatus): boolean {
+  return status === 'scheduled' || status === 'sending';
+}

@@ -13,6 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { countsInLedger } from '../edition-lifecycle/edition-states.js';
 import { EditorAuthGuard } from '../http/editor-auth.guard.js';
 import { uuidParam } from '../http/validation.js';
 import {
@@ -36,7 +37,7 @@ export class EditionsAdminController {
 
   private async resource(id: string): Promise<EditionResource> {
     const row = await this.editions.get(id);
-    return EditionResource.from(row, row.status === 'sending' ? await this.editions.counts(id) : undefined);
+    return EditionResource.from(row, countsInLedger(row.status) ? await this.editions.counts(id) : undefined);
   }
 
   @Post()

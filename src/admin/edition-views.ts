@@ -1,0 +1,84 @@
+import type { EditionRow, SubscriberTier } from '../database/schema.js';
+import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
+import { allows, countsMayMove } from '../edition-lifecycle/edition-states.js';
+import type { EditionPreview } from '../editions/editions.service.js';
+import { many, one } from './desk-http.js';
+
+/**
+ * What the desk's edition pages show, built from rows: the controller fetches and answers, these
+ * shape. Field names follow the form and the templates.
+ */
+
+/** The edition form as the editor filled it in, or empty for a new edition. */
+export interface EditionFormValues {
+  readonly subject: string;
+  readonly preheader: string;
+  readonly audience: string;
+  readonly article_ids: readonly string[];
+}
+
+export const EMPTY_EDITION_FORM: EditionFormValues = {
+  subject: '',
+  preheader: '',
+  audience: 'all',
+  article_ids: [],
+};
+
+/** The posted form; the edition page posts no articles, so they come from the stored edition. */
+export function editionFormValues(
+  form: Record<string, unknown>,
+  storedArticleIds?: readonly string[],
+): EditionFormValues {
+  return {
+    subject: one(form.subject) ?? '',
+    preheader: one(form.preheader) ?? '',
+    audience: one(form.audience) ?? 'all',
+    article_ids: storedArticleIds ?? many(form.article_ids),
+  };
+}
+
+/** The same values as the API's DTO takes them. */
+export function editionInput(values: EditionFormValues): object {
+  return { ...values, article_ids: [...values.article_ids] };
+}
+
+function percent(part: number, whole: number): number {
+  return whole === 0 ? 0 : Math.round((part / whole) * 1000) / 10;
+}
+
+/** The progress bar's figures: sent, failed and skipped as shares of the total. */
+export function progressView(edition: EditionRow, counts: DeliveryCounts): object {
+  const done = counts.sent + counts.failed + counts.skipped;
+  return {
+    edition,
+    counts,
+    done,
+    remaining: Math.max(0, counts.total - done),
+    percentDone: percent(done, counts.total),
+    sentPct: percent(counts.sent, counts.total),
+    failedPct: percent(counts.failed, counts.total),
+    skippedPct: percent(counts.skipped, counts.total),
+    live: countsMayMove(edition.status),
+    finished: edition.finishedAt !== null,
+  };
+}
+
+/** The buttons the edition page offers, as the lifecycle allows them. */
+export function editionActions(edition: EditionRow): object {
+  return {
+    editable: allows(edition.status, 'edit'),
+    schedulable: allows(edition.status, 'schedule'),
+    cancellable: allows(edition.status, 'cancel'),
+    draft: edition.status === 'draft',
+  };
+}
+
+/** One tier's preview frame and the size of its email, with Gmail's clipping flagged. */
+export function previewSummary(editionId: string, tier: SubscriberTier, preview: EditionPreview): object {
+  return {
+    tier,
+    url: `/admin/editions/${editionId}/preview/${tier}`,
+    size: Math.round(preview.htmlBytes / 1024),
+    clipped: preview.warning !== null,
+  };
+}
