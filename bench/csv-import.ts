@@ -1,7 +1,10 @@
 /**
  * The CSV import benchmark alone (also part of `npm run bench`). Usage: tsx bench/csv-import.ts [rows] [runs]
  */
+import { ensureBuilt } from '../scripts/build.mjs';
 import { importBench } from './lib/import-bench.js';
+
+await ensureBuilt();
 
 const result = await importBench(Number(process.argv[2] ?? 100_000), Number(process.argv[3] ?? 3));
 process.stdout.write(

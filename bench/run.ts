@@ -13,6 +13,8 @@
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { naiveBench, rawBench, seedEdition, serviceBench, type ServiceResult } from './lib/delivery-bench.js';
+import { ensureBuilt } from '../scripts/build.mjs';
+import { bootBench } from './lib/boot-bench.js';
 import { importBench } from './lib/import-bench.js';
 import { pageBench } from './lib/page-bench.js';
 import { flushedRedisBench, killedWorkerBench, type RecoveryResult } from './lib/recovery-bench.js';
@@ -52,6 +54,9 @@ const workerSettings = Object.fromEntries(
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
+
+// Every process below runs dist/: built once here if the sources changed since the last build.
+await ensureBuilt();
 
 const service: ServiceResult[] = [];
 const naive: number[] = [];
@@ -107,6 +112,12 @@ const delivery = {
         service_over_raw: Number((serviceRate / median(raw)).toFixed(2)),
       }),
 };
+
+let boot: Awaited<ReturnType<typeof bootBench>> | undefined;
+if (!serviceOnly) {
+  log('boot to a healthy /health, as npm start runs it');
+  boot = await bootBench(Math.max(3, runs));
+}
 
 let csvImport: Awaited<ReturnType<typeof importBench>> | undefined;
 let page: Awaited<ReturnType<typeof pageBench>> | undefined;
@@ -164,6 +175,11 @@ if (recovery.killed_worker && recovery.flushed_redis) {
     `  Redis's keys deleted:     the lost work was queued again ${flushed.recovered_seconds} s after; everyone reached: ${flushed.everyone ? 'yes' : 'NO'}, duplicates ${flushed.duplicates}`,
   );
 }
+if (boot) {
+  lines.push(
+    `Boot to a healthy /health (npm start: embedded PGlite, outbox): first start ${boot.first_seconds} s (creates the database), later starts ${boot.later_seconds} s; a bare Node http server ${boot.bare_seconds} s; service/bare ${boot.later_over_bare}×`,
+  );
+}
 if (csvImport) {
   lines.push(
     `CSV import of ${csvImport.rows} rows: ${csvImport.service_rows_per_second} rows/s; raw pg INSERTs ${csvImport.raw_rows_per_second} rows/s; service/raw ${csvImport.service_over_raw}`,
@@ -176,5 +192,5 @@ if (page) {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, delivery, recovery, csv_import: csvImport, page })}\n`,
+  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, boot, delivery, recovery, csv_import: csvImport, page })}\n`,
 );

@@ -1,5 +1,4 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -14,9 +13,6 @@ import { EditionsModule } from './editions/editions.module.js';
 import { EditorsModule } from './editors/editors.module.js';
 import { AdminModule } from './admin/admin.module.js';
 
-/** Paths whose requests are too frequent and too dull to log one line each. */
-const QUIET_PATHS = new Set(['/health', '/metrics']);
-
 @Module({})
 export class AppModule {
   /** The modules of the role(s) this process plays: `api` serves HTTP, `worker` ticks and sends. */
@@ -27,14 +23,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forConfig(config),
-        LoggerModule.forRoot({
-          pinoHttp: {
-            level: config.logLevel,
-            base: { service: 'depeche', role: config.role },
-            redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
-            autoLogging: { ignore: (request) => QUIET_PATHS.has((request.url ?? '').split('?')[0] ?? '') },
-          },
-        }),
         DatabaseModule,
         EditorsModule,
         RedisModule,

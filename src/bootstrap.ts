@@ -4,11 +4,13 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { registerRequestBodies } from './http/request-bodies.js';
 import { createValidationPipe } from './http/validation.js';
+import { createAppLogger } from './logging/app-logger.js';
+import { NestPinoLogger } from './logging/nest-logger.js';
+import { registerRequestLog } from './logging/request-log.js';
 import { MetricsService } from './ops/metrics.service.js';
 import { HttpExceptionFilter } from './web/http-exception.filter.js';
 import { PageCache } from './web/page-cache.js';
@@ -27,15 +29,15 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   });
   // First of all hooks: a cached public page is answered before anything else runs.
   new PageCache(config.pageCacheSeconds).register(adapter.getInstance());
+  const logger = createAppLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
-    bufferLogs: true,
+    logger: new NestPinoLogger(logger),
     // Every body parser is registered by registerRequestBodies, with the routes that take each.
     bodyParser: false,
     // Boot errors (a broken template, an unreachable database) are thrown to the caller, which
     // reports them, rather than ending the process from inside Nest.
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
   app.useGlobalPipes(createValidationPipe());
   // One error body for the whole application; the desk's pages add their own filter on top.
   app.useGlobalFilters(app.get(HttpExceptionFilter));
@@ -61,6 +63,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
 
   await app.register(fastifyCookie);
   const fastify = app.getHttpAdapter().getInstance();
+  registerRequestLog(fastify, logger);
   registerRequestBodies(fastify);
   await app.get(QueueDashboard).register(fastify);
   // Editor API answers are private and change with every write: no cache may keep them.
@@ -88,7 +91,14 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
         'Editor API of Dépêche: articles, editions and subscribers. Authenticate with a Bearer token.',
       )
       .setVersion('1')
-      .addBearerAuth()
+      // Tokens are opaque random strings, not JWTs: undefined replaces the builder's 'JWT'.
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: undefined,
+        description:
+          'An API token: made on the desk (Tokens), or the owner token of ADMIN_API_TOKEN. Sent as `Authorization: Bearer <token>`.',
+      })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
@@ -97,10 +107,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
 
 /** A worker-only process (role worker): no HTTP server, just the tick and the queue processors. */
 export async function createWorkerContext(config: AppConfig): Promise<INestApplicationContext> {
-  const app = await NestFactory.createApplicationContext(AppModule.forConfig(config), {
-    bufferLogs: true,
+  return NestFactory.createApplicationContext(AppModule.forConfig(config), {
+    logger: new NestPinoLogger(createAppLogger(config)),
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
-  return app;
 }

@@ -1,25 +1,40 @@
 import 'reflect-metadata';
-import type { INestApplicationContext } from '@nestjs/common';
-import { Logger } from 'nestjs-pino';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { createHttpApp, createWorkerContext } from './bootstrap.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { bannerLines, bootFacts } from './logging/boot-banner.js';
 import { ensureRedis, type PrivateRedis, RedisUnavailableError } from './redis/private-redis.js';
+
+const logger = new Logger('Main');
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
 }
 
-async function start(config: AppConfig): Promise<INestApplicationContext> {
+/** The banner: lines for a person, or one JSON line with the same facts as fields. */
+function announce(config: AppConfig, facts: ReturnType<typeof bootFacts>): void {
+  const [title = '', ...rows] = bannerLines(facts);
+  if (config.logFormat === 'json') logger.log({ ...facts }, title);
+  else logger.log([title, ...rows].join('\n'));
+}
+
+async function start(
+  config: AppConfig,
+  privateRedis: PrivateRedis | undefined,
+): Promise<INestApplicationContext> {
   if (config.role === 'worker') {
     const worker = await createWorkerContext(config);
     await worker.init();
-    worker.get(Logger).log('Dépêche worker started', 'Main');
+    announce(config, bootFacts(config, privateRedis?.dir));
     return worker;
   }
   const app = await createHttpApp(config);
   await app.listen({ port: config.port, host: config.host });
-  app.get(Logger).log(`Dépêche is serving ${config.publicUrl} (listening on ${await app.getUrl()})`, 'Main');
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  announce(config, bootFacts(config, privateRedis?.dir, port));
   return app;
 }
 
@@ -36,7 +51,7 @@ function closeOnSignal(
   const onSignal = (signal: NodeJS.Signals): void => {
     if (closing) process.exit(1);
     closing = true;
-    app.get(Logger).log(`${signal} received: shutting down`, 'Main');
+    logger.log(`${signal} received: shutting down`);
     // BullMQ's Worker.close() never resolves while Redis is unreachable (bullmq#4656): bound the wait.
     setTimeout(() => {
       fail(`Shutdown took longer than ${timeoutMs} ms (SHUTDOWN_TIMEOUT_MS); exiting anyway`);
@@ -53,7 +68,23 @@ function closeOnSignal(
   process.on('SIGINT', onSignal);
 }
 
+/**
+ * DATA_DIR closed to other users. The umask covers what this process creates, but the embedded
+ * database sets its files' modes itself (0666): the folder around them is what keeps them private.
+ */
+function closeDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  try {
+    chmodSync(dataDir, 0o700);
+  } catch {
+    // Not this user's folder (a mounted volume): its owner decides.
+  }
+}
+
 async function main(): Promise<void> {
+  // What this process writes under DATA_DIR (the database, the outbox, Redis's data) holds
+  // subscribers' personal data: no other user of the machine may read it.
+  process.umask(0o077);
   let config: AppConfig;
   try {
     config = loadConfig();
@@ -61,6 +92,7 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+  closeDataDir(config.dataDir);
   let privateRedis: PrivateRedis | undefined;
   try {
     privateRedis = await ensureRedis(config);
@@ -68,7 +100,7 @@ async function main(): Promise<void> {
     if (error instanceof RedisUnavailableError) fail(error.message);
     throw error;
   }
-  closeOnSignal(await start(config), privateRedis, config.shutdownTimeoutMs);
+  closeOnSignal(await start(config, privateRedis), privateRedis, config.shutdownTimeoutMs);
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ interface Service {
   ports?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  stop_grace_period?: string;
 }
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -92,5 +92,25 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toMatch(/^COPY src\/database\/migrations \.\/src\/database\/migrations$/m);
     expect(dockerfile).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
     expect(api!.healthcheck!.test.join(' ')).toContain('/health');
+    expect(dockerfile).toMatch(/^FROM node:24-/m);
+  });
+
+  it("checks the worker's health, gives both processes longer than their drain to stop, and pins images", () => {
+    const check = worker!.healthcheck!.test;
+    expect(check.slice(1)).toEqual(['node', 'dist/worker/heartbeat-check.js']);
+    expect(existsSync(path.join(root, 'src', 'worker', 'heartbeat-check.ts'))).toBe(true);
+    const drainSeconds = loadConfig({ DATA_DIR: tmpdir() }).shutdownTimeoutMs / 1000;
+    for (const service of [api!, worker!]) {
+      expect(Number.parseInt(service.stop_grace_period ?? '10s', 10)).toBeGreaterThan(drainSeconds);
+    }
+    for (const service of [postgres!, redis!, mailpit!]) {
+      expect(service.image).toMatch(/:v?\d+\.\d+(\.\d+)?$/);
+    }
+  });
+
+  it('keeps secrets and local data out of the image build', () => {
+    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['.env', '.env.*', 'var', 'node_modules', 'dist', '.git'])
+      expect(ignored).toContain(entry);
   });
 });

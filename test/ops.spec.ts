@@ -71,7 +71,11 @@ describe('operations endpoints', () => {
         '/health',
       ]),
     );
-    expect(openapi.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    // Dépêche's tokens are opaque random strings, not JWTs.
+    const bearer = openapi.components.securitySchemes.bearer;
+    expect(bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(bearer.bearerFormat).toBeUndefined();
+    expect(bearer.description).toContain('API token');
     expect(Object.keys(openapi.paths)).not.toContain('/feed.xml');
     const ui = await t.request({ method: 'GET', url: '/docs', headers: { accept: 'text/html' } });
     expect(ui.statusCode).toBe(200);

@@ -13,6 +13,8 @@ export type Locale = (typeof LOCALES)[number];
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 
 export interface AppConfig {
   readonly production: boolean;
@@ -79,6 +81,8 @@ export interface AppConfig {
   readonly timezone: string;
   readonly locale: Locale;
   readonly logLevel: LogLevel;
+  /** One JSON object per line (production's default, for collectors), or lines for people. */
+  readonly logFormat: LogFormat;
   readonly teaserWords: number;
   readonly pageSize: number;
   readonly tickIntervalMs: number;
@@ -406,6 +410,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     timezone,
     locale: read.oneOf('LOCALE', LOCALES, 'fr'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: read.oneOf('LOG_FORMAT', LOG_FORMATS, production ? 'json' : 'pretty'),
     teaserWords: read.integer('TEASER_WORDS', 120, 10, 5000),
     pageSize: read.integer('PAGE_SIZE', 10, 1, 100),
     tickIntervalMs: read.integer('TICK_INTERVAL_MS', 1000, 100, 3_600_000),

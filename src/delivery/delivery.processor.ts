@@ -1,13 +1,14 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Processor } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { EditionDeliveryService } from './edition-delivery.service.js';
 import { DELIVERY_QUEUE, type DeliveryJobs, dispatch, type JobHandlers } from '../queue/jobs.js';
+import { QueueWorker } from '../queue/queue-worker.js';
 
 /** Runs the delivery queue's jobs in worker processes. */
 // One batch at a time per process: its chunk of rows in flight is the most a crash can re-send.
 @Processor(DELIVERY_QUEUE, { concurrency: 1 })
-export class DeliveryProcessor extends WorkerHost {
+export class DeliveryProcessor extends QueueWorker {
   private readonly handlers: JobHandlers<DeliveryJobs>;
 
   constructor(@Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService) {

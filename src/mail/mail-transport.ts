@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { SendMailOptions } from 'nodemailer';
@@ -43,7 +43,8 @@ export class MailTransport implements OnApplicationShutdown {
       });
     } else {
       this.outboxDir = path.join(config.dataDir, 'outbox');
-      mkdirSync(this.outboxDir, { recursive: true });
+      // Messages carry subscribers' addresses: for this user's eyes only.
+      mkdirSync(this.outboxDir, { recursive: true, mode: 0o700 });
     }
     if (config.dkim) this.dkim = new DkimSigner(config.dkim);
   }
@@ -61,8 +62,13 @@ export class MailTransport implements OnApplicationShutdown {
     if (this.pool) return { messageId, response: await this.pool.send(envelope, message) };
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const safeId = messageId.replace(/[^A-Za-z0-9@._-]/g, '');
-    const file = path.join(this.outboxDir ?? '', `${stamp}-${safeId}.eml`);
-    await writeFile(file, message);
+    const name = `${stamp}-${safeId}.eml`;
+    const file = path.join(this.outboxDir ?? '', name);
+    // Written under another name, then renamed: whatever watches for .eml files never reads half
+    // a message.
+    const partial = path.join(this.outboxDir ?? '', `.${name}.partial`);
+    await writeFile(partial, message, { mode: 0o600 });
+    await rename(partial, file);
     this.logger.log({ file }, 'Message written to the outbox');
     return { messageId, response: `written to ${file}` };
   }

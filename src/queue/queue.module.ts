@@ -1,10 +1,12 @@
-import { BullModule } from '@nestjs/bullmq';
-import { Module } from '@nestjs/common';
+import { BullModule, InjectQueue } from '@nestjs/bullmq';
+import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { DEFAULT_JOB_OPTIONS, DELIVERY_QUEUE, SUBSCRIPTIONS_QUEUE } from './jobs.js';
 import { DeliveryQueue } from './delivery.queue.js';
 import { SubscriptionQueue } from './subscription.queue.js';
+import { RedisOutage } from '../redis/redis-outage.js';
 
 /** BullMQ on REDIS_URL under QUEUE_PREFIX, and the typed producers of every queue. */
 @Module({
@@ -23,4 +25,15 @@ import { SubscriptionQueue } from './subscription.queue.js';
   providers: [SubscriptionQueue, DeliveryQueue],
   exports: [SubscriptionQueue, DeliveryQueue, BullModule],
 })
-export class QueueModule {}
+export class QueueModule implements OnModuleInit {
+  constructor(
+    @InjectQueue(SUBSCRIPTIONS_QUEUE) private readonly subscriptions: Queue,
+    @InjectQueue(DELIVERY_QUEUE) private readonly delivery: Queue,
+    @Inject(RedisOutage) private readonly outage: RedisOutage,
+  ) {}
+
+  /** While Redis is away, each queue's connection errors go to the one outage report. */
+  onModuleInit(): void {
+    for (const queue of [this.subscriptions, this.delivery]) this.outage.watch(queue, `queue ${queue.name}`);
+  }
+}

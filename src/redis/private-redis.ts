@@ -27,15 +27,36 @@ function findOnPath(binary: string, searchPath: string): string | undefined {
 
 export interface PrivateRedis {
   readonly pid: number;
+  /** Where it keeps its data, for the boot banner. */
+  readonly dir: string;
   stop(): Promise<void>;
 }
 
-function howToGetRedis(url: string): string {
-  return [
-    `Redis is not reachable at ${url}, and Dépêche needs it for its queues.`,
-    'Start one with `docker compose up -d redis`, or install it (`apt-get install redis-server`) so that',
-    'Dépêche can start a private one under DATA_DIR, or point REDIS_URL at a running server.',
-  ].join('\n');
+/** Why Redis is missing, and the one thing to do about it, for each way it can be missing. */
+export function redisMissingMessage(
+  config: Pick<AppConfig, 'redisUrl' | 'redisUrlExplicit'>,
+  reason: 'unreachable' | 'not-local' | 'no-binary' | 'did-not-start',
+): string {
+  const where = `Redis is not reachable at ${config.redisUrl}`;
+  switch (reason) {
+    case 'unreachable':
+      return [
+        `${where} (REDIS_URL), and Dépêche needs it for its queues.`,
+        'Check that the server runs and answers there, or unset REDIS_URL to let Dépêche start a',
+        'private redis-server under DATA_DIR.',
+      ].join('\n');
+    case 'not-local':
+      return `${where}, and Dépêche needs it for its queues. Start that server, or point REDIS_URL at one that runs.`;
+    case 'no-binary':
+      return [
+        `${where}, and Dépêche needs it for its queues.`,
+        'redis-server is not installed, so no private one can be started: install it',
+        '(`apt-get install redis-server`), start one with `docker compose up -d redis`, or point',
+        'REDIS_URL at a running server.',
+      ].join('\n');
+    case 'did-not-start':
+      return `${where}, and the private redis-server that Dépêche started under DATA_DIR did not answer.`;
+  }
 }
 
 /**
@@ -46,11 +67,12 @@ function howToGetRedis(url: string): string {
 export async function ensureRedis(config: AppConfig): Promise<PrivateRedis | undefined> {
   if (await redisAnswers(config.redisUrl)) return undefined;
   const url = new URL(config.redisUrl);
-  if (config.redisUrlExplicit || !LOOPBACK.has(url.hostname) || url.protocol !== 'redis:') {
-    throw new RedisUnavailableError(howToGetRedis(config.redisUrl));
+  if (config.redisUrlExplicit) throw new RedisUnavailableError(redisMissingMessage(config, 'unreachable'));
+  if (!LOOPBACK.has(url.hostname) || url.protocol !== 'redis:') {
+    throw new RedisUnavailableError(redisMissingMessage(config, 'not-local'));
   }
   const binary = findOnPath('redis-server', config.searchPath);
-  if (!binary) throw new RedisUnavailableError(howToGetRedis(config.redisUrl));
+  if (!binary) throw new RedisUnavailableError(redisMissingMessage(config, 'no-binary'));
 
   const dir = path.join(config.dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
@@ -97,13 +119,14 @@ export async function ensureRedis(config: AppConfig): Promise<PrivateRedis | und
         // no log written
       }
       throw new RedisUnavailableError(
-        `${howToGetRedis(config.redisUrl)}\nThe private redis-server did not start:\n${log}`,
+        `${redisMissingMessage(config, 'did-not-start')} Its log (${path.join(dir, 'redis.log')}) ends:\n${log}`,
       );
     }
     await sleep(100);
   }
   return {
     pid: child.pid ?? -1,
+    dir,
     stop: async () => {
       process.removeListener('exit', killOnExit);
       if (running()) child.kill('SIGTERM');

@@ -12,35 +12,29 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { evictionPolicyWarning } from './eviction-policy.js';
 import { openRedis } from './redis-connection.js';
 import { Departures } from './departures.js';
-
-/** Reports a lost connection once, and its return once, instead of once per reconnection attempt. */
-function watchConnection(redis: Redis, logger: Logger): Redis {
-  let lost = false;
-  redis.on('error', (error: Error) => {
-    if (lost) return;
-    lost = true;
-    logger.warn({ err: error }, 'Redis connection lost; retrying');
-  });
-  redis.on('ready', () => {
-    if (!lost) return;
-    lost = false;
-    logger.log('Redis connection restored');
-  });
-  return redis;
-}
+import { RedisOutage } from './redis-outage.js';
 
 /** The process's general-purpose Redis connection (health, sessions); queues open their own. */
 @Global()
 @Module({
   providers: [
+    RedisOutage,
     {
       provide: Redis,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => watchConnection(openRedis(config.redisUrl), new Logger('Redis')),
+      inject: [APP_CONFIG, RedisOutage],
+      useFactory: (config: AppConfig, outage: RedisOutage) => {
+        const redis = openRedis(config.redisUrl);
+        outage.watch(redis, 'redis');
+        // The general connection is the first to notice that Redis is back.
+        redis.on('ready', () => {
+          outage.ready();
+        });
+        return redis;
+      },
     },
     Departures,
   ],
-  exports: [Redis, Departures],
+  exports: [Redis, Departures, RedisOutage],
 })
 export class RedisModule implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(@Inject(Redis) private readonly redis: Redis) {}

@@ -43,7 +43,8 @@ export function buildRss(config: AppConfig, articles: readonly PublicArticle[]):
       '</item>',
     ].join(''),
   );
-  const updated = articles[0]?.publishedAt ?? new Date(0);
+  // RSS makes lastBuildDate optional: a feed with nothing in it yet has no date, not 1970's.
+  const updated = articles[0]?.publishedAt;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/">',
@@ -52,7 +53,7 @@ export function buildRss(config: AppConfig, articles: readonly PublicArticle[]):
     `<link>${escapeXml(config.publicUrl)}/</link>`,
     `<description>${escapeXml(config.publicationDescription || config.publicationName)}</description>`,
     `<language>${config.locale}</language>`,
-    `<lastBuildDate>${rfc822(updated)}</lastBuildDate>`,
+    updated ? `<lastBuildDate>${rfc822(updated)}</lastBuildDate>` : '',
     `<atom:link href="${escapeXml(config.publicUrl)}/feed.xml" rel="self" type="application/rss+xml"/>`,
     ...items,
     '</channel>',

@@ -12,6 +12,7 @@ import { EditionSchedulesService } from '../editions/edition-schedules.service.j
 import { EditionsService } from '../editions/editions.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { beat, heartbeatFile } from './heartbeat.js';
 
 const TICK = 'scheduler-tick';
 
@@ -25,6 +26,7 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
   private running: Promise<void> | undefined;
   /** An extra tick at the exact time of an edition due before the next regular one. */
   private wake: { readonly at: number; readonly timer: NodeJS.Timeout } | undefined;
+  private readonly heartbeat: string;
 
   constructor(
     @Inject(ArticlesService) private readonly articles: ArticlesService,
@@ -33,7 +35,9 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
     @Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService,
     @Inject(SchedulerRegistry) private readonly registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.heartbeat = heartbeatFile(config.dataDir);
+  }
 
   onApplicationBootstrap(): void {
     this.registry.addInterval(
@@ -95,6 +99,8 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
       await this.wakeForNextDue();
       for (const article of published)
         this.logger.log({ articleId: article.id, slug: article.slug }, 'Published scheduled article');
+      // The tick reached the database and Redis: the worker is healthy.
+      await beat(this.heartbeat);
     } catch (error) {
       this.logger.error({ err: error }, 'Scheduler tick failed; the next tick tries again');
     }

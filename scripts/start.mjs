@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// `npm start`: runs the built service. The build happens at `npm install`; if src/ has changed
+// since, it is built again first (once, whatever the number of processes starting together),
+// and the start says so. `node dist/main.js` starts the build as it is, checking nothing.
+import module from 'node:module';
+import { ensureBuilt } from './build.mjs';
+
+await ensureBuilt();
+// Node 22 and later keep the compiled code of every module between starts; Node 20 has no cache.
+module.enableCompileCache?.();
+await import('../dist/main.js');

@@ -1,0 +1,79 @@
+import path from 'node:path';
+import type { AppConfig } from '../config/app-config.js';
+
+/** What a person starting Dépêche needs to know, and a machine reading its logs too. */
+export interface BootFacts {
+  readonly role: AppConfig['role'];
+  readonly publicUrl: string;
+  readonly deskUrl?: string;
+  readonly docsUrl?: string;
+  /** Where the HTTP server listens, said as it is: every interface or one address. */
+  readonly listening?: string;
+  readonly database: string;
+  readonly mail: string;
+  readonly redis: string;
+}
+
+/** A URL with its password hidden, for logs. */
+export function withoutPassword(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
+}
+
+const EVERY_INTERFACE = new Set(['0.0.0.0', '::', '[::]']);
+
+export function bootFacts(
+  config: AppConfig,
+  privateRedisDir: string | undefined,
+  listeningPort?: number,
+): BootFacts {
+  const servesHttp = config.role !== 'worker';
+  const here = (file: string): string => path.relative(process.cwd(), file) || '.';
+  return {
+    role: config.role,
+    publicUrl: config.publicUrl,
+    ...(servesHttp
+      ? {
+          deskUrl: `${config.publicUrl}/admin`,
+          docsUrl: `${config.publicUrl}/docs`,
+          listening: EVERY_INTERFACE.has(config.host)
+            ? `port ${listeningPort ?? config.port} on every interface`
+            : `${config.host}:${listeningPort ?? config.port}`,
+        }
+      : {}),
+    database:
+      config.databaseUrl === undefined
+        ? `embedded PGlite in ${here(path.join(config.dataDir, 'pglite'))}`
+        : `PostgreSQL at ${withoutPassword(config.databaseUrl)}`,
+    mail:
+      config.smtpUrl === undefined
+        ? `written as .eml files to ${here(path.join(config.dataDir, 'outbox'))}`
+        : `sent through ${withoutPassword(config.smtpUrl)}`,
+    redis:
+      privateRedisDir === undefined
+        ? withoutPassword(config.redisUrl)
+        : `a private redis-server on ${config.redisUrl}, started by this process (data in ${here(privateRedisDir)})`,
+  };
+}
+
+/** The banner as lines for a person. */
+export function bannerLines(facts: BootFacts): string[] {
+  const rows: [string, string | undefined][] = [
+    ['Blog', facts.role === 'worker' ? undefined : `${facts.publicUrl}/`],
+    ['Desk', facts.deskUrl],
+    ['API docs', facts.docsUrl],
+    ['Listening', facts.listening],
+    ['Database', facts.database],
+    ['Mail', facts.mail],
+    ['Redis', facts.redis],
+  ];
+  const title =
+    facts.role === 'worker'
+      ? 'Dépêche worker started (role worker: sends editions, no HTTP)'
+      : `Dépêche is serving ${facts.publicUrl} (role ${facts.role})`;
+  return [
+    title,
+    ...rows.filter(([, value]) => value !== undefined).map(([name, value]) => `  ${name.padEnd(10)}${value}`),
+  ];
+}

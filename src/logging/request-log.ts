@@ -1,0 +1,22 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+/** Paths whose requests are too frequent and too dull to log one line each. */
+const QUIET_PATHS = new Set(['/health', '/metrics']);
+
+/** One line per answered request: method, URL, status and time, with no header (no cookie, no token). */
+export function registerRequestLog(fastify: FastifyInstance, logger: Logger): void {
+  const requests = logger.child({ context: 'HTTP' });
+  fastify.addHook('onResponse', async (request, reply) => {
+    if (!requests.isLevelEnabled('info')) return;
+    if (QUIET_PATHS.has(request.url.split('?')[0] ?? '')) return;
+    requests.info(
+      {
+        req: { id: request.id, method: request.method, url: request.url, remoteAddress: request.ip },
+        res: { statusCode: reply.statusCode },
+        responseTime: Math.round(reply.elapsedTime),
+      },
+      `${request.method} ${request.url} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`,
+    );
+  });
+}

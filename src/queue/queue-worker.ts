@@ -1,0 +1,15 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { Inject, type OnApplicationBootstrap } from '@nestjs/common';
+import { RedisOutage } from '../redis/redis-outage.js';
+
+/**
+ * A BullMQ processor whose worker reports its errors through RedisOutage: a worker without an
+ * 'error' listener prints a raw stack for every failed reconnection while Redis is away.
+ */
+export abstract class QueueWorker extends WorkerHost implements OnApplicationBootstrap {
+  @Inject(RedisOutage) private readonly outage!: RedisOutage;
+
+  onApplicationBootstrap(): void {
+    this.outage.watch(this.worker, `worker ${this.worker.name}`);
+  }
+}
