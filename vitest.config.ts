@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Unit specs sit next to the code; integration tests in test/ run twice, once on the embedded
- * PGlite database and once on PostgreSQL, each file with its own database and queue prefix.
+ * PGlite database and once on PostgreSQL, each file with its own database and queue prefix. Before
+ * them, services-setup finds or starts Redis and PostgreSQL and checks the programs they drive.
  */
 export default defineConfig({
   // Nest's dependency injection reads decorator metadata: without these, injected services are undefined.
@@ -18,7 +19,7 @@ export default defineConfig({
           name: 'pglite',
           include: ['test/**/*.spec.ts'],
           env: { TEST_DB: 'pglite' },
-          globalSetup: ['test/helpers/global-setup.ts'],
+          globalSetup: ['test/helpers/services-setup.ts', 'test/helpers/global-setup.ts'],
         },
       },
       {
@@ -28,6 +29,7 @@ export default defineConfig({
           include: ['test/**/*.spec.ts'],
           exclude: ['test/**/*.once.spec.ts'],
           env: { TEST_DB: 'postgres' },
+          globalSetup: ['test/helpers/services-setup.ts'],
         },
       },
     ],

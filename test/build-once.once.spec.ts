@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/net.js';
+import { TEST_REDIS_URL } from './helpers/services.js';
 
 const root = path.resolve(import.meta.dirname, '..');
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 
 interface Run {
   readonly child: ChildProcess;

@@ -7,8 +7,9 @@ import { seedAudience } from './helpers/audience.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
 import { startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp } from './helpers/test-app.js';
+import { TEST_REDIS_URL } from './helpers/services.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const connections: Redis[] = [];
 afterAll(async () => {
   await Promise.all(connections.map((redis) => redis.quit()));

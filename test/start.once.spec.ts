@@ -14,10 +14,11 @@ import { redisAnswers } from '../src/redis/redis-connection.js';
 import { freePort } from './helpers/net.js';
 import { type ReceivedMail, startSmtpSink } from './helpers/smtp-sink.js';
 import { createPostgresDatabase } from './helpers/test-database.js';
+import { TEST_REDIS_URL } from './helpers/services.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const main = path.join(root, 'dist', 'main.js');
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 
 interface Run {
   readonly child: ChildProcess;

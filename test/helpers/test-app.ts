@@ -11,6 +11,7 @@ import { DatabaseClient } from '../../src/database/database-client.js';
 import { type SubscriberRow, subscribers } from '../../src/database/schema.js';
 import { sql } from 'drizzle-orm';
 import { createPostgresDatabase, type TestDatabase, testEngine } from './test-database.js';
+import { TEST_REDIS_URL } from './services.js';
 
 export const TEST_TOKEN = 'test-owner-token-0123456789abcdef';
 export const PUBLIC_URL = 'https://blog.example.test';
@@ -39,7 +40,7 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
   const config = loadConfig({
     PUBLIC_URL,
     DATA_DIR: dataDir,
-    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_URL: TEST_REDIS_URL,
     QUEUE_PREFIX: `test-${randomBytes(5).toString('hex')}`,
     ADMIN_API_TOKEN: TEST_TOKEN,
     LOG_LEVEL: 'silent',

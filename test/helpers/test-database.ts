@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { TEST_POSTGRES_URL } from './services.js';
 
 /** Which engine integration tests run on: the vitest project sets TEST_DB. */
 export function testEngine(): 'pglite' | 'postgres' {
   return process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';
 }
 
-const ADMIN_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL = TEST_POSTGRES_URL;
 
 export interface TestDatabase {
   readonly url: string;
