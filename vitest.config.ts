@@ -9,8 +9,10 @@ export default defineConfig({
   // Nest's dependency injection reads decorator metadata: without these, injected services are undefined.
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Outer bounds only: every test waits for events or state (test/helpers/patience.ts), and these
+    // leave room for a machine several times slower than a developer's before calling a test hung.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts'] } },
       {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/net.js';
 import { TEST_REDIS_URL } from './helpers/services.js';
+import { PATIENCE_MS } from './helpers/patience.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const REDIS_URL = TEST_REDIS_URL;
@@ -28,7 +29,7 @@ function run(cwd: string, args: string[], env: Record<string, string> = {}): Run
   return { child, output: () => output, exited };
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 180_000): Promise<void> {
+async function waitFor(what: string, check: () => boolean, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
@@ -86,7 +87,7 @@ describe('building and starting from one checkout', () => {
       for (const { run: started } of starts) await started.exited;
     }
     expect(existsSync(path.join(checkout, '.build-lock'))).toBe(false);
-  }, 300_000);
+  });
 
   it('starts a fresh build without building, and rebuilds once a source file changes', async () => {
     const check = run(checkout, ['scripts/build.mjs', '--if-stale']);
@@ -99,5 +100,5 @@ describe('building and starting from one checkout', () => {
     const rebuild = run(checkout, ['scripts/build.mjs', '--if-stale']);
     expect(await rebuild.exited).toBe(0);
     expect(rebuild.output()).toContain('src/ changed since the last build: building dist/');
-  }, 300_000);
+  });
 });

@@ -11,6 +11,7 @@ import { FAST_PIPELINE } from './helpers/editions.js';
 import { freePort } from './helpers/net.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { PATIENCE_MS } from './helpers/patience.js';
 
 const ARTIFACTS = path.resolve('test/artifacts');
 const CANARY_MARK = 'CANARI-7f3e9b';
@@ -153,7 +154,7 @@ describe('the editor’s desk in a browser', () => {
     // A test to myself reaches the SMTP server.
     await page.getByRole('button', { name: 'M’envoyer un test' }).click();
     await page.waitForURL(/\?tested=1$/);
-    const [testMail] = await sink.waitFor(OWNER.email, 1, 20_000);
+    const [testMail] = await sink.waitFor(OWNER.email, 1);
     expect(testMail?.parsed.subject).toContain(SUBJECT);
     expect(testMail?.parsed.html).toContain(CANARY_MARK);
 
@@ -164,7 +165,7 @@ describe('the editor’s desk in a browser', () => {
     await page.getByRole('button', { name: 'Programmer l’envoi' }).click();
     await expect.poll(() => page.getByTestId('edition-status').textContent()).toBe('Programmé');
     await expect
-      .poll(() => page.getByTestId('progress-status').textContent(), { timeout: 45_000, interval: 250 })
+      .poll(() => page.getByTestId('progress-status').textContent(), { timeout: PATIENCE_MS, interval: 250 })
       .toBe('Envoyé');
     expect(await page.getByTestId('count-total').textContent()).toBe('5');
     expect(await page.getByTestId('count-sent').textContent()).toBe('5');
@@ -253,7 +254,7 @@ describe('the editor’s desk in a browser', () => {
 
     expect(problems).toEqual([]);
     expect(shots.length).toBe(28);
-  }, 180_000);
+  });
 
   it('refuses a wrong password, a form without its CSRF token and an expired session', async () => {
     const { page } = await newPage();
@@ -295,5 +296,5 @@ describe('the editor’s desk in a browser', () => {
     await page.getByRole('link', { name: 'Articles', exact: true }).click();
     await page.waitForURL(/\/admin\/sign-in\?next=%2Fadmin%2Farticles&expired=1$/);
     await expect.poll(() => page.locator('.notice').textContent()).toContain('expiré');
-  }, 60_000);
+  });
 });

@@ -104,7 +104,7 @@ describe('every kind of message, through SpamAssassin’s local rules', () => {
 
     const fired = Object.fromEntries([...kinds].map(([kind, mail]) => [kind, positiveRules(mail.raw)]));
     expect(fired).toEqual(Object.fromEntries([...kinds.keys()].map((kind) => [kind, []])));
-  }, 120_000);
+  });
 
   it('keeps an article’s wide image and its tables within the email, on a desk and on a phone', async () => {
     const created = await t.api('POST', '/api/articles', {
@@ -131,5 +131,5 @@ describe('every kind of message, through SpamAssassin’s local rules', () => {
     const phone = await widthsIn(html, 390);
     expect(phone.image).toBeLessThanOrEqual(390);
     expect(phone.page).toBeLessThanOrEqual(390);
-  }, 120_000);
+  });
 });

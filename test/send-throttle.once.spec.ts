@@ -53,7 +53,7 @@ describe('the global send rate', () => {
     for (const count of perSecond(sentAt)) expect(count).toBeLessThanOrEqual(25);
     // 100 at 25 a second cannot fit in fewer than four seconds.
     expect(perSecond(sentAt).length).toBeGreaterThanOrEqual(4);
-  }, 30_000);
+  });
 
   it('costs nothing without a limit', async () => {
     const redis = new Redis(REDIS_URL);
@@ -80,5 +80,5 @@ describe('the global send rate', () => {
       await t.close();
       await sink.close();
     }
-  }, 60_000);
+  });
 });

@@ -32,7 +32,7 @@ describe('what the test command sets up by itself', () => {
     const after = new pg.Client({ connectionString: cluster.url, connectionTimeoutMillis: 2000 });
     after.on('error', () => undefined);
     await expect(after.connect()).rejects.toThrow();
-  }, 120_000);
+  });
 
   it('starts a private Redis and stops it', async () => {
     const redis = await startPrivateRedis(onPath('redis-server')!);
@@ -51,7 +51,7 @@ describe('what the test command sets up by itself', () => {
     ).rejects.toThrow(
       `TEST_POSTGRES_URL: cannot connect to postgres://postgres:***@127.0.0.1:${port}/postgres; check the server and the password, or unset it to let the tests start their own`,
     );
-  }, 30_000);
+  });
 
   it('names the Debian packages to install when a program is missing', () => {
     expect(missingPrograms({ PATH: '', CHROMIUM_PATH: '/nonexistent/chromium' })).toEqual([

@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import { sampleArticle } from '../fixtures/sample-article.js';
 import { eventually } from './smtp-sink.js';
 import type { TestApp } from './test-app.js';
+import { PATIENCE_MS } from './patience.js';
 
 export const SUBJECT = "Syrie\u00a0: Daech s'empare d'Al-Qaryatayn — « la lettre » du dimanche";
 export const FAST_PIPELINE = {
@@ -37,7 +38,7 @@ export async function scheduledEdition(
   return edition as { id: string };
 }
 
-export async function finished(t: TestApp, id: string, timeoutMs = 60_000) {
+export async function finished(t: TestApp, id: string, timeoutMs = PATIENCE_MS) {
   return eventually(async () => {
     const edition = (await t.api('GET', `/api/editions/${id}`)).json();
     return ['sent', 'failed', 'cancelled'].includes(edition.status) ? edition : undefined;

@@ -1,6 +1,7 @@
 import { type AddressInfo } from 'node:net';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
+import { PATIENCE_MS } from './patience.js';
 
 export interface ReceivedMail {
   readonly envelopeFrom: string;
@@ -95,7 +96,7 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
     messages,
     recipients,
     to,
-    async waitFor(address, count = 1, timeoutMs = 15_000) {
+    async waitFor(address, count = 1, timeoutMs = PATIENCE_MS) {
       const deadline = Date.now() + timeoutMs;
       while (to(address).length < count) {
         if (Date.now() > deadline)
@@ -116,7 +117,7 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
 /** Polls `check` until it holds; for effects of background jobs. */
 export async function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
+  timeoutMs = PATIENCE_MS,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { redisAnswers } from '../../src/redis/redis-connection.js';
 import { freePort } from './net.js';
+import { PATIENCE_MS } from './patience.js';
 
 /**
  * What the tests need from the machine, found or started before the suite: Redis and PostgreSQL
@@ -66,7 +67,11 @@ async function postgresAnswers(url: string): Promise<boolean> {
   }
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = PATIENCE_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
