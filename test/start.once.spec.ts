@@ -15,46 +15,15 @@ import { freePort } from './helpers/net.js';
 import { type ReceivedMail, startSmtpSink } from './helpers/smtp-sink.js';
 import { createPostgresDatabase } from './helpers/test-database.js';
 import { TEST_REDIS_URL } from './helpers/services.js';
-import { PATIENCE_MS } from './helpers/patience.js';
+import { type NodeRun, runNode, waitFor } from './helpers/processes.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const main = path.join(root, 'dist', 'main.js');
 const REDIS_URL = TEST_REDIS_URL;
 
-interface Run {
-  readonly child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
 /** `node dist/main.js` as `npm start` runs it, in a clean folder, with only the given environment. */
-function runService(cwd: string, env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [main], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOME: cwd, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      resolve(code);
-    });
-  });
-  return { child, output: () => output, exited };
-}
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = PATIENCE_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+function runService(cwd: string, env: Record<string, string>): NodeRun {
+  return runNode(cwd, [main], env);
 }
 
 const folders: string[] = [];
@@ -352,7 +321,7 @@ describe('a worker killed with SIGKILL in the middle of a send', () => {
       SECRET_KEY: 'k'.repeat(40),
       LOG_LEVEL: 'warn',
     };
-    let worker: Run | undefined;
+    let worker: NodeRun | undefined;
     try {
       const edition = await setUp.scheduleEdition();
       worker = runService(cleanFolder(), env);

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../config/app-config.js';
+import { findOnPath } from '../lib/find-on-path.js';
 import { redisAnswers } from './redis-connection.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -10,19 +11,6 @@ const START_TIMEOUT_MS = 10_000;
 
 export class RedisUnavailableError extends Error {
   override name = 'RedisUnavailableError';
-}
-
-function findOnPath(binary: string, searchPath: string): string | undefined {
-  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, binary);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
 }
 
 export interface PrivateRedis {

@@ -1,9 +1,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { accessSync, chownSync, constants, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { findOnPath } from '../../src/lib/find-on-path.js';
 import { redisAnswers } from '../../src/redis/redis-connection.js';
 import { freePort } from './net.js';
 import { PATIENCE_MS } from './patience.js';
@@ -29,16 +30,7 @@ export class MissingPackages extends Error {
 }
 
 export function onPath(binary: string, searchPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, binary);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findOnPath(binary, searchPath);
 }
 
 /** Debian keeps PostgreSQL's server programs out of the PATH, one folder per major version. */
