@@ -88,6 +88,13 @@ describe('every kind of message, through SpamAssassin’s local rules', () => {
     );
     await t.request({ method: 'POST', url: link![1]! });
     kinds.set('welcome', (await sink.waitFor(email, 2))[1]!);
+    await t.request({
+      method: 'POST',
+      url: '/sign-in',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ email }).toString(),
+    });
+    kinds.set('sign-in link', (await sink.waitFor(email, 3))[2]!);
 
     const article = await publishedArticle(t);
     const audience = await seedAudience(t, { free: 1, premium: 1 }, 'spam');

@@ -3,6 +3,9 @@ import type { FieldProblem } from '../http/api-error.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { createValidationPipe } from '../http/validation.js';
 
+// The desk's forms read their fields as the public forms do.
+export { many, one } from '../http/form-values.js';
+
 const HTML = 'text/html; charset=utf-8';
 
 export async function sendHtml(reply: FastifyReply, html: string, status = 200): Promise<void> {
@@ -56,16 +59,4 @@ export function problemsByField(problems: readonly FieldProblem[]): Record<strin
       ? `${byField[problem.field]}; ${problem.message}`
       : problem.message;
   return byField;
-}
-
-/** A single value from a form field that a browser may send once or several times. */
-export function one(value: unknown): string | undefined {
-  if (Array.isArray(value)) return one(value[0]);
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** All values of a repeated form field (checkboxes). */
-export function many(value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  return typeof value === 'string' ? [value] : [];
 }

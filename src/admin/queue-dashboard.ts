@@ -7,7 +7,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { DELIVERY_QUEUE, SUBSCRIPTIONS_QUEUE } from '../queue/jobs.js';
+import { DELIVERY_QUEUE, MEMBERS_QUEUE, SUBSCRIPTIONS_QUEUE } from '../queue/jobs.js';
 import { adminMessagesFor } from '../i18n/admin-messages.js';
 import { DeskCookies } from './desk-cookies.js';
 import { AdminAuthService } from './admin-auth.service.js';
@@ -28,6 +28,7 @@ export class QueueDashboard {
   constructor(
     @InjectQueue(DELIVERY_QUEUE) private readonly deliveryQueue: Queue,
     @InjectQueue(SUBSCRIPTIONS_QUEUE) private readonly subscriptionsQueue: Queue,
+    @InjectQueue(MEMBERS_QUEUE) private readonly membersQueue: Queue,
     @Inject(AdminAuthService) private readonly auth: AdminAuthService,
     @Inject(DeskCookies) private readonly cookies: DeskCookies,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -40,7 +41,11 @@ export class QueueDashboard {
   async register(fastify: FastifyInstance): Promise<void> {
     const serverAdapter = new FastifyAdapter();
     createBullBoard({
-      queues: [new BullMQAdapter(this.deliveryQueue), new BullMQAdapter(this.subscriptionsQueue)],
+      queues: [
+        new BullMQAdapter(this.deliveryQueue),
+        new BullMQAdapter(this.subscriptionsQueue),
+        new BullMQAdapter(this.membersQueue),
+      ],
       serverAdapter,
       options: {
         uiConfig: {

@@ -88,6 +88,34 @@ const MESSAGES = {
     editionPremiumText:
       'Cette édition ne contient que des extraits. Les abonnés premium reçoivent chaque article en entier.',
     editionPremiumButton: 'Passer à la newsletter complète',
+    signIn: 'Se connecter',
+    paywallSignIn: 'Déjà abonné ?',
+    signOut: 'Se déconnecter',
+    myAccount: 'Mon compte',
+    signInTitle: 'Se connecter',
+    signInText:
+      'Indiquez l’adresse à laquelle vous recevez la newsletter : nous y envoyons un lien de connexion, sans mot de passe.',
+    signInSend: 'Recevoir le lien de connexion',
+    signInSentTitle: 'Vérifiez votre boîte de réception',
+    signInSentText:
+      'Si cette adresse est abonnée à la newsletter, un lien de connexion vient d’y être envoyé. Il est valable 15 minutes.',
+    signInNotSubscribed: 'Pas encore abonné ? Inscrivez-vous, gratuitement :',
+    signInLinkTitle: 'Connexion',
+    signInLinkText: 'Un clic pour vous connecter sur ce navigateur.',
+    signInButton: 'Me connecter',
+    signInLinkInvalid:
+      'Ce lien de connexion a déjà servi, a expiré (il est valable 15 minutes) ou n’est pas complet. Demandez-en un nouveau :',
+    signedOutTitle: 'Vous êtes déconnecté',
+    signedOutText: 'À bientôt.',
+    accountTitle: 'Mon compte',
+    accountAddress: 'Adresse',
+    accountTier: 'Formule',
+    accountPreferences: 'Préférences, export de mes données, suppression du compte',
+    emailSignInSubject: 'Votre lien de connexion à',
+    emailSignInText: 'Voici votre lien pour vous connecter. Il est valable',
+    emailMinutes: 'minutes',
+    emailSignInIgnore:
+      'Si vous n’avez pas demandé à vous connecter, ignorez ce message : personne ne peut se connecter sans ce lien.',
   },
   en: {
     home: 'Home',
@@ -172,6 +200,34 @@ const MESSAGES = {
     editionPremiumText:
       'This edition holds excerpts only. Premium subscribers receive every article in full.',
     editionPremiumButton: 'Get the full newsletter',
+    signIn: 'Sign in',
+    paywallSignIn: 'Already subscribed?',
+    signOut: 'Sign out',
+    myAccount: 'My account',
+    signInTitle: 'Sign in',
+    signInText:
+      'Give the address at which you receive the newsletter: we send a sign-in link there, no password needed.',
+    signInSend: 'Send me a sign-in link',
+    signInSentTitle: 'Check your inbox',
+    signInSentText:
+      'If this address is subscribed to the newsletter, a sign-in link was just sent to it. It is valid for 15 minutes.',
+    signInNotSubscribed: 'Not subscribed yet? Sign up, for free:',
+    signInLinkTitle: 'Sign in',
+    signInLinkText: 'One click to sign in on this browser.',
+    signInButton: 'Sign me in',
+    signInLinkInvalid:
+      'This sign-in link was used already, has expired (it is valid for 15 minutes) or is incomplete. Ask for a new one:',
+    signedOutTitle: 'You are signed out',
+    signedOutText: 'See you soon.',
+    accountTitle: 'My account',
+    accountAddress: 'Address',
+    accountTier: 'Plan',
+    accountPreferences: 'Preferences, export of my data, deleting my account',
+    emailSignInSubject: 'Your sign-in link to',
+    emailSignInText: 'Here is your link to sign in. It is valid for',
+    emailMinutes: 'minutes',
+    emailSignInIgnore:
+      'If you did not ask to sign in, ignore this message: nobody can sign in without this link.',
   },
 } as const satisfies Record<Locale, Record<string, string>>;
 

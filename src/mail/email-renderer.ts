@@ -8,7 +8,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
 
-export const EMAIL_TEMPLATES = ['confirm', 'welcome', 'edition-teaser', 'edition-full'] as const;
+export const EMAIL_TEMPLATES = ['confirm', 'welcome', 'sign-in', 'edition-teaser', 'edition-full'] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
 export interface RenderedEmail {
@@ -94,6 +94,8 @@ export class EmailRenderer implements OnModuleInit {
         preferencesUrl: 'https://example.invalid/p',
         webVersionUrl: 'https://example.invalid/w',
         confirmUrl: 'https://example.invalid/c',
+        signInUrl: 'https://example.invalid/s',
+        ttlMinutes: 15,
         premiumUrl: 'https://example.invalid/premium',
         name: 'Check',
         articles: [

@@ -29,6 +29,18 @@ export interface SubscriptionJobs {
 
 export type SubscriptionJobName = keyof SubscriptionJobs;
 
+export const MEMBERS_QUEUE = 'members';
+
+export interface MemberJobs {
+  /**
+   * A reader asked for a sign-in link. Whether the address belongs to a member is decided here, in
+   * the worker, so that the answer to the request says nothing about it and takes the same time.
+   */
+  'sign-in-link': { readonly email: string; readonly next: string };
+}
+
+export type MemberJobName = keyof MemberJobs;
+
 export const DELIVERY_QUEUE = 'delivery';
 
 export interface DeliveryJobs {

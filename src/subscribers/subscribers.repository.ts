@@ -139,6 +139,15 @@ export class SubscribersRepository {
     return row;
   }
 
+  /** The subscriber of an address, whatever its case. */
+  async findByEmail(email: string): Promise<SubscriberRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(subscribers)
+      .where(sql`lower(${subscribers.email}) = lower(${email})`);
+    return row;
+  }
+
   async findById(id: string): Promise<SubscriberRow | undefined> {
     const [row] = await this.db.select().from(subscribers).where(eq(subscribers.id, id));
     return row;

@@ -7,7 +7,16 @@ import { longDateFormat } from '../i18n/dates.js';
 import { type Messages, messagesFor, OG_LOCALE } from '../i18n/messages.js';
 import { compileTemplateFile, registerPartialsFrom, versionedAsset } from '../lib/template-files.js';
 
-export const PAGE_TEMPLATES = ['home', 'article', 'tag', 'error', 'message', 'preferences'] as const;
+export const PAGE_TEMPLATES = [
+  'home',
+  'article',
+  'tag',
+  'error',
+  'message',
+  'preferences',
+  'sign-in',
+  'account',
+] as const;
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number];
 
 /** What the layout needs about the page beyond its own template's data. */

@@ -10,10 +10,18 @@ import { SubscriptionController } from './subscription.controller.js';
 import { SubscribersModule } from '../subscribers/subscribers.module.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 import { MailModule } from '../mail/mail.module.js';
+import { MembersModule } from '../members/members.module.js';
+import { MembersController } from './members.controller.js';
 
 @Module({
-  imports: [ArticlesModule, SubscribersModule, EditionsModule, MailModule],
-  controllers: [FeedController, BlogController, EditionPageController, SubscriptionController],
+  imports: [ArticlesModule, SubscribersModule, EditionsModule, MailModule, MembersModule],
+  controllers: [
+    FeedController,
+    BlogController,
+    EditionPageController,
+    SubscriptionController,
+    MembersController,
+  ],
   providers: [PageRenderer, RateLimiter, HttpExceptionFilter],
   // The application registers it as its one global filter (bootstrap.ts).
   exports: [HttpExceptionFilter],

@@ -8,6 +8,8 @@ import { EditionsModule } from '../editions/editions.module.js';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { DeliveryProcessor } from '../delivery/delivery.processor.js';
 import { QueueModule } from '../queue/queue.module.js';
+import { MembersModule } from '../members/members.module.js';
+import { MemberLinkProcessor } from '../members/member-link.processor.js';
 
 @Module({
   imports: [
@@ -17,7 +19,8 @@ import { QueueModule } from '../queue/queue.module.js';
     EditionsModule,
     DeliveryModule,
     QueueModule,
+    MembersModule,
   ],
-  providers: [SchedulerTickService, SubscriptionProcessor, DeliveryProcessor],
+  providers: [SchedulerTickService, SubscriptionProcessor, DeliveryProcessor, MemberLinkProcessor],
 })
 export class WorkerModule {}

@@ -1,0 +1,124 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { SubscriberRow } from '../database/schema.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { messagesFor } from '../i18n/messages.js';
+import { normaliseEmail } from '../mail/email-address.js';
+import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { TransactionalMailer } from '../mail/transactional-mailer.js';
+import type { MemberJobs } from '../queue/jobs.js';
+import { MemberQueue } from '../queue/member.queue.js';
+import { type RateDecision, RateLimiter } from '../redis/rate-limiter.js';
+import { SubscribersRepository } from '../subscribers/subscribers.repository.js';
+import { MemberLinks, SIGN_IN_LINK_SECONDS } from './member-links.js';
+import { MemberSessions } from './member-sessions.js';
+
+/** Links a reader may ask for one address, and from one client, per window. */
+const LINKS_PER_ADDRESS = { max: 5, windowSeconds: 3600 } as const;
+
+/** A path of this blog to come back to; anything else (another site, a scheme) goes home. */
+export function blogPath(next: unknown): string {
+  return typeof next === 'string' && /^\/(?![/\\])[\x21-\x7e]*$/.test(next) && !next.startsWith('/admin')
+    ? next
+    : '/';
+}
+
+/** Who a member is, as the blog shows it. */
+export interface Member {
+  readonly subscriber: SubscriberRow;
+  readonly sessionId: string;
+}
+
+/**
+ * Readers who sign in: subscribers are the members, with no password. A sign-in link goes by email
+ * to an address the publication knows; opening it and pressing its button starts a member session.
+ */
+@Injectable()
+export class MembersService {
+  private readonly logger = new Logger(MembersService.name);
+
+  constructor(
+    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+    @Inject(MemberLinks) private readonly links: MemberLinks,
+    @Inject(MemberSessions) private readonly sessions: MemberSessions,
+    @Inject(MemberQueue) private readonly queue: MemberQueue,
+    @Inject(RateLimiter) private readonly rateLimiter: RateLimiter,
+    @Inject(TransactionalMailer) private readonly mailer: TransactionalMailer,
+    @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Checks the address and the limits, and queues the request: the answer is the same, in the same
+   * time, whether the address belongs to a member or not. Past a limit, the refusal says when to
+   * try again, for any address.
+   */
+  async requestSignIn(email: string, next: string, client: string): Promise<RateDecision> {
+    const address = normaliseEmail(email);
+    if (!address.ok) throw InvalidInputException.field('email', address.reason);
+    const byClient = await this.rateLimiter.hit('member-link-client', client, this.config.signInRateLimit);
+    if (!byClient.allowed) return byClient;
+    const byAddress = await this.rateLimiter.hit(
+      'member-link-address',
+      address.email.toLowerCase(),
+      LINKS_PER_ADDRESS,
+    );
+    if (!byAddress.allowed) return byAddress;
+    await this.queue.add('sign-in-link', { email: address.email, next: blogPath(next) });
+    return byAddress;
+  }
+
+  /** Worker side: mails a link to a member, and nothing to an address that is not one. */
+  async sendSignInLink(request: MemberJobs['sign-in-link']): Promise<void> {
+    const subscriber = await this.subscribers.findByEmail(request.email);
+    if (subscriber?.status !== 'active') return;
+    const token = await this.links.issue({ subscriberId: subscriber.id, next: request.next });
+    const t = messagesFor(this.config.locale);
+    await this.mailer.send('sign-in', subscriber, {
+      subject: `${t.emailSignInSubject} ${this.config.publicationName}`,
+      preheader: t.emailSignInText,
+      signInUrl: `${this.config.publicUrl}/sign-in/${token}`,
+      ttlMinutes: SIGN_IN_LINK_SECONDS / 60,
+    });
+  }
+
+  linkIsLive(token: string): Promise<boolean> {
+    return this.links.isLive(token);
+  }
+
+  /**
+   * Uses a sign-in link: a new session for its member, and where to go next. Undefined when the
+   * link was used, has expired, was never issued, or its member is no longer active.
+   */
+  async signIn(token: string): Promise<{ sessionId: string; next: string } | undefined> {
+    const link = await this.links.consume(token);
+    if (!link) return undefined;
+    const subscriber = await this.subscribers.findById(link.subscriberId);
+    if (subscriber?.status !== 'active') return undefined;
+    const sessionId = await this.sessions.create(subscriber.id);
+    this.logger.log({ subscriberId: subscriber.id }, 'Member signed in');
+    return { sessionId, next: link.next };
+  }
+
+  /** The member of a session cookie, while the session lives and the subscriber is active. */
+  async member(sessionId: string | undefined): Promise<Member | undefined> {
+    const session = await this.sessions.get(sessionId);
+    if (!session || sessionId === undefined) return undefined;
+    const subscriber = await this.subscribers.findById(session.subscriberId);
+    if (subscriber?.status !== 'active') {
+      await this.sessions.destroy(sessionId);
+      return undefined;
+    }
+    return { subscriber, sessionId };
+  }
+
+  signOut(sessionId: string): Promise<void> {
+    return this.sessions.destroy(sessionId);
+  }
+
+  /** The member's own preferences page (name, unsubscribe, export, erasure), as their emails link it. */
+  preferencesUrl(subscriber: SubscriberRow): string {
+    return `${this.config.publicUrl}/preferences/${this.tokens.manageToken(subscriber.id)}`;
+  }
+}

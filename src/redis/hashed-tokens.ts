@@ -1,0 +1,59 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+/** What our tokens look like: 32 random bytes in base64url. Anything else is not looked up. */
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Random tokens handed out (in a cookie, in a link) that stand for a JSON value kept in Redis. Redis
+ * keeps the value under the token's SHA-256 only, so that reading Redis gives no token away. Used
+ * for sessions (the desk's, the members') and for one-time links.
+ */
+export class HashedTokens<Value> {
+  constructor(
+    private readonly redis: Redis,
+    /** The key prefix, queue prefix and kind: `depeche:session`. */
+    private readonly namespace: string,
+    /** How long a value lives without a read that pushes it back. */
+    private readonly ttlSeconds: number,
+  ) {}
+
+  static hash(token: string): string {
+    return createHash('sha256').update(token, 'utf8').digest('base64url');
+  }
+
+  /** The Redis key of a token's value. */
+  key(token: string): string {
+    return this.keyOfHash(HashedTokens.hash(token));
+  }
+
+  keyOfHash(hash: string): string {
+    return `${this.namespace}:${hash}`;
+  }
+
+  /** A new token for the value; its hash too, for whoever lists a holder's tokens. */
+  async issue(value: Value): Promise<{ token: string; hash: string }> {
+    const token = randomBytes(32).toString('base64url');
+    const hash = HashedTokens.hash(token);
+    await this.redis.set(this.keyOfHash(hash), JSON.stringify(value), 'EX', this.ttlSeconds);
+    return { token, hash };
+  }
+
+  /** The token's value, its life pushed back (a session in use); undefined when gone or malformed. */
+  async touch(token: string | undefined): Promise<Value | undefined> {
+    if (token === undefined || !TOKEN.test(token)) return undefined;
+    const raw = await this.redis.getex(this.key(token), 'EX', this.ttlSeconds);
+    return raw === null ? undefined : (JSON.parse(raw) as Value);
+  }
+
+  async exists(token: string): Promise<boolean> {
+    return TOKEN.test(token) && (await this.redis.exists(this.key(token))) === 1;
+  }
+
+  /** Reads and deletes in one command: a one-time token is used once, however many ask at once. */
+  async take(token: string): Promise<Value | undefined> {
+    if (!TOKEN.test(token)) return undefined;
+    const raw = await this.redis.getdel(this.key(token));
+    return raw === null ? undefined : (JSON.parse(raw) as Value);
+  }
+}

@@ -1,0 +1,174 @@
+import { Body, Controller, Get, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { one } from '../http/form-values.js';
+import { type Messages, messagesFor } from '../i18n/messages.js';
+import { MemberCookies } from '../members/member-cookies.js';
+import { blogPath, MembersService } from '../members/members.service.js';
+import { PageRenderer, type PageTemplate } from './page-renderer.js';
+
+const HTML = 'text/html; charset=utf-8';
+type Form = Record<string, unknown>;
+
+/** What the sign-in page shows around its form. */
+interface SignInView {
+  readonly heading: string;
+  readonly paragraphs: readonly string[];
+  readonly form?: { readonly next: string; readonly email?: string; readonly error?: string };
+}
+
+/**
+ * Members' side of the blog: ask for a sign-in link, use it, see one's account, sign out. Every
+ * answer depends on who asks, so none is kept by any cache.
+ */
+@ApiExcludeController()
+@Controller()
+export class MembersController {
+  private readonly t: Messages;
+
+  constructor(
+    @Inject(MembersService) private readonly members: MembersService,
+    @Inject(MemberCookies) private readonly cookies: MemberCookies,
+    @Inject(PageRenderer) private readonly renderer: PageRenderer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.t = messagesFor(config.locale);
+  }
+
+  private async send(
+    reply: FastifyReply,
+    page: PageTemplate,
+    title: string,
+    data: object,
+    status = 200,
+  ): Promise<void> {
+    const html = this.renderer.render(
+      page,
+      {
+        title: `${title} — ${this.config.publicationName}`,
+        description: title,
+        canonical: `${this.config.publicUrl}/sign-in`,
+        ogType: 'website',
+        noindex: true,
+      },
+      data,
+    );
+    await reply.status(status).header('Cache-Control', 'no-store').type(HTML).send(html);
+  }
+
+  private signInPage(reply: FastifyReply, view: SignInView, status = 200): Promise<void> {
+    return this.send(reply, 'sign-in', view.heading, view, status);
+  }
+
+  private async seeOther(reply: FastifyReply, path: string): Promise<void> {
+    await reply.header('Cache-Control', 'no-store').redirect(`${this.config.publicUrl}${path}`, 303);
+  }
+
+  @Get('sign-in')
+  async signInForm(
+    @Req() request: FastifyRequest,
+    @Query() query: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const next = blogPath(one(query.next));
+    if (await this.members.member(this.cookies.sessionId(request)))
+      return this.seeOther(reply, next === '/' ? '/account' : next);
+    await this.signInPage(reply, {
+      heading: this.t.signInTitle,
+      paragraphs: [this.t.signInText],
+      form: { next },
+    });
+  }
+
+  /** Answers the same for a member's address and any other: only the member gets a link. */
+  @Post('sign-in')
+  async requestLink(
+    @Req() request: FastifyRequest,
+    @Body() form: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const email = (one(form.email) ?? '').slice(0, 320);
+    const next = blogPath(one(form.next));
+    try {
+      const decision = await this.members.requestSignIn(email, next, request.ip);
+      if (!decision.allowed) {
+        void reply.header('Retry-After', String(decision.retryAfterSeconds));
+        await this.signInPage(reply, { heading: this.t.tooManyTitle, paragraphs: [this.t.tooManyText] }, 429);
+        return;
+      }
+    } catch (error) {
+      if (!(error instanceof InvalidInputException)) throw error;
+      const problem = error.problems[0]?.message ?? this.t.badRequestTitle;
+      return this.signInPage(
+        reply,
+        {
+          heading: this.t.signInTitle,
+          paragraphs: [this.t.signInText],
+          form: { next, email, error: problem },
+        },
+        400,
+      );
+    }
+    await this.signInPage(reply, { heading: this.t.signInSentTitle, paragraphs: [this.t.signInSentText] });
+  }
+
+  /** Shows a button and signs nobody in, so that a link scanner opening the link uses nothing. */
+  @Get('sign-in/:token')
+  async linkPage(@Param('token') token: string, @Res() reply: FastifyReply): Promise<void> {
+    if (!(await this.members.linkIsLive(token))) return this.invalidLink(reply);
+    await this.send(reply, 'message', this.t.signInLinkTitle, {
+      heading: this.t.signInLinkTitle,
+      paragraphs: [this.t.signInLinkText],
+      form: { action: `${this.config.publicUrl}/sign-in/${token}`, button: this.t.signInButton },
+    });
+  }
+
+  @Post('sign-in/:token')
+  async useLink(
+    @Req() request: FastifyRequest,
+    @Param('token') token: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (!this.cookies.sameOrigin(request)) return this.invalidLink(reply, 403);
+    const signedIn = await this.members.signIn(token);
+    if (!signedIn) return this.invalidLink(reply);
+    this.cookies.set(reply, signedIn.sessionId);
+    await this.seeOther(reply, signedIn.next === '/' ? '/account' : signedIn.next);
+  }
+
+  @Post('sign-out')
+  async signOut(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    if (!this.cookies.sameOrigin(request))
+      return this.signInPage(reply, { heading: this.t.badRequestTitle, paragraphs: [] }, 403);
+    const sessionId = this.cookies.sessionId(request);
+    if (sessionId !== undefined) await this.members.signOut(sessionId);
+    this.cookies.clear(reply);
+    await this.send(reply, 'message', this.t.signedOutTitle, {
+      heading: this.t.signedOutTitle,
+      paragraphs: [this.t.signedOutText],
+    });
+  }
+
+  @Get('account')
+  async account(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const member = await this.members.member(this.cookies.sessionId(request));
+    if (!member) return this.seeOther(reply, '/sign-in?next=%2Faccount');
+    await this.send(reply, 'account', this.t.accountTitle, {
+      member: member.subscriber,
+      premium: member.subscriber.tier === 'premium',
+      preferencesUrl: this.members.preferencesUrl(member.subscriber),
+    });
+  }
+
+  /** A used, expired, forged or mangled link: said plainly, with the form to ask for another. */
+  private invalidLink(reply: FastifyReply, status = 400): Promise<void> {
+    return this.signInPage(
+      reply,
+      { heading: this.t.linkInvalidTitle, paragraphs: [this.t.signInLinkInvalid], form: { next: '/' } },
+      status,
+    );
+  }
+}
