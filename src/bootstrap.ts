@@ -3,7 +3,7 @@ import helmet from '@fastify/helmet';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { registerRequestBodies } from './http/request-bodies.js';
@@ -83,24 +83,26 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     );
   });
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Dépêche')
-      .setDescription(
-        'Editor API of Dépêche: articles, editions and subscribers. Authenticate with a Bearer token.',
-      )
-      .setVersion('1')
-      // Tokens are opaque random strings, not JWTs: undefined replaces the builder's 'JWT'.
-      .addBearerAuth({
-        type: 'http',
-        scheme: 'bearer',
-        bearerFormat: undefined,
-        description:
-          'An API token: made on the desk (Tokens), or the owner token of ADMIN_API_TOKEN. Sent as `Authorization: Bearer <token>`.',
-      })
-      .build(),
-  );
+  // Built on the first request for it, not at every boot.
+  const document = (): OpenAPIObject =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Dépêche')
+        .setDescription(
+          'Editor API of Dépêche: articles, editions and subscribers. Authenticate with a Bearer token.',
+        )
+        .setVersion('1')
+        // Tokens are opaque random strings, not JWTs: undefined replaces the builder's 'JWT'.
+        .addBearerAuth({
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: undefined,
+          description:
+            'An API token: made on the desk (Tokens), or the owner token of ADMIN_API_TOKEN. Sent as `Authorization: Bearer <token>`.',
+        })
+        .build(),
+    );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

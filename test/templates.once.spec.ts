@@ -2,7 +2,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/app-config.js';
 import { TEMPLATES_DIR } from '../src/config/paths.js';
+import { EmailRenderer } from '../src/mail/email-renderer.js';
 import { startTestApp } from './helpers/test-app.js';
 
 const copies: string[] = [];
@@ -48,5 +50,20 @@ describe('templates checked at boot', () => {
     } finally {
       await t.close();
     }
+  });
+
+  it('checks the email templates once as they are, and again as soon as one changes', async () => {
+    const dir = templatesWith('welcome.mjml', (source) => source);
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'depeche-template-check-'));
+    copies.push(dataDir);
+    const config = loadConfig({ TEMPLATES_DIR: dir, DATA_DIR: dataDir });
+    await new EmailRenderer(config).onModuleInit();
+    const stamp = path.join(dataDir, 'email-templates-checked');
+    expect(readFileSync(stamp, 'utf8')).toMatch(/^[0-9a-f]{64}$/);
+    await new EmailRenderer(config).onModuleInit();
+
+    const target = path.join(dir, 'welcome.mjml');
+    writeFileSync(target, readFileSync(target, 'utf8').replace('<mj-text>', '<mj-text colr="red">'));
+    await expect(new EmailRenderer(config).onModuleInit()).rejects.toThrow(/welcome\.mjml, line \d+: .*colr/);
   });
 });

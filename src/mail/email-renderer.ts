@@ -1,9 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import Handlebars from 'handlebars';
 import { convert } from 'html-to-text';
-import mjml2html from 'mjml';
+import type mjml2htmlType from 'mjml';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
@@ -55,9 +57,15 @@ export class EmailRenderer implements OnModuleInit {
   private readonly handlebars = Handlebars.create();
   private readonly templates = new Map<EmailTemplate, { file: string; fill: Handlebars.TemplateDelegate }>();
   private readonly messages: Messages;
+  /** Every template source and what renders them: the same fingerprint, the same verdict. */
+  private readonly fingerprint = createHash('sha256');
+  /** MJML is loaded on first use: half a second of every boot otherwise. */
+  private mjml: Promise<typeof mjml2htmlType> | undefined;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.messages = messagesFor(config.locale);
+    const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
+    this.fingerprint.update(`mjml ${mjmlVersion}\0${config.locale}\0${JSON.stringify(this.messages)}\0`);
     this.handlebars.registerPartial(
       'email',
       this.read(path.join(this.config.templatesDir, 'layouts', 'email.mjml')),
@@ -76,6 +84,7 @@ export class EmailRenderer implements OnModuleInit {
     try {
       const source = readFileSync(file, 'utf8');
       this.handlebars.precompile(source);
+      this.fingerprint.update(`${file}\0${source}\0`);
       return source;
     } catch (error) {
       throw new TemplateError(`${path.relative(process.cwd(), file)}: ${(error as Error).message}`, {
@@ -84,8 +93,18 @@ export class EmailRenderer implements OnModuleInit {
     }
   }
 
-  /** A broken template stops the boot, naming the file and the line. */
+  /**
+   * A broken template stops the boot, naming the file and the line. Templates that passed the check
+   * as they are now (the fingerprint kept in DATA_DIR says so) are not checked again.
+   */
   async onModuleInit(): Promise<void> {
+    const stamp = path.join(this.config.dataDir, 'email-templates-checked');
+    const fingerprint = this.fingerprint.digest('hex');
+    try {
+      if (readFileSync(stamp, 'utf8') === fingerprint) return;
+    } catch {
+      // never checked here
+    }
     for (const name of EMAIL_TEMPLATES) {
       await this.render(name, {
         subject: 'Check',
@@ -103,6 +122,9 @@ export class EmailRenderer implements OnModuleInit {
         ],
       });
     }
+    mkdirSync(this.config.dataDir, { recursive: true });
+    writeFileSync(`${stamp}.partial`, fingerprint);
+    renameSync(`${stamp}.partial`, stamp);
   }
 
   async render(name: EmailTemplate, data: EmailData): Promise<RenderedEmail> {
@@ -119,6 +141,8 @@ export class EmailRenderer implements OnModuleInit {
       },
     });
     // Strict validation throws with the list of problems; older releases returned them.
+    this.mjml ??= import('mjml').then((module) => module.default);
+    const mjml2html = await this.mjml;
     const result = await mjml2html(mjml, { validationLevel: 'strict', filePath: template.file }).catch(
       (error: unknown) => {
         const errors = (error as { errors?: MjmlProblem[] }).errors;

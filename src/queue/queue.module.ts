@@ -1,5 +1,5 @@
 import { BullModule, InjectQueue } from '@nestjs/bullmq';
-import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { Inject, Module } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -30,17 +30,17 @@ import { RedisOutage } from '../redis/redis-outage.js';
   providers: [SubscriptionQueue, DeliveryQueue, MemberQueue],
   exports: [SubscriptionQueue, DeliveryQueue, MemberQueue, BullModule],
 })
-export class QueueModule implements OnModuleInit {
+export class QueueModule {
+  /**
+   * While Redis is away, each queue's connection errors go to the one outage report. Said here, as
+   * the queues are made: they start connecting at once, before any lifecycle hook would run.
+   */
   constructor(
-    @InjectQueue(SUBSCRIPTIONS_QUEUE) private readonly subscriptions: Queue,
-    @InjectQueue(DELIVERY_QUEUE) private readonly delivery: Queue,
-    @InjectQueue(MEMBERS_QUEUE) private readonly members: Queue,
-    @Inject(RedisOutage) private readonly outage: RedisOutage,
-  ) {}
-
-  /** While Redis is away, each queue's connection errors go to the one outage report. */
-  onModuleInit(): void {
-    for (const queue of [this.subscriptions, this.delivery, this.members])
-      this.outage.watch(queue, `queue ${queue.name}`);
+    @InjectQueue(SUBSCRIPTIONS_QUEUE) subscriptions: Queue,
+    @InjectQueue(DELIVERY_QUEUE) delivery: Queue,
+    @InjectQueue(MEMBERS_QUEUE) members: Queue,
+    @Inject(RedisOutage) outage: RedisOutage,
+  ) {
+    for (const queue of [subscriptions, delivery, members]) outage.watch(queue, `queue ${queue.name}`);
   }
 }
