@@ -1,7 +1,8 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { linkSignature, randomLinkToken } from '../lib/link-token.js';
 
 const UUID_HEX = /^[0-9a-f]{32}$/;
 
@@ -36,14 +37,17 @@ export class SubscriberTokens {
   private sign(purpose: string, subscriberId: string): string {
     const id = uuidToBytes(subscriberId);
     const [current] = this.keys;
-    return `${id.toString('base64url')}.${this.signature(current ?? '', purpose, id).toString('base64url')}`;
+    return `${id.toString('base64url')}.${linkSignature(this.signature(current ?? '', purpose, id))}`;
   }
 
   private verify(purpose: string, token: string): string | undefined {
     const [idPart, signaturePart, extra] = token.split('.');
     if (idPart === undefined || signaturePart === undefined || extra !== undefined) return undefined;
     const id = Buffer.from(idPart, 'base64url');
-    const given = Buffer.from(signaturePart, 'base64url');
+    // Hex since links stopped looking like Bitcoin addresses; base64url in links sent before.
+    const given = /^[0-9a-f]{64}$/.test(signaturePart)
+      ? Buffer.from(signaturePart, 'hex')
+      : Buffer.from(signaturePart, 'base64url');
     if (!UUID_HEX.test(id.toString('hex')) || given.length !== 32) return undefined;
     const valid = this.keys.some((key) => timingSafeEqual(this.signature(key, purpose, id), given));
     return valid ? bytesToUuid(id) : undefined;
@@ -72,7 +76,7 @@ export class SubscriberTokens {
 
   /** A fresh confirmation token and the hash to store for it. */
   static confirmationToken(): { token: string; hash: string } {
-    const token = randomBytes(32).toString('base64url');
+    const token = randomLinkToken();
     return { token, hash: SubscriberTokens.hashConfirmationToken(token) };
   }
 
