@@ -12,6 +12,6 @@ import { MembersService } from './members.service.js';
 @Module({
   imports: [SubscribersModule, QueueModule, MailModule],
   providers: [MemberLinks, MemberSessions, MembersService, MemberCookies, RateLimiter],
-  exports: [MembersService, MemberCookies, MemberSessions],
+  exports: [MembersService, MemberCookies],
 })
 export class MembersModule {}

@@ -19,26 +19,17 @@ export class HashedTokens<Value> {
     private readonly ttlSeconds: number,
   ) {}
 
-  static hash(token: string): string {
-    return createHash('sha256').update(token, 'utf8').digest('base64url');
-  }
-
   /** The Redis key of a token's value. */
   key(token: string): string {
-    return this.keyOfHash(HashedTokens.hash(token));
+    return `${this.namespace}:${createHash('sha256').update(token, 'utf8').digest('base64url')}`;
   }
 
-  keyOfHash(hash: string): string {
-    return `${this.namespace}:${hash}`;
-  }
-
-  /** A new token for the value; its hash too, for whoever lists a holder's tokens. */
-  async issue(value: Value): Promise<{ token: string; hash: string }> {
+  /** A new token for the value. */
+  async issue(value: Value): Promise<{ token: string }> {
     // Some of these tokens are mailed (sign-in links): never one a spam filter reads as a wallet.
     const token = randomLinkToken();
-    const hash = HashedTokens.hash(token);
-    await this.redis.set(this.keyOfHash(hash), JSON.stringify(value), 'EX', this.ttlSeconds);
-    return { token, hash };
+    await this.redis.set(this.key(token), JSON.stringify(value), 'EX', this.ttlSeconds);
+    return { token };
   }
 
   /** The token's value, its life pushed back (a session in use); undefined when gone or malformed. */
