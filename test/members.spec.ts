@@ -1,8 +1,13 @@
-import { getQueueToken } from '@nestjs/bullmq';
-import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MEMBERS_QUEUE } from '../src/queue/jobs.js';
-import { eventually, type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import {
+  addMember,
+  askForLink,
+  linksHandled,
+  memberCookieOf,
+  signInLinkIn,
+  useLink,
+} from './helpers/members.js';
+import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { PUBLIC_URL, startTestApp, type TestApp } from './helpers/test-app.js';
 
 let sink: SmtpSink;
@@ -16,47 +21,6 @@ afterAll(async () => {
   await t.close();
   await sink.close();
 });
-
-async function member(email: string, tier: 'free' | 'premium' = 'free'): Promise<string> {
-  const created = await t.api('POST', '/api/subscribers', { email, tier, confirmed: true });
-  expect(created.statusCode).toBe(201);
-  return created.json().id as string;
-}
-
-function askForLink(email: string, next = '/', headers: Record<string, string> = {}) {
-  return t.request({
-    method: 'POST',
-    url: '/sign-in',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...headers },
-    payload: new URLSearchParams({ email, next }).toString(),
-  });
-}
-
-function linkIn(mail: ReceivedMail): string {
-  const match = /https:\/\/blog\.example\.test\/sign-in\/[A-Za-z0-9_-]{43}/.exec(mail.parsed.text ?? '');
-  if (!match) throw new Error(`No sign-in link in: ${mail.parsed.text}`);
-  return new URL(match[0]).pathname;
-}
-
-function useLink(path: string, origin = PUBLIC_URL) {
-  return t.request({ method: 'POST', url: path, headers: { origin } });
-}
-
-function cookieOf(response: { headers: Record<string, unknown> }): string {
-  const headers = [response.headers['set-cookie']].flat().filter((c): c is string => typeof c === 'string');
-  const header = headers.find((c) => c.startsWith('depeche_member='));
-  if (!header) throw new Error('No member cookie');
-  return header;
-}
-
-/** Every queued link request handled: what was to be mailed has been. */
-async function linksHandled(): Promise<void> {
-  const queue = t.app.get<Queue>(getQueueToken(MEMBERS_QUEUE));
-  await eventually(async () => {
-    const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-    return Object.values(counts).every((n) => n === 0) ? true : undefined;
-  });
-}
 
 describe('member sign-in by email link', () => {
   it("is offered in the blog's header and in the paywall, coming back to the article", async () => {
@@ -74,8 +38,8 @@ describe('member sign-in by email link', () => {
   });
 
   it('mails a one-time link whose GET signs nobody in and whose POST opens a session, then goes back', async () => {
-    await member('lea@exemple.fr');
-    const asked = await askForLink('Lea@Exemple.fr', '/articles/syrie');
+    await addMember(t, 'lea@exemple.fr');
+    const asked = await askForLink(t, 'Lea@Exemple.fr', '/articles/syrie');
     expect(asked.statusCode).toBe(200);
     expect(asked.headers['cache-control']).toBe('no-store');
     expect(asked.body).toContain('Vérifiez votre boîte de réception');
@@ -83,7 +47,7 @@ describe('member sign-in by email link', () => {
     const [mail] = await sink.waitFor('lea@exemple.fr');
     expect(mail!.parsed.subject).toContain('Votre lien de connexion à');
     expect(mail!.parsed.text).toContain('15 minutes');
-    const link = linkIn(mail!);
+    const link = signInLinkIn(mail!);
 
     const page = await t.request({ method: 'GET', url: link });
     expect(page.statusCode).toBe(200);
@@ -91,10 +55,10 @@ describe('member sign-in by email link', () => {
     expect(page.body).toContain(`action="${PUBLIC_URL}${link}"`);
     expect(page.body).toContain('Me connecter');
 
-    const signedIn = await useLink(link);
+    const signedIn = await useLink(t, link);
     expect(signedIn.statusCode).toBe(303);
     expect(signedIn.headers.location).toBe(`${PUBLIC_URL}/articles/syrie`);
-    const cookie = cookieOf(signedIn);
+    const cookie = memberCookieOf(signedIn);
     expect(cookie).toMatch(/; HttpOnly/);
     expect(cookie).toMatch(/; SameSite=Lax/);
     expect(cookie).toMatch(/; Secure/);
@@ -109,7 +73,7 @@ describe('member sign-in by email link', () => {
     expect(account.body).toContain('Gratuite (extraits)');
 
     // Single use: the same link again is refused, plainly, with the form to ask for another.
-    const again = await useLink(link);
+    const again = await useLink(t, link);
     expect(again.statusCode).toBe(400);
     expect(again.headers['set-cookie']).toBeUndefined();
     expect(again.body).toContain('a déjà servi, a expiré');
@@ -118,13 +82,13 @@ describe('member sign-in by email link', () => {
   });
 
   it('answers an unknown address exactly as a known one, and mails it nothing', async () => {
-    await member('connu@exemple.fr');
-    const known = await askForLink('connu@exemple.fr');
-    const unknown = await askForLink('inconnu@exemple.fr');
+    await addMember(t, 'connu@exemple.fr');
+    const known = await askForLink(t, 'connu@exemple.fr');
+    const unknown = await askForLink(t, 'inconnu@exemple.fr');
     expect(unknown.statusCode).toBe(known.statusCode);
     expect(unknown.body).toBe(known.body);
     await sink.waitFor('connu@exemple.fr');
-    await linksHandled();
+    await linksHandled(t);
     expect(sink.to('inconnu@exemple.fr')).toHaveLength(0);
   });
 
@@ -136,68 +100,68 @@ describe('member sign-in by email link', () => {
       payload: 'email=attente%40exemple.fr',
     });
     await sink.waitFor('attente@exemple.fr'); // the confirmation
-    await askForLink('attente@exemple.fr');
-    await linksHandled();
+    await askForLink(t, 'attente@exemple.fr');
+    await linksHandled(t);
     expect(sink.to('attente@exemple.fr')).toHaveLength(1);
   });
 
   it('refuses forged, mangled and cross-site uses of a link, and keeps a good link usable after', async () => {
-    await member('prudent@exemple.fr');
-    await askForLink('prudent@exemple.fr');
-    const link = linkIn((await sink.waitFor('prudent@exemple.fr'))[0]!);
+    await addMember(t, 'prudent@exemple.fr');
+    await askForLink(t, 'prudent@exemple.fr');
+    const link = signInLinkIn((await sink.waitFor('prudent@exemple.fr'))[0]!);
     for (const path of ['/sign-in/forged', `/sign-in/${'A'.repeat(43)}`, `${link.slice(0, -1)}x`]) {
-      const answer = await useLink(path);
+      const answer = await useLink(t, path);
       expect(answer.statusCode, path).toBe(400);
       expect(answer.headers['set-cookie'], path).toBeUndefined();
     }
-    const crossSite = await useLink(link, 'https://evil.example');
+    const crossSite = await useLink(t, link, 'https://evil.example');
     expect(crossSite.statusCode).toBe(403);
     expect(crossSite.headers['set-cookie']).toBeUndefined();
-    expect((await useLink(link)).statusCode).toBe(303);
+    expect((await useLink(t, link)).statusCode).toBe(303);
   });
 
   it('goes back only to a page of the blog', async () => {
-    await member('retour@exemple.fr');
+    await addMember(t, 'retour@exemple.fr');
     for (const [i, next] of [
       '//evil.example/x',
       'https://evil.example/',
       '/\\evil.example',
       '/admin',
     ].entries()) {
-      await askForLink('retour@exemple.fr', next);
+      await askForLink(t, 'retour@exemple.fr', next);
       const mails = await sink.waitFor('retour@exemple.fr', i + 1);
-      const signedIn = await useLink(linkIn(mails[i]!));
+      const signedIn = await useLink(t, signInLinkIn(mails[i]!));
       expect(signedIn.headers.location, next).toBe(`${PUBLIC_URL}/account`);
     }
   });
 
   it('says what is wrong with the address, and queues nothing', async () => {
     for (const email of ['pas-une-adresse', 'a@exemple.fr\r\nBcc: x@exemple.fr', '']) {
-      const answer = await askForLink(email);
+      const answer = await askForLink(t, email);
       expect(answer.statusCode, email).toBe(400);
       expect(answer.body).toContain('class="form-error"');
     }
-    await linksHandled();
+    await linksHandled(t);
   });
 
   it('limits the links one address may ask for, and says when to try again', async () => {
-    await member('presse@exemple.fr');
+    await addMember(t, 'presse@exemple.fr');
     const answers = [];
-    for (let i = 0; i < 6; i += 1) answers.push(await askForLink('presse@exemple.fr'));
+    for (let i = 0; i < 6; i += 1) answers.push(await askForLink(t, 'presse@exemple.fr'));
     expect(answers.slice(0, 5).map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 200]);
     expect(answers[5]!.statusCode).toBe(429);
     expect(Number(answers[5]!.headers['retry-after'])).toBeGreaterThan(0);
-    await linksHandled();
+    await linksHandled(t);
     expect(sink.to('presse@exemple.fr')).toHaveLength(5);
   });
 
   it('signs out, and an erased member is signed out everywhere', async () => {
-    const id = await member('sortie@exemple.fr');
+    const id = await addMember(t, 'sortie@exemple.fr');
     const sessions = [];
     for (let i = 1; i <= 2; i += 1) {
-      await askForLink('sortie@exemple.fr');
+      await askForLink(t, 'sortie@exemple.fr');
       const mails = await sink.waitFor('sortie@exemple.fr', i);
-      sessions.push(cookieOf(await useLink(linkIn(mails[i - 1]!))).split(';')[0]!);
+      sessions.push(memberCookieOf(await useLink(t, signInLinkIn(mails[i - 1]!))).split(';')[0]!);
     }
     const out = await t.request({
       method: 'POST',
@@ -205,7 +169,7 @@ describe('member sign-in by email link', () => {
       headers: { cookie: sessions[0]!, origin: PUBLIC_URL },
     });
     expect(out.statusCode).toBe(200);
-    expect(cookieOf(out)).toMatch(/depeche_member=;/);
+    expect(memberCookieOf(out)).toMatch(/depeche_member=;/);
     const afterOut = await t.request({ method: 'GET', url: '/account', headers: { cookie: sessions[0]! } });
     expect(afterOut.statusCode).toBe(303);
     expect(afterOut.headers.location).toBe(`${PUBLIC_URL}/sign-in?next=%2Faccount`);

@@ -6,7 +6,7 @@ import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import { type ComposedEdition, EditionComposer, type EditionLinks } from '../mail/edition-composer.js';
 import { MailTransport } from '../mail/mail-transport.js';
 import type { RecipientParts } from '../mail/prepared-message.js';
-import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { readerQueryOf, SubscriberTokens } from '../mail/subscriber-tokens.js';
 import { Departures } from '../redis/departures.js';
 import { SendThrottle } from '../redis/send-throttle.js';
 import { type ClaimedDelivery, DeliveriesRepository, type DeliveryOutcome } from './deliveries.repository.js';
@@ -145,6 +145,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     row: Pick<ClaimedDelivery, 'subscriberId' | 'email' | 'name'>,
   ): RecipientParts {
     const token = this.tokens.manageToken(row.subscriberId);
+    const reader = this.tokens.readerToken(editionId, row.subscriberId);
     const base = this.config.publicUrl;
     return {
       email: row.email,
@@ -154,7 +155,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
       unsubscribeUrl: `${base}/unsubscribe/${token}`,
       unsubscribeMailto: `mailto:${this.config.mailFrom.address}?subject=${encodeURIComponent(`unsubscribe ${token}`)}`,
       preferencesUrl: `${base}/preferences/${token}`,
-      webVersionUrl: `${base}/editions/${editionId}/${this.tokens.readerToken(editionId, row.subscriberId)}`,
+      webVersionUrl: `${base}/editions/${editionId}/${reader}`,
+      readerQuery: readerQueryOf({ editionId, token: reader }),
     };
   }
 
@@ -382,6 +384,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       unsubscribeMailto: `mailto:${this.config.mailFrom.address}`,
       preferencesUrl: `${this.config.publicUrl}/`,
       webVersionUrl: `${this.config.publicUrl}/editions/${edition.id}`,
+      readerQuery: '',
     };
     await this.transport.sendRaw(
       { from: this.config.mailFrom.address, to: job.email },

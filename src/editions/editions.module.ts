@@ -5,6 +5,7 @@ import { EditorAuthGuard } from '../http/editor-auth.guard.js';
 import { EditionSchedulesAdminController } from './edition-schedules-admin.controller.js';
 import { EditionSchedulesRepository } from './edition-schedules.repository.js';
 import { EditionSchedulesService } from './edition-schedules.service.js';
+import { ReaderLinks } from './reader-links.js';
 import { EditionWebVersionService } from './edition-web-version.service.js';
 import { EditionsAdminController } from './editions-admin.controller.js';
 import { EditionsRepository } from './editions.repository.js';
@@ -22,8 +23,9 @@ import { EditorsModule } from '../editors/editors.module.js';
     EditionSchedulesRepository,
     EditionSchedulesService,
     EditionWebVersionService,
+    ReaderLinks,
     EditorAuthGuard,
   ],
-  exports: [EditionsService, EditionSchedulesService, EditionWebVersionService],
+  exports: [EditionsService, EditionSchedulesService, EditionWebVersionService, ReaderLinks],
 })
 export class EditionsModule {}

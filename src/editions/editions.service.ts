@@ -14,7 +14,7 @@ import { InvalidInputException } from '../http/api-error.js';
 import { normaliseEmail } from '../mail/email-address.js';
 import { type ComposedEdition, GMAIL_CLIP_BYTES } from '../mail/edition-composer.js';
 import { ExpiringCache } from '../lib/expiring-cache.js';
-import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
+import { fillHtmlMarkers } from '../mail/prepared-message.js';
 import { parsePublicationTime } from '../lib/publication-time.js';
 import type { CreateEditionDto, UpdateEditionDto } from './dto/edition-input.dto.js';
 import { EditionsRepository } from './editions.repository.js';
@@ -144,11 +144,13 @@ export class EditionsService {
   }
 
   private composePreview(composed: ComposedEdition): EditionPreview {
-    const html = composed.html
-      .replaceAll(RECIPIENT_MARKERS.name, '')
-      .replaceAll(RECIPIENT_MARKERS.unsubscribeUrl, '#')
-      .replaceAll(RECIPIENT_MARKERS.preferencesUrl, '#')
-      .replaceAll(RECIPIENT_MARKERS.webVersionUrl, '#');
+    const html = fillHtmlMarkers(composed.html, {
+      name: '',
+      unsubscribeUrl: '#',
+      preferencesUrl: '#',
+      webVersionUrl: '#',
+      readerQuery: '',
+    });
     const htmlBytes = composed.message.htmlBytes;
     return {
       html,

@@ -10,6 +10,11 @@ const MESSAGES = {
     premiumTitle: 'La suite est réservée aux abonnés premium',
     premiumText:
       'Abonnez-vous à la newsletter pour recevoir chaque édition, et la version complète avec l’abonnement premium.',
+    paywallSubscribe: 'S’abonner à la newsletter',
+    paywallUpgradeTitle: 'La suite est réservée à la newsletter complète',
+    paywallUpgradeText:
+      'Votre abonnement gratuit vous donne les extraits. Avec l’abonnement premium, lisez chaque article en entier, ici et dans chaque édition.',
+    paywallUpgradeButton: 'Passer à la newsletter complète',
     subscribeTitle: 'Recevoir la newsletter',
     subscribeText: 'Chaque édition dans votre boîte, gratuitement. Désinscription en un clic.',
     email: 'Adresse e-mail',
@@ -125,6 +130,11 @@ const MESSAGES = {
     premiumTitle: 'The rest is for premium subscribers',
     premiumText:
       'Subscribe to the newsletter to receive every edition, and the full version with a premium subscription.',
+    paywallSubscribe: 'Subscribe to the newsletter',
+    paywallUpgradeTitle: 'The rest is for full-newsletter subscribers',
+    paywallUpgradeText:
+      'Your free subscription gives you the excerpts. With a premium subscription, read every article in full, here and in every edition.',
+    paywallUpgradeButton: 'Get the full newsletter',
     subscribeTitle: 'Get the newsletter',
     subscribeText: 'Every edition in your inbox, free. Unsubscribe in one click.',
     email: 'Email address',

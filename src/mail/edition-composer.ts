@@ -11,10 +11,11 @@ import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-me
 export const GMAIL_CLIP_BYTES = 102 * 1024;
 
 /**
- * `recipient`: the links are markers that each recipient's own URLs replace. `none`: a copy
- * anyone may see (the web version), without unsubscribe, preferences or web-version links.
+ * `recipient`: the links are markers that each recipient's own URLs replace. `web`: the web
+ * version, without unsubscribe, preferences or web-version links; its article links keep the
+ * reader marker, which the page fills for the reader who opened it (or empties for anyone else).
  */
-export type EditionLinks = 'recipient' | 'none';
+export type EditionLinks = 'recipient' | 'web';
 
 export interface ComposedEdition {
   readonly message: PreparedMessage;
@@ -47,6 +48,7 @@ export class EditionComposer {
     links: EditionLinks = 'recipient',
   ): Promise<ComposedEdition> {
     const marker = (value: string): string => (links === 'recipient' ? value : '');
+    const readerQuery = RECIPIENT_MARKERS.readerQuery;
     const { html, text } = await this.renderer.render(
       tier === 'premium' ? 'edition-full' : 'edition-teaser',
       {
@@ -61,7 +63,7 @@ export class EditionComposer {
           title: article.title,
           lede: article.lede,
           html: gatedContent(article, tier).html,
-          url: `${this.config.publicUrl}/articles/${article.slug}`,
+          url: `${this.config.publicUrl}/articles/${article.slug}${readerQuery}`,
           date: article.publishedAt ? this.dateFormat.format(article.publishedAt) : '',
         })),
       },

@@ -9,7 +9,7 @@ function prepared(): PreparedMessage {
     from: formatAddress('Le Blog de Dépêche', 'lettre@blog.example'),
     replyTo: 'redaction@blog.example',
     subject,
-    html: `<p>Bonjour ${RECIPIENT_MARKERS.name},</p><p>${'é'.repeat(200)}</p><a href="${RECIPIENT_MARKERS.unsubscribeUrl}">Se désinscrire</a> <a href="${RECIPIENT_MARKERS.preferencesUrl}">Préférences</a> <a href="${RECIPIENT_MARKERS.webVersionUrl}">En ligne</a>`,
+    html: `<p>Bonjour ${RECIPIENT_MARKERS.name},</p><p>${'é'.repeat(200)}</p><a href="${RECIPIENT_MARKERS.unsubscribeUrl}">Se désinscrire</a> <a href="${RECIPIENT_MARKERS.preferencesUrl}">Préférences</a> <a href="${RECIPIENT_MARKERS.webVersionUrl}">En ligne</a> <a href="https://blog.example/articles/syrie${RECIPIENT_MARKERS.readerQuery}">Lire la suite</a>`,
     text: `Bonjour ${RECIPIENT_MARKERS.name},\n\nSe désinscrire : ${RECIPIENT_MARKERS.unsubscribeUrl}`,
     listId: 'newsletter.blog.example',
     feedbackId: 'e1:free:depeche',
@@ -24,6 +24,7 @@ const recipient = {
   unsubscribeMailto: 'mailto:lettre@blog.example?subject=unsubscribe%20abc.def',
   preferencesUrl: 'https://blog.example/preferences/abc.def',
   webVersionUrl: 'https://blog.example/editions/e1/abc.ghi',
+  readerQuery: '?edition=e1&reader=abc.ghi',
 };
 
 describe('PreparedMessage', () => {
@@ -55,6 +56,9 @@ describe('PreparedMessage', () => {
     expect(mail.html).toContain('<p>Bonjour Hélène &lt;Dupont&gt; &amp; &quot;fils&quot;,</p>');
     expect(mail.html).toContain(`<a href="${recipient.preferencesUrl}">`);
     expect(mail.html).toContain(`<a href="${recipient.webVersionUrl}">`);
+    expect(mail.html).toContain(
+      '<a href="https://blog.example/articles/syrie?edition=e1&amp;reader=abc.ghi">',
+    );
     expect(mail.html).toContain('é'.repeat(200));
     // RFC 2046: the preferred alternative, HTML, comes last.
     expect(text.indexOf('Content-Type: text/plain')).toBeLessThan(text.indexOf('Content-Type: text/html'));

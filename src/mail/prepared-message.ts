@@ -10,16 +10,20 @@ export const RECIPIENT_MARKERS = {
   unsubscribeUrl: '%%DEPECHE_UNSUBSCRIBE_URL%%',
   preferencesUrl: '%%DEPECHE_PREFERENCES_URL%%',
   webVersionUrl: '%%DEPECHE_WEB_VERSION_URL%%',
+  /** After each article's URL: what lets this reader read that article at their tier on the blog. */
+  readerQuery: '%%DEPECHE_READER_QUERY%%',
 } as const;
 
-type MarkerKey = keyof typeof RECIPIENT_MARKERS;
-const MARKER_PATTERN = /%%DEPECHE_(NAME|UNSUBSCRIBE_URL|PREFERENCES_URL|WEB_VERSION_URL)%%/g;
-const MARKER_KEYS: Readonly<Record<string, MarkerKey>> = {
-  NAME: 'name',
-  UNSUBSCRIBE_URL: 'unsubscribeUrl',
-  PREFERENCES_URL: 'preferencesUrl',
-  WEB_VERSION_URL: 'webVersionUrl',
-};
+export type MarkerKey = keyof typeof RECIPIENT_MARKERS;
+const MARKER_KEYS: ReadonlyMap<string, MarkerKey> = new Map(
+  Object.entries(RECIPIENT_MARKERS).map(([key, marker]) => [marker, key as MarkerKey]),
+);
+const MARKER_PATTERN = new RegExp([...MARKER_KEYS.keys()].join('|'), 'g');
+
+/** An HTML body with its markers replaced by these values, escaped for HTML. */
+export function fillHtmlMarkers(html: string, values: Readonly<Record<MarkerKey, string>>): string {
+  return html.replace(MARKER_PATTERN, (marker) => escapeHtml(values[MARKER_KEYS.get(marker) ?? 'name']));
+}
 
 export interface MessageTemplate {
   readonly from: string;
@@ -42,6 +46,8 @@ export interface RecipientParts {
   readonly preferencesUrl: string;
   /** The edition on the web, at the recipient's tier. */
   readonly webVersionUrl: string;
+  /** Appended to each article's URL, so that the recipient reads it on the blog at their tier. */
+  readonly readerQuery: string;
 }
 
 /** A part's body cut at the markers: literal bytes, then which value goes next, and so on. */
@@ -66,7 +72,7 @@ function splice(body: string, html: boolean): SplicedBody {
   let last = 0;
   for (const match of body.matchAll(MARKER_PATTERN)) {
     literals.push(Buffer.from(body.slice(last, match.index), 'utf8'));
-    slots.push(MARKER_KEYS[match[1] ?? ''] ?? 'name');
+    slots.push(MARKER_KEYS.get(match[0]) ?? 'name');
     last = match.index + match[0].length;
   }
   literals.push(Buffer.from(body.slice(last), 'utf8'));

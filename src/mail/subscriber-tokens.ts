@@ -15,6 +15,31 @@ function bytesToUuid(bytes: Buffer): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** A reader link's two parts, as an article URL carries them. */
+export interface ReaderLink {
+  readonly editionId: string;
+  readonly token: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * What each article link of a subscriber's copy of an edition carries: the reader token of the
+ * edition's web version, so that the link opens that edition's articles at the subscriber's tier,
+ * and nothing else of theirs.
+ */
+export function readerQueryOf(link: ReaderLink): string {
+  return `?edition=${link.editionId}&reader=${link.token}`;
+}
+
+/** The reader link in an article URL's query, when it has the shape of one. */
+export function readerLinkIn(query: Readonly<Record<string, unknown>>): ReaderLink | undefined {
+  const { edition, reader } = query;
+  if (typeof edition !== 'string' || typeof reader !== 'string') return undefined;
+  if (!UUID.test(edition) || !/^[A-Za-z0-9_.-]{1,128}$/.test(reader)) return undefined;
+  return { editionId: edition, token: reader };
+}
+
 /**
  * The tokens in subscribers' links. A manage token (unsubscribe, preferences) is the subscriber's
  * id signed with HMAC-SHA256: nothing is looked up by a guessable id, and links already sent keep

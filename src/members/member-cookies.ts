@@ -7,6 +7,13 @@ import { MEMBER_IDLE_SECONDS } from './member-sessions.js';
 
 export const MEMBER_COOKIE = 'depeche_member';
 
+const MEMBER_COOKIE_IN_HEADER = new RegExp(`(?:^|;)\\s*${MEMBER_COOKIE}=`);
+
+/** Whether a raw Cookie header holds a member's cookie, valid or not, before cookies are parsed. */
+export function carriesMemberCookie(cookieHeader: string | undefined): boolean {
+  return cookieHeader !== undefined && MEMBER_COOKIE_IN_HEADER.test(cookieHeader);
+}
+
 /**
  * The member's cookie, apart from the desk's: HttpOnly, SameSite=Lax so other sites cannot post
  * with it, Secure behind https, kept across browser restarts for as long as the session may idle.

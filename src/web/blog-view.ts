@@ -1,16 +1,17 @@
 import type { AppConfig } from '../config/app-config.js';
-import { gatedContent } from '../content/access-gate.js';
+import { type Audience, gatedContent } from '../content/access-gate.js';
 import { plainText, truncateText } from '../content/markdown.js';
 import type { ArticleRow } from '../database/schema.js';
 import { slugify } from '../lib/slug.js';
+import type { BlogReader } from './blog-readers.js';
 
 export interface TagLink {
   readonly name: string;
   readonly url: string;
 }
 
-/** An article as a public page may show it: everything here has passed the access gate. */
-export interface PublicArticle {
+/** An article as a blog page shows it to one audience: everything here has passed the access gate. */
+export interface ArticleView {
   readonly title: string;
   readonly slug: string;
   readonly url: string;
@@ -19,7 +20,7 @@ export interface PublicArticle {
   readonly premium: boolean;
   /** The part before the cut: public for every article. */
   readonly teaserHtml: string;
-  /** What the public may read on the article page: the whole for public articles, else the teaser. */
+  /** What this audience may read on the article page: the whole, or the teaser. */
   readonly html: string;
   /** Whether `html` stops at the cut. */
   readonly gated: boolean;
@@ -38,8 +39,8 @@ export function tagUrl(config: AppConfig, tag: string): string {
   return `${config.publicUrl}/tags/${slugify(tag)}`;
 }
 
-export function toPublicArticle(config: AppConfig, row: ArticleRow): PublicArticle {
-  const visible = gatedContent(row, 'public');
+export function toArticleView(config: AppConfig, row: ArticleRow, audience: Audience): ArticleView {
+  const visible = gatedContent(row, audience);
   return {
     title: row.title,
     slug: row.slug,
@@ -57,8 +58,11 @@ export function toPublicArticle(config: AppConfig, row: ArticleRow): PublicArtic
   };
 }
 
-/** schema.org metadata for search engines; paywalled articles say so, as Google asks. */
-export function articleJsonLd(config: AppConfig, article: PublicArticle): object {
+/**
+ * schema.org metadata for search engines; paywalled articles say so, as Google asks, whoever reads
+ * the page: it describes the article, not the reader's access to it.
+ */
+export function articleJsonLd(config: AppConfig, article: ArticleView): object {
   return {
     '@context': 'https://schema.org',
     '@type': 'BlogPosting',
@@ -72,9 +76,25 @@ export function articleJsonLd(config: AppConfig, article: PublicArticle): object
     keywords: article.tags.map((tag) => tag.name).join(', '),
     ...(article.author ? { author: { '@type': 'Person', name: article.author } } : {}),
     publisher: { '@type': 'Organization', name: config.publicationName, url: config.publicUrl },
-    isAccessibleForFree: !article.gated,
-    ...(article.gated
+    isAccessibleForFree: !article.premium,
+    ...(article.premium
       ? { hasPart: { '@type': 'WebPageElement', isAccessibleForFree: false, cssSelector: '.paywall' } }
       : {}),
   };
+}
+
+/**
+ * The next step the paywall under a teaser offers its reader: a stranger may subscribe or sign in;
+ * a subscriber who reads at the free tier (signed in, or by their email's link) may upgrade.
+ */
+export interface Paywall {
+  /** Offers premium to a subscriber, rather than the newsletter to a stranger. */
+  readonly upgrade: boolean;
+  readonly upgradeUrl: string;
+  /** Offers to sign in, to anyone not signed in. */
+  readonly signIn: boolean;
+}
+
+export function paywallFor(config: AppConfig, reader: BlogReader): Paywall {
+  return { upgrade: reader.audience !== 'public', upgradeUrl: config.premiumUrl, signIn: !reader.member };
 }

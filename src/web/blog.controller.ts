@@ -1,12 +1,13 @@
-import { Controller, Get, Header, Inject, NotFoundException, Param, Query } from '@nestjs/common';
-import { PUBLIC_CACHE_CONTROL } from './cache-policy.js';
+import { Controller, Get, Header, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
-import { articleJsonLd, articleUrl, type PublicArticle, toPublicArticle } from './blog-view.js';
+import { BlogReaders } from './blog-readers.js';
+import { articleJsonLd, articleUrl, type ArticleView, paywallFor, toArticleView } from './blog-view.js';
 import { PageRenderer } from './page-renderer.js';
 
 const HTML = 'text/html; charset=utf-8';
@@ -35,6 +36,7 @@ export class BlogController {
   constructor(
     @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
+    @Inject(BlogReaders) private readonly readers: BlogReaders,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -43,7 +45,7 @@ export class BlogController {
     pageParam: string | undefined,
     baseUrl: string,
     tagSlug?: string,
-  ): Promise<{ articles: PublicArticle[]; pagination?: Pagination }> {
+  ): Promise<{ articles: ArticleView[]; pagination?: Pagination }> {
     const page = parsePage(pageParam);
     const limit = this.config.pageSize;
     const result = await this.articles.listPublished({ limit, offset: (page - 1) * limit, tagSlug });
@@ -52,7 +54,7 @@ export class BlogController {
     const pages = Math.max(1, Math.ceil(result.total / limit));
     const link = (n: number): string => (n === 1 ? baseUrl : `${baseUrl}?page=${n}`);
     return {
-      articles: result.items.map((row) => toPublicArticle(this.config, row)),
+      articles: result.items.map((row) => toArticleView(this.config, row, 'public')),
       pagination:
         pages > 1
           ? {
@@ -67,10 +69,14 @@ export class BlogController {
 
   @Get()
   @Header('Content-Type', HTML)
-  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
-  async home(@Query('page') pageParam?: string): Promise<string> {
+  async home(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Query('page') pageParam?: string,
+  ): Promise<string> {
     const home = `${this.config.publicUrl}/`;
     const view = await this.listing(pageParam, home);
+    const reader = await this.readers.identify(request, reply);
     const page = view.pagination?.page ?? 1;
     return this.renderer.render(
       'home',
@@ -80,18 +86,23 @@ export class BlogController {
         canonical: page > 1 ? `${home}?page=${page}` : home,
         ogType: 'website',
       },
-      view,
+      { ...view, reader },
     );
   }
 
+  /** The article as its reader may read it: in full for premium readers, else up to the cut. */
   @Get('articles/:slug')
   @Header('Content-Type', HTML)
-  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
-  async article(@Param('slug') slugParam: string): Promise<string> {
+  async article(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('slug') slugParam: string,
+  ): Promise<string> {
     const slug = parseSlug(slugParam, 'article');
     const row = await this.articles.findPublishedBySlug(slug);
     if (!row) throw new NotFoundException('No such article');
-    const article = toPublicArticle(this.config, row);
+    const reader = await this.readers.identify(request, reply, row);
+    const article = toArticleView(this.config, row, reader.audience);
     return this.renderer.render(
       'article',
       {
@@ -103,17 +114,22 @@ export class BlogController {
         tags: article.tags.map((tag) => tag.name),
         jsonLd: articleJsonLd(this.config, article),
       },
-      { article },
+      { article, reader, paywall: article.gated ? paywallFor(this.config, reader) : undefined },
     );
   }
 
   @Get('tags/:tag')
   @Header('Content-Type', HTML)
-  @Header('Cache-Control', PUBLIC_CACHE_CONTROL)
-  async tag(@Param('tag') tagParam: string, @Query('page') pageParam?: string): Promise<string> {
+  async tag(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('tag') tagParam: string,
+    @Query('page') pageParam?: string,
+  ): Promise<string> {
     const tagSlug = parseSlug(tagParam, 'tag');
     const base = `${this.config.publicUrl}/tags/${tagSlug}`;
     const view = await this.listing(pageParam, base, tagSlug);
+    const reader = await this.readers.identify(request, reply);
     const name = view.articles.flatMap((a) => a.tags).find((tag) => tag.url === base)?.name ?? tagSlug;
     return this.renderer.render(
       'tag',
@@ -124,7 +140,7 @@ export class BlogController {
           view.pagination && view.pagination.page > 1 ? `${base}?page=${view.pagination.page}` : base,
         ogType: 'website',
       },
-      { ...view, tag: name },
+      { ...view, tag: name, reader },
     );
   }
 

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/app-config.js';
-import type { PublicArticle } from './blog-view.js';
+import type { ArticleView } from './blog-view.js';
 import { messagesFor } from '../i18n/messages.js';
 
 // eslint-disable-next-line no-control-regex
@@ -21,7 +21,7 @@ function rfc822(date: Date): string {
 }
 
 /** The HTML a feed carries for an article: what the public may read, and a link when it stops at the cut. */
-function feedHtml(config: AppConfig, article: PublicArticle): string {
+function feedHtml(config: AppConfig, article: ArticleView): string {
   const lede = article.lede ? `<p><strong>${escapeXml(article.lede)}</strong></p>` : '';
   const more = article.gated
     ? `<p><a href="${article.url}">${messagesFor(config.locale).readMore}</a></p>`
@@ -29,7 +29,7 @@ function feedHtml(config: AppConfig, article: PublicArticle): string {
   return `${lede}${article.html}${more}`;
 }
 
-export function buildRss(config: AppConfig, articles: readonly PublicArticle[]): string {
+export function buildRss(config: AppConfig, articles: readonly ArticleView[]): string {
   const items = articles.map((article) =>
     [
       '<item>',
@@ -63,7 +63,7 @@ export function buildRss(config: AppConfig, articles: readonly PublicArticle[]):
 }
 
 /** JSON Feed 1.1 (jsonfeed.org): the same items as the RSS feed, for readers that prefer JSON. */
-export function buildJsonFeed(config: AppConfig, articles: readonly PublicArticle[]): object {
+export function buildJsonFeed(config: AppConfig, articles: readonly ArticleView[]): object {
   return {
     version: 'https://jsonfeed.org/version/1.1',
     title: config.publicationName,

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { type PublicArticle, toPublicArticle } from './blog-view.js';
+import { type ArticleView, toArticleView } from './blog-view.js';
 import { buildJsonFeed, buildRss } from './feed-builder.js';
 import { PUBLIC_CACHE_CONTROL } from './cache-policy.js';
 
@@ -17,9 +17,9 @@ export class FeedController {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  private async latest(): Promise<PublicArticle[]> {
+  private async latest(): Promise<ArticleView[]> {
     const page = await this.articles.listPublished({ limit: FEED_ITEMS, offset: 0 });
-    return page.items.map((row) => toPublicArticle(this.config, row));
+    return page.items.map((row) => toArticleView(this.config, row, 'public'));
   }
 
   @Get('feed.xml')

@@ -8,6 +8,7 @@ import { one } from '../http/form-values.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
 import { MemberCookies } from '../members/member-cookies.js';
 import { blogPath, MembersService } from '../members/members.service.js';
+import type { BlogReader } from './blog-readers.js';
 import { PageRenderer, type PageTemplate } from './page-renderer.js';
 
 const HTML = 'text/html; charset=utf-8';
@@ -156,7 +157,9 @@ export class MembersController {
   async account(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const member = await this.members.member(this.cookies.sessionId(request));
     if (!member) return this.seeOther(reply, '/sign-in?next=%2Faccount');
+    const reader: BlogReader = { audience: member.subscriber.tier, member: true, viaEmailLink: false };
     await this.send(reply, 'account', this.t.accountTitle, {
+      reader,
       member: member.subscriber,
       premium: member.subscriber.tier === 'premium',
       preferencesUrl: this.members.preferencesUrl(member.subscriber),

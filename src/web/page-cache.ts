@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ExpiringCache } from '../lib/expiring-cache.js';
+import { carriesMemberCookie } from '../members/member-cookies.js';
 
 /** The public pages every reader sees alike: only these are kept. */
 const CACHED_ROUTES = new Set(['/', '/articles/:slug', '/tags/:tag', '/feed.xml', '/feed.json']);
@@ -28,12 +29,22 @@ const PER_RESPONSE_HEADERS = new Set([
 ]);
 
 /**
+ * Whether a response may be kept for everyone: it says so itself (`Cache-Control: public`, which
+ * BlogReaders gives only pages made for anyone). A cookie it sets is not kept with it: the cookie
+ * plugin adds Set-Cookie after this hook, and only string headers are kept.
+ */
+function sharedResponse(cacheControl: unknown): boolean {
+  return typeof cacheControl === 'string' && /^public\b/.test(cacheControl);
+}
+
+/**
  * Rendered public pages, kept for a few seconds in each API process and served by the first hook,
  * so a burst of readers (a newsletter just landed) costs one render per page per interval instead
- * of one per request. The pages are the same for every reader (the teaser gate never depends on
- * who asks), which is what makes sharing them safe. An article write through this process clears
- * them at once; other processes' copies expire within `ttlSeconds`, as the pages' own
- * Cache-Control already allows a minute.
+ * of one per request. Only what anonymous readers see is kept, and only anonymous readers are
+ * served from it: a request with a member's cookie always reaches its handler (which may show it
+ * more), and a page its handler made for one reader (`Cache-Control: private`) is never stored.
+ * An article write through this process clears the pages at once; other processes' copies expire
+ * within `ttlSeconds`.
  */
 export class PageCache {
   private readonly pages: ExpiringCache<CachedPage>;
@@ -61,6 +72,8 @@ export class PageCache {
     };
     fastify.addHook('onRequest', async (request, reply) => {
       if (!cacheable(request.method, request.routeOptions.url, request.url)) return;
+      // Cookies are not parsed yet: this hook runs first.
+      if (carriesMemberCookie(request.headers.cookie)) return;
       const page = this.pages.get(request.url);
       if (!page) return;
       // Returning the reply after send() tells Fastify the request is answered: no routing, no handler.
@@ -70,6 +83,7 @@ export class PageCache {
       if (
         reply.statusCode === 200 &&
         !reply.hasHeader('x-cache') &&
+        sharedResponse(reply.getHeader('cache-control')) &&
         cacheable(request.method, request.routeOptions.url, request.url) &&
         (typeof payload === 'string' || Buffer.isBuffer(payload))
       ) {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ArticlesModule } from '../articles/articles.module.js';
 import { EditionsModule } from '../editions/editions.module.js';
 import { BlogController } from './blog.controller.js';
+import { BlogReaders } from './blog-readers.js';
 import { EditionPageController } from './edition-page.controller.js';
 import { FeedController } from './feed.controller.js';
 import { HttpExceptionFilter } from './http-exception.filter.js';
@@ -22,7 +23,7 @@ import { MembersController } from './members.controller.js';
     SubscriptionController,
     MembersController,
   ],
-  providers: [PageRenderer, RateLimiter, HttpExceptionFilter],
+  providers: [PageRenderer, BlogReaders, RateLimiter, HttpExceptionFilter],
   // The application registers it as its one global filter (bootstrap.ts).
   exports: [HttpExceptionFilter],
 })

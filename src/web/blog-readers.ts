@@ -1,0 +1,91 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Audience } from '../content/access-gate.js';
+import type { ArticleRow } from '../database/schema.js';
+import { ReaderLinks } from '../editions/reader-links.js';
+import { readerLinkIn } from '../mail/subscriber-tokens.js';
+import { MemberCookies } from '../members/member-cookies.js';
+import { MembersService } from '../members/members.service.js';
+import { PUBLIC_CACHE_CONTROL } from './cache-policy.js';
+
+/** Who reads a blog page, as far as the page's content is concerned. */
+export interface BlogReader {
+  /** What the access gate is asked for. */
+  readonly audience: Extract<Audience, 'public' | 'free' | 'premium'>;
+  /** Signed in: the header offers the account, the paywall an upgrade rather than a subscription. */
+  readonly member: boolean;
+  /** Came through an article link of their own email. */
+  readonly viaEmailLink: boolean;
+}
+
+export const ANONYMOUS_READER: BlogReader = { audience: 'public', member: false, viaEmailLink: false };
+
+const RANK: Readonly<Record<BlogReader['audience'], number>> = { public: 0, free: 1, premium: 2 };
+
+function higher(a: BlogReader['audience'], b: BlogReader['audience']): BlogReader['audience'] {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** A page that depends on who asks: no shared cache may keep it, nor hand it to anyone else. */
+export function isPersonal(reader: BlogReader): boolean {
+  return reader.member || reader.viaEmailLink;
+}
+
+/**
+ * Tells who reads a blog page: a signed-in member (their session cookie), a subscriber arriving by
+ * an article link of their email (that edition's reader token, for that edition's articles only),
+ * or anyone. The one place that decides it, and the caching that follows from it.
+ */
+@Injectable()
+export class BlogReaders {
+  constructor(
+    @Inject(MembersService) private readonly members: MembersService,
+    @Inject(MemberCookies) private readonly cookies: MemberCookies,
+    @Inject(ReaderLinks) private readonly readerLinks: ReaderLinks,
+  ) {}
+
+  /**
+   * The reader of this request. A cookie whose session is gone is cleared, so that the browser's
+   * next pages come from the shared cache again. `article`: the article page being read, which a
+   * reader link may open in full.
+   */
+  async identify(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    article?: Pick<ArticleRow, 'id' | 'access'>,
+  ): Promise<BlogReader> {
+    let reader = ANONYMOUS_READER;
+    const sessionId = this.cookies.sessionId(request);
+    if (sessionId !== undefined) {
+      const member = await this.members.member(sessionId);
+      if (member) reader = { audience: member.subscriber.tier, member: true, viaEmailLink: false };
+      else this.cookies.clear(reply);
+    }
+    const link = readerLinkIn(request.query as Record<string, unknown>);
+    if (article?.access === 'premium' && reader.audience !== 'premium' && link !== undefined) {
+      const tier = await this.readerLinks.tierForArticle(link, article.id);
+      if (tier !== undefined)
+        reader = { ...reader, audience: higher(reader.audience, tier), viaEmailLink: true };
+    }
+    this.setCaching(reply, reader);
+    return reader;
+  }
+
+  /**
+   * A page for anyone may be kept a few seconds by shared caches (and by our page cache, which
+   * reads the same header); a personal one by none. Either way it varies with the cookie, so a
+   * browser or proxy never answers a member with the copy it kept for a stranger, or the reverse.
+   */
+  private setCaching(reply: FastifyReply, reader: BlogReader): void {
+    void reply.header('Vary', 'Cookie');
+    if (!isPersonal(reader)) {
+      void reply.header('Cache-Control', PUBLIC_CACHE_CONTROL);
+      return;
+    }
+    void reply.header('Cache-Control', 'private, no-store');
+    if (reader.viaEmailLink) {
+      // The link's token stays out of other sites' logs, and the page out of search engines.
+      void reply.header('Referrer-Policy', 'no-referrer').header('X-Robots-Tag', 'noindex');
+    }
+  }
+}
