@@ -140,6 +140,21 @@ describe('premium articles on the blog, by who reads them', () => {
     expect(kept.headers['cache-control']).toBe('public, max-age=5');
   });
 
+  it('without Stripe, offers the upgrade at PREMIUM_URL and has no payment pages', async () => {
+    const free = await get(`/articles/${article.slug}`, freeCookie);
+    expect(load(free.body)('.paywall a.button').attr('href')).toBe(t.config.premiumUrl);
+    const upgrade = await get('/upgrade');
+    expect(upgrade.statusCode).toBe(303);
+    expect(upgrade.headers.location).toBe(t.config.premiumUrl);
+    const webhook = await t.request({
+      method: 'POST',
+      url: '/stripe/webhook',
+      headers: { 'content-type': 'application/json', 'stripe-signature': 't=1,v1=00' },
+      payload: '{"id":"evt_1","type":"invoice.paid"}',
+    });
+    expect(webhook.statusCode).toBe(404);
+  });
+
   it('follows a change of tier both ways at the very next page', async () => {
     const url = `/articles/${article.slug}`;
     const id = await addMember(t, 'change@exemple.fr', 'premium');

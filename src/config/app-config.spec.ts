@@ -197,4 +197,41 @@ describe('loadConfig', () => {
       'SEND_RATE_LIMIT: expected a whole number from 0 to 1000000, got "fast"',
     ]);
   });
+
+  it('turns payments on with both Stripe secrets, and says what is missing or wrong', () => {
+    const off = loadConfig({ DATA_DIR: tempDir(), PUBLIC_URL: 'https://blog.example' });
+    expect(off.stripe).toBeUndefined();
+    expect(off.premiumUrl).toBe('https://blog.example/');
+    const on = loadConfig({
+      DATA_DIR: tempDir(),
+      PUBLIC_URL: 'https://blog.example',
+      STRIPE_SECRET_KEY: 'sk_test_0123456789abcdef',
+      STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdef',
+      STRIPE_API_URL: 'http://stripe-mock:12111',
+      STRIPE_PRICE_MONTHLY: 'price_1Month',
+    });
+    expect(on.stripe).toMatchObject({
+      api: { protocol: 'http', host: 'stripe-mock', port: 12111 },
+      monthlyPriceId: 'price_1Month',
+      yearlyPriceId: undefined,
+      dashboardUrl: 'https://dashboard.stripe.com/test',
+    });
+    // The upgrade buttons lead to the upgrade page, unless PREMIUM_URL says otherwise.
+    expect(on.premiumUrl).toBe('https://blog.example/upgrade');
+    expect(problems({ STRIPE_SECRET_KEY: 'sk_live_0123456789abcdef' })).toEqual([
+      'STRIPE_WEBHOOK_SECRET: expected the signing secret of the webhook endpoint (whsec_…), required with STRIPE_SECRET_KEY',
+    ]);
+    expect(
+      problems({ STRIPE_WEBHOOK_SECRET: 'whsec_0123456789abcdef', STRIPE_SECRET_KEY: 'pk_test_123456789' }),
+    ).toEqual([
+      'STRIPE_SECRET_KEY: expected a secret or restricted key (sk_live_…, sk_test_…, rk_…), required with STRIPE_WEBHOOK_SECRET',
+    ]);
+    expect(problems({ STRIPE_PRICE_MONTHLY: 'price_1Month' })).toEqual([
+      'STRIPE_PRICE_MONTHLY: has no effect without STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET',
+    ]);
+    expect(problems({ CURRENCY: 'euro', PAYMENT_GRACE_DAYS: '90' })).toEqual([
+      'CURRENCY: expected an ISO 4217 code such as EUR, got "EURO"',
+      'PAYMENT_GRACE_DAYS: expected a whole number from 0 to 60, got "90"',
+    ]);
+  });
 });

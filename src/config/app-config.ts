@@ -63,8 +63,14 @@ export interface AppConfig {
   /** An editor's desk session ends after this long without a request. */
   readonly sessionIdleSeconds: number;
   readonly welcomeEmail: boolean;
-  /** Where the teaser edition's invitation to go premium leads. */
+  /** Where every invitation to go premium leads: PREMIUM_URL, else the upgrade page with payments on. */
   readonly premiumUrl: string;
+  /** Payments through Stripe; undefined leaves them off. */
+  readonly stripe: StripeSettings | undefined;
+  /** ISO 4217 code, upper case: what prices are in. */
+  readonly currency: string;
+  /** How long a member whose payment failed stays premium while they update their card. */
+  readonly paymentGraceDays: number;
   /** Publishing an article creates its edition and schedules it at once. */
   readonly editionOnPublish: boolean;
   /** Messages handed to SMTP at once by one worker. */
@@ -91,6 +97,19 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** PATH, to find a redis-server to start when none runs. */
   readonly searchPath: string;
+}
+
+export interface StripeSettings {
+  readonly secretKey: string;
+  readonly webhookSecret: string;
+  /** Another API server (stripe-mock in development); unset, Stripe's own. */
+  readonly api:
+    { readonly protocol: 'http' | 'https'; readonly host: string; readonly port: number } | undefined;
+  /** Prices named in the environment; the desk's, when unset. */
+  readonly monthlyPriceId: string | undefined;
+  readonly yearlyPriceId: string | undefined;
+  /** Where an editor sees a customer: the test-mode dashboard for test keys. */
+  readonly dashboardUrl: string;
 }
 
 export interface DkimSettings {
@@ -266,6 +285,61 @@ function readDkim(read: EnvReader, mailFromAddress: string): DkimSettings | unde
   return { domainName, keySelector, privateKey };
 }
 
+function readCurrency(read: EnvReader): string {
+  const currency = read.string('CURRENCY', 'EUR').toUpperCase();
+  if (/^[A-Z]{3}$/.test(currency)) return currency;
+  read.problems.push(`CURRENCY: expected an ISO 4217 code such as EUR, got "${currency}"`);
+  return 'EUR';
+}
+
+/** STRIPE_SECRET_KEY with STRIPE_WEBHOOK_SECRET, or neither: payments off. */
+function readStripe(read: EnvReader): StripeSettings | undefined {
+  const secretKey = read.raw('STRIPE_SECRET_KEY');
+  const webhookSecret = read.raw('STRIPE_WEBHOOK_SECRET');
+  const apiUrl = read.url('STRIPE_API_URL', undefined, ['http', 'https']);
+  const price = (name: string): string | undefined => {
+    const id = read.raw(name);
+    if (id !== undefined && !/^price_[A-Za-z0-9]{1,200}$/.test(id))
+      read.problems.push(`${name}: expected a Stripe price id such as price_1Abc…, got "${id}"`);
+    return id;
+  };
+  const monthlyPriceId = price('STRIPE_PRICE_MONTHLY');
+  const yearlyPriceId = price('STRIPE_PRICE_YEARLY');
+  if (secretKey === undefined && webhookSecret === undefined) {
+    for (const name of ['STRIPE_API_URL', 'STRIPE_PRICE_MONTHLY', 'STRIPE_PRICE_YEARLY'])
+      if (read.raw(name) !== undefined)
+        read.problems.push(`${name}: has no effect without STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET`);
+    return undefined;
+  }
+  if (secretKey === undefined || !/^(?:sk|rk)_(?:test|live)_[A-Za-z0-9]{8,}$/.test(secretKey)) {
+    read.problems.push(
+      'STRIPE_SECRET_KEY: expected a secret or restricted key (sk_live_…, sk_test_…, rk_…), required with STRIPE_WEBHOOK_SECRET',
+    );
+    return undefined;
+  }
+  if (webhookSecret === undefined || !/^whsec_[A-Za-z0-9+/=]{8,}$/.test(webhookSecret)) {
+    read.problems.push(
+      'STRIPE_WEBHOOK_SECRET: expected the signing secret of the webhook endpoint (whsec_…), required with STRIPE_SECRET_KEY',
+    );
+    return undefined;
+  }
+  let api: StripeSettings['api'];
+  if (apiUrl !== undefined && URL.canParse(apiUrl)) {
+    const url = new URL(apiUrl);
+    const protocol = url.protocol === 'http:' ? 'http' : 'https';
+    api = { protocol, host: url.hostname, port: Number(url.port || (protocol === 'http' ? 80 : 443)) };
+  }
+  const testMode = /^(?:sk|rk)_test_/.test(secretKey);
+  return {
+    secretKey,
+    webhookSecret,
+    api,
+    monthlyPriceId,
+    yearlyPriceId,
+    dashboardUrl: `https://dashboard.stripe.com${testMode ? '/test' : ''}`,
+  };
+}
+
 /**
  * The development secret is generated once and kept in DATA_DIR so that tokens in emails already
  * sent stay valid across restarts; production must say its secret explicitly.
@@ -368,6 +442,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     );
   }
 
+  const stripe = readStripe(read);
   const config: AppConfig = {
     production,
     role,
@@ -404,7 +479,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     retryBaseDelayMs: read.integer('RETRY_BASE_DELAY_MS', 2000, 10, 600_000),
     maxDeliveryAttempts: read.integer('MAX_DELIVERY_ATTEMPTS', 10, 1, 100),
     editionOnPublish: read.oneOf('EDITION_ON_PUBLISH', ['true', 'false'], 'false') === 'true',
-    premiumUrl: read.url('PREMIUM_URL', undefined, ['http', 'https']) ?? `${publicUrl}/`,
+    premiumUrl:
+      read.url('PREMIUM_URL', undefined, ['http', 'https']) ?? `${publicUrl}/${stripe ? 'upgrade' : ''}`,
+    stripe,
+    currency: readCurrency(read),
+    paymentGraceDays: read.integer('PAYMENT_GRACE_DAYS', 7, 0, 60),
     adminApiToken,
     metricsToken,
     timezone,

@@ -79,7 +79,10 @@ export type SubscriberTier = (typeof SUBSCRIBER_TIERS)[number];
 export const SUBSCRIBER_STATUSES = ['pending', 'active', 'unsubscribed', 'bounced', 'complained'] as const;
 export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
-export const CONSENT_SOURCES = ['form', 'import', 'api'] as const;
+export const TIER_SOURCES = ['editor', 'payment'] as const;
+export type TierSource = (typeof TIER_SOURCES)[number];
+
+export const CONSENT_SOURCES = ['form', 'import', 'api', 'payment'] as const;
 export type ConsentSource = (typeof CONSENT_SOURCES)[number];
 
 export const subscribers = pgTable(
@@ -92,9 +95,16 @@ export const subscribers = pgTable(
     tier: text('tier', { enum: SUBSCRIBER_TIERS }).notNull().default('free'),
     status: text('status', { enum: SUBSCRIBER_STATUSES }).notNull().default('pending'),
     locale: text('locale').notNull().default('fr'),
-    /** Who set the tier last: an editor now, a payment provider later (its customer reference beside). */
-    tierSource: text('tier_source').notNull().default('editor'),
+    /**
+     * Why the tier is what it is: `payment` while a paid subscription grants premium, else `editor`
+     * (an editor's grant, or nothing). The tier itself is derived (SubscribersRepository.refreshTiers).
+     */
+    tierSource: text('tier_source', { enum: TIER_SOURCES }).notNull().default('editor'),
+    /** The Stripe customer, once the subscriber has paid or opened a checkout. */
     externalRef: text('external_ref'),
+    /** Premium given by an editor ("comp"), until comp_until when set. */
+    comped: boolean('comped').notNull().default(false),
+    compUntil: timestamp('comp_until', { withTimezone: true, precision: 3 }),
     consentAt: timestamp('consent_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     consentIp: text('consent_ip'),
     consentUserAgent: text('consent_user_agent'),
@@ -119,7 +129,17 @@ export const subscribers = pgTable(
       'subscribers_status_check',
       sql`${t.status} in ('pending', 'active', 'unsubscribed', 'bounced', 'complained')`,
     ),
-    check('subscribers_consent_source_check', sql`${t.consentSource} in ('form', 'import', 'api')`),
+    check(
+      'subscribers_consent_source_check',
+      sql`${t.consentSource} in ('form', 'import', 'api', 'payment')`,
+    ),
+    check('subscribers_tier_source_check', sql`${t.tierSource} in ('editor', 'payment')`),
+    uniqueIndex('subscribers_external_ref_key')
+      .on(t.externalRef)
+      .where(sql`${t.externalRef} is not null`),
+    index('subscribers_comp_until_idx')
+      .on(t.compUntil)
+      .where(sql`${t.comped} and ${t.compUntil} is not null`),
   ],
 );
 
@@ -354,3 +374,59 @@ export const apiTokens = pgTable(
 );
 
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
+
+/**
+ * Paid subscriptions, as Stripe last told them (always read back from Stripe's API, never from an
+ * event's payload, so that events arriving late or twice change nothing). `grants_premium` says
+ * whether the subscription makes its subscriber premium now; `premium_until`, when it stops doing
+ * so without further news (the end of a cancelled period, of a failed payment's grace).
+ */
+export const paidSubscriptions = pgTable(
+  'paid_subscriptions',
+  {
+    id: text('id').primaryKey(),
+    subscriberId: uuid('subscriber_id')
+      .notNull()
+      .references(() => subscribers.id, { onDelete: 'cascade' }),
+    customerId: text('customer_id').notNull(),
+    status: text('status').notNull(),
+    priceId: text('price_id'),
+    interval: text('interval', { enum: ['month', 'year'] }),
+    /** In the currency's minor unit, per interval. */
+    amount: integer('amount').notNull().default(0),
+    currency: text('currency').notNull(),
+    currentPeriodEnd: timestamp('current_period_end', { withTimezone: true, precision: 3 }),
+    cancelAtPeriodEnd: boolean('cancel_at_period_end').notNull().default(false),
+    /** When the subscription first went past due since it was last paid. */
+    pastDueSince: timestamp('past_due_since', { withTimezone: true, precision: 3 }),
+    grantsPremium: boolean('grants_premium').notNull().default(false),
+    premiumUntil: timestamp('premium_until', { withTimezone: true, precision: 3 }),
+    startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }).notNull(),
+    endedAt: timestamp('ended_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    index('paid_subscriptions_subscriber_idx').on(t.subscriberId),
+    index('paid_subscriptions_lapse_idx')
+      .on(t.premiumUntil)
+      .where(sql`${t.grantsPremium} and ${t.premiumUntil} is not null`),
+    check('paid_subscriptions_interval_check', sql`${t.interval} in ('month', 'year')`),
+  ],
+);
+
+export type PaidSubscriptionRow = typeof paidSubscriptions.$inferSelect;
+export type NewPaidSubscriptionRow = typeof paidSubscriptions.$inferInsert;
+
+/** Stripe events already applied: each is applied once, however often it is delivered. */
+export const paymentEvents = pgTable('payment_events', {
+  id: text('id').primaryKey(),
+  type: text('type').notNull(),
+  receivedAt: timestamp('received_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});
+
+/** Publication settings an editor changes on the desk; the environment gives the defaults. */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+});

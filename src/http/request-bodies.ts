@@ -13,7 +13,7 @@ import { type FieldProblem, InvalidInputException, toErrorBody } from './api-err
 export const MAX_JSON_DEPTH = 16;
 
 /** The bodies a route takes besides JSON and forms, named on the route with `TakesBody`. */
-type SpecialBody = 'csv-stream' | 'anything';
+type SpecialBody = 'csv-stream' | 'anything' | 'json-text';
 
 interface BodyRouteConfig {
   readonly takesBody?: SpecialBody;
@@ -21,7 +21,8 @@ interface BodyRouteConfig {
 
 /**
  * `csv-stream`: the body is handed over as a stream of CSV (imports). `anything`: any content type
- * or none is accepted and ignored, as RFC 8058 asks of the one-click unsubscribe.
+ * or none is accepted and ignored, as RFC 8058 asks of the one-click unsubscribe. `json-text`: a
+ * JSON body handed over as the exact text received, for a signature over its bytes (webhooks).
  */
 export const TakesBody = (kind: SpecialBody): MethodDecorator =>
   RouteConfig({ takesBody: kind } satisfies BodyRouteConfig);
@@ -155,6 +156,10 @@ export function registerRequestBodies(fastify: FastifyInstance): void {
     // A route that takes anything ignores the body, valid or not.
     if (takesBody(request) === 'anything') {
       done(null, undefined);
+      return;
+    }
+    if (takesBody(request) === 'json-text') {
+      done(null, body);
       return;
     }
     const parsed = parseJsonObject(body as string);

@@ -10,7 +10,14 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
 
-export const EMAIL_TEMPLATES = ['confirm', 'welcome', 'sign-in', 'edition-teaser', 'edition-full'] as const;
+export const EMAIL_TEMPLATES = [
+  'confirm',
+  'welcome',
+  'sign-in',
+  'member-notice',
+  'edition-teaser',
+  'edition-full',
+] as const;
 export type EmailTemplate = (typeof EMAIL_TEMPLATES)[number];
 
 export interface RenderedEmail {
@@ -115,6 +122,9 @@ export class EmailRenderer implements OnModuleInit {
         confirmUrl: 'https://example.invalid/c',
         signInUrl: 'https://example.invalid/s',
         ttlMinutes: 15,
+        text: 'Check',
+        buttonUrl: 'https://example.invalid/b',
+        buttonLabel: 'Check',
         premiumUrl: 'https://example.invalid/premium',
         name: 'Check',
         articles: [

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { SubscriberRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
+import { longDateFormat } from '../i18n/dates.js';
 import { messagesFor } from '../i18n/messages.js';
 import { normaliseEmail } from '../mail/email-address.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
@@ -37,6 +38,7 @@ export interface Member {
 @Injectable()
 export class MembersService {
   private readonly logger = new Logger(MembersService.name);
+  private readonly dateFormat: Intl.DateTimeFormat;
 
   constructor(
     @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
@@ -47,7 +49,9 @@ export class MembersService {
     @Inject(TransactionalMailer) private readonly mailer: TransactionalMailer,
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.dateFormat = longDateFormat(config.locale, config.timezone);
+  }
 
   /**
    * Checks the address and the limits, and queues the request: the answer is the same, in the same
@@ -83,6 +87,34 @@ export class MembersService {
     });
   }
 
+  /** Worker side: tells an active member what became of their paid subscription. */
+  async sendNotice(request: MemberJobs['member-notice']): Promise<void> {
+    const subscriber = await this.subscribers.findById(request.subscriberId);
+    if (subscriber?.status !== 'active') return;
+    const t = messagesFor(this.config.locale);
+    const until = request.until ? this.dateFormat.format(new Date(request.until)) : '';
+    const notice =
+      request.notice === 'payment-failed'
+        ? {
+            subject: t.noticePaymentFailedSubject,
+            text: t.noticePaymentFailedText.replace('{date}', until),
+            buttonUrl: `${this.config.publicUrl}/account`,
+            buttonLabel: t.noticePaymentFailedButton,
+          }
+        : {
+            subject: t.noticePremiumEndedSubject,
+            text: t.noticePremiumEndedText,
+            buttonUrl: this.config.premiumUrl,
+            buttonLabel: t.noticePremiumEndedButton,
+          };
+    await this.mailer.send('member-notice', subscriber, {
+      ...notice,
+      subject: `${notice.subject} — ${this.config.publicationName}`,
+      preheader: notice.text,
+    });
+    this.logger.log({ subscriberId: subscriber.id, notice: request.notice }, 'Member told');
+  }
+
   linkIsLive(token: string): Promise<boolean> {
     return this.links.isLive(token);
   }
@@ -99,6 +131,18 @@ export class MembersService {
     const sessionId = await this.sessions.create(subscriber.id);
     this.logger.log({ subscriberId: subscriber.id }, 'Member signed in');
     return { sessionId, next: link.next };
+  }
+
+  /** A session for a subscriber whose identity something else proved (a payment this browser made). */
+  async startSession(subscriberId: string): Promise<string> {
+    const sessionId = await this.sessions.create(subscriberId);
+    this.logger.log({ subscriberId }, 'Member signed in after paying');
+    return sessionId;
+  }
+
+  /** Mails an active subscriber a sign-in link, as if they had asked for one. */
+  async offerSignIn(email: string, next: string): Promise<void> {
+    await this.queue.add('sign-in-link', { email, next: blogPath(next) });
   }
 
   /** The member of a session cookie, while the session lives and the subscriber is active. */

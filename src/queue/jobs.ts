@@ -37,7 +37,17 @@ export interface MemberJobs {
    * the worker, so that the answer to the request says nothing about it and takes the same time.
    */
   'sign-in-link': { readonly email: string; readonly next: string };
+  /** Tells a member what became of their paid subscription. */
+  'member-notice': {
+    readonly subscriberId: string;
+    readonly notice: MemberNotice;
+    /** ISO 8601: until when premium lasts (payment-failed). */
+    readonly until?: string;
+  };
 }
+
+/** `payment-failed`: update your card while premium lasts. `premium-ended`: premium is over. */
+export type MemberNotice = 'payment-failed' | 'premium-ended';
 
 export type MemberJobName = keyof MemberJobs;
 

@@ -4,6 +4,9 @@ import { stringify } from 'csv-stringify/sync';
 import type { SubscriberRow, SubscriberStatus, SubscriberTier } from '../database/schema.js';
 import { FieldConflictException, InvalidInputException } from '../http/api-error.js';
 import { normaliseEmail } from '../mail/email-address.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { parsePublicationTime } from '../lib/publication-time.js';
 import type { CreateSubscriberDto, UpdateSubscriberDto } from './dto/subscriber-input.dto.js';
 import { SubscriptionService } from './subscription.service.js';
 import { spreadsheetSafe } from './spreadsheet-safe.js';
@@ -45,6 +48,7 @@ export class SubscribersAdminService {
   constructor(
     @Inject(SubscribersRepository) private readonly repository: SubscribersRepository,
     @Inject(SubscriptionService) private readonly subscriptions: SubscriptionService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async list(
@@ -125,9 +129,10 @@ export class SubscribersAdminService {
         'status: a subscriber who never confirmed cannot be made active; create them with confirmed: true instead',
       );
     }
+    const grantEnd = this.grantEnd(input);
+    if (input.tier !== undefined) await this.repository.setGrant(id, input.tier === 'premium', grantEnd);
     const row = await this.repository.update(id, {
       ...(input.name !== undefined ? { name: input.name.trim() } : {}),
-      ...(input.tier !== undefined ? { tier: input.tier, tierSource: 'editor' } : {}),
       ...(input.status === 'unsubscribed' && current.status !== 'unsubscribed'
         ? { status: 'unsubscribed' as const, unsubscribedAt: new Date() }
         : {}),
@@ -135,6 +140,22 @@ export class SubscribersAdminService {
     });
     if (!row) throw new NotFoundException(`No subscriber with id ${id}`);
     return row;
+  }
+
+  /** When an editor's grant of premium ends: a date to come, or null for no end. */
+  private grantEnd(input: UpdateSubscriberDto): Date | null {
+    if (input.premium_until === undefined) return null;
+    if (input.tier !== 'premium')
+      throw InvalidInputException.field('premium_until', 'goes with tier premium only');
+    const until = parsePublicationTime(input.premium_until, this.config.timezone);
+    if (!until)
+      throw InvalidInputException.field(
+        'premium_until',
+        `"${input.premium_until}" is not an ISO 8601 date such as 2027-06-30`,
+      );
+    if (until.getTime() <= Date.now())
+      throw InvalidInputException.field('premium_until', 'must be in the future');
+    return until;
   }
 
   async erase(id: string): Promise<void> {

@@ -47,6 +47,19 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * THE rule for a subscriber's tier, in SQL over `subscribers as s`: premium while an editor's grant
+ * stands or a paid subscription grants it. Every write of the tier goes through it.
+ */
+const PAID_PREMIUM = sql`exists (select 1 from paid_subscriptions p where p.subscriber_id = s.id and p.grants_premium)`;
+const PREMIUM_NOW = sql`(s.comped or ${PAID_PREMIUM})`;
+
+/** A subscriber whose tier changed, and from what. */
+export interface TierChange {
+  readonly subscriber: SubscriberRow;
+  readonly previousTier: SubscriberTier;
+}
+
 /** How long an address waits between two confirmation emails. */
 const CONFIRMATION_INTERVAL = sql`interval '1 hour'`;
 
@@ -262,13 +275,26 @@ export class SubscribersRepository {
       .limit(limit);
   }
 
-  /** Inserts a subscriber; undefined when the address (in any case) is already there. */
-  async insert(row: NewSubscriberRow): Promise<SubscriberRow | undefined> {
-    const [inserted] = await this.db.insert(subscribers).values(row).onConflictDoNothing().returning();
+  /**
+   * Inserts a subscriber; undefined when the address (in any case) is already there. A premium tier
+   * given here is an editor's grant: a new subscriber has paid for nothing yet.
+   */
+  async insert(
+    row: Omit<NewSubscriberRow, 'comped' | 'compUntil' | 'tierSource'>,
+  ): Promise<SubscriberRow | undefined> {
+    const [inserted] = await this.db
+      .insert(subscribers)
+      .values({ ...row, comped: row.tier === 'premium', tierSource: 'editor' })
+      .onConflictDoNothing()
+      .returning();
     return inserted;
   }
 
-  async update(id: string, patch: Partial<NewSubscriberRow>): Promise<SubscriberRow | undefined> {
+  /** Everything but the tier, which follows grants and payments (setGrant, refreshTiers). */
+  async update(
+    id: string,
+    patch: Partial<Omit<NewSubscriberRow, 'tier' | 'tierSource' | 'comped' | 'compUntil'>>,
+  ): Promise<SubscriberRow | undefined> {
     const [row] = await this.db
       .update(subscribers)
       .set({ ...patch, updatedAt: sql`now()` })
@@ -276,6 +302,86 @@ export class SubscribersRepository {
       .returning();
     if (row && patch.status !== undefined && patch.status !== 'active') await this.departures.raise();
     return row;
+  }
+
+  /**
+   * An editor's grant of premium ("comp"), until a date or without end, or its withdrawal; the tier
+   * follows at once. A paid subscription still makes the subscriber premium without a grant.
+   */
+  async setGrant(id: string, comped: boolean, until: Date | null): Promise<SubscriberRow | undefined> {
+    const [row] = await this.db
+      .update(subscribers)
+      .set({ comped, compUntil: comped ? until : null, updatedAt: sql`now()` })
+      .where(eq(subscribers.id, id))
+      .returning({ id: subscribers.id });
+    if (!row) return undefined;
+    await this.refreshTiers([id]);
+    return this.findById(id);
+  }
+
+  /** The subscriber of a Stripe customer. */
+  async findByCustomer(customerId: string): Promise<SubscriberRow | undefined> {
+    const [row] = await this.db.select().from(subscribers).where(eq(subscribers.externalRef, customerId));
+    return row;
+  }
+
+  /** Records the subscriber's Stripe customer; false when that customer is someone else's. */
+  async linkCustomer(id: string, customerId: string): Promise<boolean> {
+    const result = await this.db.execute(sql`
+      update subscribers set external_ref = ${customerId}, updated_at = now()
+      where id = ${id} and (external_ref is null or external_ref = ${customerId})
+        and not exists (select 1 from subscribers o where o.external_ref = ${customerId} and o.id <> ${id})
+      returning id`);
+    return rowsOf(result).length > 0;
+  }
+
+  /**
+   * Sets the tier of these subscribers by THE rule (PREMIUM_NOW) and returns those whose tier
+   * changed. Called after anything the rule reads has changed: a grant, a payment, a lapse.
+   */
+  async refreshTiers(ids: readonly string[]): Promise<TierChange[]> {
+    if (ids.length === 0) return [];
+    const result = await this.db.execute(sql`
+      with before as (
+        select id, tier from subscribers
+        where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)
+        for update
+      )
+      update subscribers as s set
+        tier = case when ${PREMIUM_NOW} then 'premium' else 'free' end,
+        tier_source = case when ${PAID_PREMIUM} then 'payment' else 'editor' end,
+        updated_at = now()
+      from before
+      where s.id = before.id
+        and (s.tier <> case when ${PREMIUM_NOW} then 'premium' else 'free' end
+          or s.tier_source <> case when ${PAID_PREMIUM} then 'payment' else 'editor' end)
+      returning s.id, before.tier as previous_tier`);
+    const changed = rowsOf<{ id: string; previous_tier: SubscriberTier }>(result);
+    if (changed.length === 0) return [];
+    const rows = await this.db
+      .select()
+      .from(subscribers)
+      .where(
+        inArray(
+          subscribers.id,
+          changed.map((row) => row.id),
+        ),
+      );
+    const previous = new Map(changed.map((row) => [row.id, row.previous_tier]));
+    return rows.map((subscriber) => ({
+      subscriber,
+      previousTier: previous.get(subscriber.id) ?? subscriber.tier,
+    }));
+  }
+
+  /** Withdraws the editors' grants whose end has come; returns whose. */
+  async endLapsedGrants(): Promise<string[]> {
+    const rows = await this.db
+      .update(subscribers)
+      .set({ comped: false, compUntil: null, updatedAt: sql`now()` })
+      .where(and(eq(subscribers.comped, true), lt(subscribers.compUntil, sql`now()`)))
+      .returning({ id: subscribers.id });
+    return rows.map((row) => row.id);
   }
 
   /** Which of these addresses are suppressed, by lower-cased address. */
@@ -298,12 +404,15 @@ export class SubscribersRepository {
     if (rows.length === 0) return { inserted: 0, updated: 0 };
     const records = JSON.stringify(rows.map((row) => ({ email: row.email, name: row.name, tier: row.tier })));
     const result = await this.db.execute(sql`
-      insert into subscribers as s (email, name, tier, status, consent_source, consent_wording, confirmed_at)
-      select r.email, r.name, r.tier, 'active', 'import', 'import', now()
+      insert into subscribers as s (email, name, tier, comped, status, consent_source, consent_wording, confirmed_at)
+      select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import', now()
       from json_to_recordset(${records}::json) as r(email text, name text, tier text)
       on conflict (lower(email)) do update set
         name = case when excluded.name <> '' then excluded.name else s.name end,
-        tier = excluded.tier, tier_source = 'editor', updated_at = now()
+        comped = excluded.tier = 'premium', comp_until = null,
+        tier = case when excluded.tier = 'premium' or ${PAID_PREMIUM} then 'premium' else 'free' end,
+        tier_source = case when ${PAID_PREMIUM} then 'payment' else 'editor' end,
+        updated_at = now()
       returning (xmax = 0) as inserted`);
     const flags = rowsOf<{ inserted: boolean }>(result);
     const inserted = flags.filter((row) => row.inserted).length;

@@ -95,6 +95,16 @@ export interface Paywall {
   readonly signIn: boolean;
 }
 
-export function paywallFor(config: AppConfig, reader: BlogReader): Paywall {
-  return { upgrade: reader.audience !== 'public', upgradeUrl: config.premiumUrl, signIn: !reader.member };
+export function paywallFor(config: AppConfig, reader: BlogReader, article: ArticleView): Paywall {
+  return {
+    upgrade: reader.audience !== 'public',
+    upgradeUrl: upgradeUrl(config, `/articles/${article.slug}`),
+    signIn: !reader.member,
+  };
+}
+
+/** Where going premium starts: the upgrade page, coming back to `path` after paying, or PREMIUM_URL. */
+export function upgradeUrl(config: AppConfig, path: string): string {
+  const page = `${config.publicUrl}/upgrade`;
+  return config.premiumUrl === page ? `${page}?next=${encodeURIComponent(path)}` : config.premiumUrl;
 }

@@ -114,7 +114,7 @@ export class BlogController {
         tags: article.tags.map((tag) => tag.name),
         jsonLd: articleJsonLd(this.config, article),
       },
-      { article, reader, paywall: article.gated ? paywallFor(this.config, reader) : undefined },
+      { article, reader, paywall: article.gated ? paywallFor(this.config, reader, article) : undefined },
     );
   }
 

@@ -8,7 +8,11 @@ import { one } from '../http/form-values.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
 import { MemberCookies } from '../members/member-cookies.js';
 import { blogPath, MembersService } from '../members/members.service.js';
+import type { PaidSubscriptionRow } from '../database/schema.js';
+import { formatMoney } from '../i18n/money.js';
+import { PaymentsService } from '../payments/payments.service.js';
 import type { BlogReader } from './blog-readers.js';
+import { upgradeUrl } from './blog-view.js';
 import { PageRenderer, type PageTemplate } from './page-renderer.js';
 
 const HTML = 'text/html; charset=utf-8';
@@ -34,6 +38,7 @@ export class MembersController {
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(MemberCookies) private readonly cookies: MemberCookies,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.t = messagesFor(config.locale);
@@ -46,17 +51,7 @@ export class MembersController {
     data: object,
     status = 200,
   ): Promise<void> {
-    const html = this.renderer.render(
-      page,
-      {
-        title: `${title} — ${this.config.publicationName}`,
-        description: title,
-        canonical: `${this.config.publicUrl}/sign-in`,
-        ogType: 'website',
-        noindex: true,
-      },
-      data,
-    );
+    const html = this.renderer.readerPage(page, title, data, '/sign-in');
     await reply.status(status).header('Cache-Control', 'no-store').type(HTML).send(html);
   }
 
@@ -157,13 +152,31 @@ export class MembersController {
   async account(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const member = await this.members.member(this.cookies.sessionId(request));
     if (!member) return this.seeOther(reply, '/sign-in?next=%2Faccount');
-    const reader: BlogReader = { audience: member.subscriber.tier, member: true, viaEmailLink: false };
+    const { subscriber } = member;
+    const reader: BlogReader = { audience: subscriber.tier, member: true, viaEmailLink: false };
+    const paid = this.payments.enabled ? await this.payments.latestSubscription(subscriber.id) : undefined;
     await this.send(reply, 'account', this.t.accountTitle, {
       reader,
-      member: member.subscriber,
-      premium: member.subscriber.tier === 'premium',
-      preferencesUrl: this.members.preferencesUrl(member.subscriber),
+      member: subscriber,
+      premium: subscriber.tier === 'premium',
+      payment: paid?.grantsPremium ? this.paymentView(paid) : undefined,
+      gift: subscriber.comped ? { until: subscriber.compUntil } : undefined,
+      manageBilling: this.payments.enabled && subscriber.externalRef !== null,
+      upgradeUrl: upgradeUrl(this.config, '/account'),
+      preferencesUrl: this.members.preferencesUrl(subscriber),
     });
+  }
+
+  /** A paid subscription as its member reads it on their account page. */
+  private paymentView(paid: PaidSubscriptionRow) {
+    const money = paid.amount > 0 ? ` · ${formatMoney(this.config.locale, paid.currency, paid.amount)}` : '';
+    const interval = paid.interval === 'year' ? this.t.accountYearly : this.t.accountMonthly;
+    return {
+      plan: `${this.t.tierPremium}, ${interval}${money}`,
+      pastDueUntil: paid.status === 'past_due' ? paid.premiumUntil : null,
+      endsAt: paid.cancelAtPeriodEnd ? paid.premiumUntil : null,
+      renewsAt: paid.currentPeriodEnd,
+    };
   }
 
   /** A used, expired, forged or mangled link: said plainly, with the form to ask for another. */

@@ -16,6 +16,7 @@ export const PAGE_TEMPLATES = [
   'preferences',
   'sign-in',
   'account',
+  'upgrade',
 ] as const;
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number];
 
@@ -82,6 +83,24 @@ export class PageRenderer {
     );
     this.stylesheet = stylesheet.body;
     this.stylesheetPath = stylesheet.url;
+  }
+
+  /**
+   * A page made for one reader (a form's answer, sign-in, account, upgrade): titled by its heading,
+   * never indexed.
+   */
+  readerPage(name: PageTemplate, heading: string, data: object, path = '/'): string {
+    return this.render(
+      name,
+      {
+        title: `${heading} — ${this.config.publicationName}`,
+        description: heading,
+        canonical: `${this.config.publicUrl}${path}`,
+        ogType: 'website',
+        noindex: true,
+      },
+      data,
+    );
   }
 
   render(name: PageTemplate, head: PageHead, data: object): string {

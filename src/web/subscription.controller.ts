@@ -54,17 +54,7 @@ export class SubscriptionController {
   }
 
   private page(heading: string, paragraphs: readonly string[], form?: MessageForm): string {
-    return this.renderer.render(
-      'message',
-      {
-        title: `${heading} — ${this.config.publicationName}`,
-        description: heading,
-        canonical: `${this.config.publicUrl}/`,
-        ogType: 'website',
-        noindex: true,
-      },
-      { heading, paragraphs, form },
-    );
+    return this.renderer.readerPage('message', heading, { heading, paragraphs, form });
   }
 
   /**
@@ -193,33 +183,23 @@ export class SubscriptionController {
           : subscriber.status === 'unsubscribed'
             ? this.t.statusUnsubscribed
             : this.t.statusBlocked;
-    return this.renderer.render(
-      'preferences',
-      {
-        title: `${this.t.preferencesTitle} — ${this.config.publicationName}`,
-        description: this.t.preferencesTitle,
-        canonical: `${this.config.publicUrl}/`,
-        ogType: 'website',
-        noindex: true,
+    return this.renderer.readerPage('preferences', this.t.preferencesTitle, {
+      saved,
+      subscriber: {
+        email: subscriber.email,
+        name: subscriber.name,
+        tierLabel: subscriber.tier === 'premium' ? this.t.tierPremium : this.t.tierFree,
+        statusLabel,
+        active: subscriber.status === 'active' || subscriber.status === 'pending',
+        unsubscribed: subscriber.status === 'unsubscribed',
       },
-      {
-        saved,
-        subscriber: {
-          email: subscriber.email,
-          name: subscriber.name,
-          tierLabel: subscriber.tier === 'premium' ? this.t.tierPremium : this.t.tierFree,
-          statusLabel,
-          active: subscriber.status === 'active' || subscriber.status === 'pending',
-          unsubscribed: subscriber.status === 'unsubscribed',
-        },
-        actions: {
-          save: base,
-          unsubscribe: `${this.config.publicUrl}/unsubscribe/${token}`,
-          export: `${base}/export`,
-          erase: `${base}/erase`,
-        },
+      actions: {
+        save: base,
+        unsubscribe: `${this.config.publicUrl}/unsubscribe/${token}`,
+        export: `${base}/export`,
+        erase: `${base}/erase`,
       },
-    );
+    });
   }
 
   @Get('preferences/:token')

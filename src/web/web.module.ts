@@ -13,15 +13,20 @@ import { RateLimiter } from '../redis/rate-limiter.js';
 import { MailModule } from '../mail/mail.module.js';
 import { MembersModule } from '../members/members.module.js';
 import { MembersController } from './members.controller.js';
+import { PaymentsModule } from '../payments/payments.module.js';
+import { StripeWebhookController } from './stripe-webhook.controller.js';
+import { UpgradeController } from './upgrade.controller.js';
 
 @Module({
-  imports: [ArticlesModule, SubscribersModule, EditionsModule, MailModule, MembersModule],
+  imports: [ArticlesModule, SubscribersModule, EditionsModule, MailModule, MembersModule, PaymentsModule],
   controllers: [
     FeedController,
     BlogController,
     EditionPageController,
     SubscriptionController,
     MembersController,
+    UpgradeController,
+    StripeWebhookController,
   ],
   providers: [PageRenderer, BlogReaders, RateLimiter, HttpExceptionFilter],
   // The application registers it as its one global filter (bootstrap.ts).

@@ -12,6 +12,7 @@ import { EditionSchedulesService } from '../editions/edition-schedules.service.j
 import { EditionsService } from '../editions/editions.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PaymentsService } from '../payments/payments.service.js';
 import { beat, heartbeatFile } from './heartbeat.js';
 
 const TICK = 'scheduler-tick';
@@ -33,6 +34,7 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
     @Inject(EditionsService) private readonly editions: EditionsService,
     @Inject(EditionSchedulesService) private readonly schedules: EditionSchedulesService,
     @Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService,
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(SchedulerRegistry) private readonly registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -96,6 +98,7 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
       const started = await this.editions.startDue();
       for (const editionId of started) this.logger.log({ editionId }, 'Edition due: sending');
       await this.delivery.reconcile();
+      await this.payments.endLapsedPremium();
       await this.wakeForNextDue();
       for (const article of published)
         this.logger.log({ articleId: article.id, slug: article.slug }, 'Published scheduled article');

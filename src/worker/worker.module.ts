@@ -9,7 +9,8 @@ import { DeliveryModule } from '../delivery/delivery.module.js';
 import { DeliveryProcessor } from '../delivery/delivery.processor.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { MembersModule } from '../members/members.module.js';
-import { MemberLinkProcessor } from '../members/member-link.processor.js';
+import { MembersProcessor } from '../members/members.processor.js';
+import { PaymentsModule } from '../payments/payments.module.js';
 
 @Module({
   imports: [
@@ -20,7 +21,8 @@ import { MemberLinkProcessor } from '../members/member-link.processor.js';
     DeliveryModule,
     QueueModule,
     MembersModule,
+    PaymentsModule,
   ],
-  providers: [SchedulerTickService, SubscriptionProcessor, DeliveryProcessor, MemberLinkProcessor],
+  providers: [SchedulerTickService, SubscriptionProcessor, DeliveryProcessor, MembersProcessor],
 })
 export class WorkerModule {}

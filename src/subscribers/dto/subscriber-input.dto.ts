@@ -53,6 +53,16 @@ export class CreateSubscriberDto extends SubscriberContactDto {
 export const EDITOR_STATUSES = ['active', 'unsubscribed'] as const satisfies readonly SubscriberStatus[];
 
 export class UpdateSubscriberDto extends PickType(CreateSubscriberDto, ['name', 'tier'] as const) {
+  @ApiPropertyOptional({
+    description:
+      'With tier premium: the editor gives premium until this date (ISO 8601; without an offset, in the publication time zone); absent: without end. A paid subscription keeps its subscriber premium whatever the editor gives or takes back.',
+    example: '2027-06-30',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  premium_until?: string;
+
   @ApiPropertyOptional({ enum: EDITOR_STATUSES })
   @IsOptional()
   @IsIn(EDITOR_STATUSES)

@@ -7,12 +7,15 @@ import { MembersService } from './members.service.js';
 
 /** Runs the members queue's jobs in worker processes. */
 @Processor(MEMBERS_QUEUE, { concurrency: 4 })
-export class MemberLinkProcessor extends QueueWorker {
+export class MembersProcessor extends QueueWorker {
   private readonly handlers: JobHandlers<MemberJobs>;
 
   constructor(@Inject(MembersService) members: MembersService) {
     super();
-    this.handlers = { 'sign-in-link': (payload) => members.sendSignInLink(payload) };
+    this.handlers = {
+      'sign-in-link': (payload) => members.sendSignInLink(payload),
+      'member-notice': (payload) => members.sendNotice(payload),
+    };
   }
 
   async process(job: Job): Promise<void> {

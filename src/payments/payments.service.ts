@@ -1,0 +1,289 @@
+import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import type Stripe from 'stripe';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { PaidSubscriptionRow, SubscriberRow } from '../database/schema.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { normaliseEmail } from '../mail/email-address.js';
+import { MemberQueue } from '../queue/member.queue.js';
+import { SubscribersRepository } from '../subscribers/subscribers.repository.js';
+import { PaidSubscriptionsRepository } from './paid-subscriptions.repository.js';
+import { premiumGrant } from './premium-rule.js';
+import { type CheckoutState, type Price, StripeGateway } from './stripe-gateway.js';
+
+/** What became of a webhook event. */
+export type EventOutcome = { readonly applied: true } | { readonly applied: false; readonly reason: string };
+
+const APPLIED: EventOutcome = { applied: true };
+const ignored = (reason: string): EventOutcome => ({ applied: false, reason });
+
+/** How long after paying a new reader may be signed in by coming back from the checkout. */
+const CHECKOUT_SIGN_IN_SECONDS = 24 * 3600;
+
+/** A reader back from a completed checkout. */
+export interface CompletedCheckout {
+  readonly subscriber: SubscriberRow;
+  /**
+   * Whether coming back signs them in: only a reader whose membership this payment created, once.
+   * Anyone may type any address into a checkout; paying for an address does not make it yours.
+   */
+  readonly signIn: boolean;
+}
+
+/**
+ * Readers who pay: checkout, the billing portal, and the tier following each paid subscription.
+ * Stripe's word is always read back from its API (never taken from an event's payload), so an
+ * event that arrives late, twice, or before another changes nothing it should not.
+ */
+@Injectable()
+export class PaymentsService {
+  private readonly logger = new Logger(PaymentsService.name);
+
+  constructor(
+    @Inject(StripeGateway) private readonly gateway: StripeGateway,
+    @Inject(PaidSubscriptionsRepository) private readonly paid: PaidSubscriptionsRepository,
+    @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
+    @Inject(MemberQueue) private readonly memberQueue: MemberQueue,
+    @Inject(Redis) private readonly redis: Redis,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  get enabled(): boolean {
+    return this.gateway.enabled;
+  }
+
+  /** The plans on offer, monthly first. */
+  async plans(): Promise<Price[]> {
+    const ids = [this.config.stripe?.monthlyPriceId, this.config.stripe?.yearlyPriceId];
+    const prices = await Promise.all(
+      ids.filter((id) => id !== undefined).map((id) => this.gateway.price(id)),
+    );
+    return prices.sort((a, b) => (a.interval === b.interval ? 0 : a.interval === 'month' ? -1 : 1));
+  }
+
+  /**
+   * Opens a checkout for a member, or for an address typed on the upgrade page; returns the page
+   * to send the reader to. `next` is the path of the blog to come back to.
+   */
+  async checkout(input: {
+    readonly interval: string | undefined;
+    readonly member: SubscriberRow | undefined;
+    readonly email: string | undefined;
+    readonly next: string;
+  }): Promise<string> {
+    const price = (await this.plans()).find((plan) => plan.interval === input.interval);
+    if (!price) throw InvalidInputException.field('plan', 'choose the monthly or the yearly plan');
+    let subscriber = input.member;
+    let email = input.member?.email;
+    if (!subscriber) {
+      const address = normaliseEmail(input.email ?? '');
+      if (!address.ok) throw InvalidInputException.field('email', address.reason);
+      email = address.email;
+      subscriber = await this.subscribers.findByEmail(email);
+    }
+    if (input.member?.tier === 'premium') throw new ConflictException('You are premium already');
+    const back = encodeURIComponent(input.next);
+    return this.gateway.createCheckout({
+      price,
+      email: email ?? '',
+      customerId: subscriber?.externalRef ?? null,
+      subscriberId: subscriber?.id ?? null,
+      successUrl: `${this.config.publicUrl}/upgrade/done?session_id={CHECKOUT_SESSION_ID}&next=${back}`,
+      cancelUrl: `${this.config.publicUrl}/upgrade?next=${back}`,
+    });
+  }
+
+  /** The reader is back from Stripe: their payment applied now, whether or not its webhook came. */
+  async completeCheckout(sessionId: string): Promise<CompletedCheckout | undefined> {
+    if (!/^cs_[A-Za-z0-9_]{1,250}$/.test(sessionId)) return undefined;
+    const state = await this.gateway.checkout(sessionId);
+    if (!state?.complete) return undefined;
+    const subscriber = await this.applyCheckout(state);
+    if (!subscriber) return undefined;
+    const fresh = Date.now() - state.createdAt.getTime() < CHECKOUT_SIGN_IN_SECONDS * 1000;
+    const createdByPayment =
+      subscriber.consentSource === 'payment' && subscriber.externalRef === state.customerId;
+    const signIn =
+      fresh &&
+      createdByPayment &&
+      (await this.redis.set(
+        `${this.config.queuePrefix}:checkout-sign-in:${sessionId}`,
+        '1',
+        'EX',
+        CHECKOUT_SIGN_IN_SECONDS,
+        'NX',
+      )) === 'OK';
+    return { subscriber, signIn };
+  }
+
+  /** Stripe's customer portal for a member who has paid: card, invoices, cancellation. */
+  async billingPortal(subscriber: SubscriberRow): Promise<string> {
+    if (!subscriber.externalRef) throw new ConflictException('No payment on file for this member');
+    return this.gateway.portal(subscriber.externalRef, `${this.config.publicUrl}/account`);
+  }
+
+  /** The member's most recent paid subscription. */
+  async latestSubscription(subscriberId: string): Promise<PaidSubscriptionRow | undefined> {
+    return (await this.paid.forSubscriber(subscriberId))[0];
+  }
+
+  /** Applies a verified webhook event once, however often and in whatever order it comes. */
+  async applyEvent(event: Stripe.Event): Promise<EventOutcome> {
+    const apply = this.handlerFor(event);
+    if (!apply) return ignored(`event type ${event.type} is not used`);
+    if (!(await this.paid.claimEvent(event.id, event.type))) return ignored('event already applied');
+    let outcome: EventOutcome;
+    try {
+      outcome = await apply();
+    } catch (error) {
+      await this.paid.releaseEvent(event.id);
+      throw error;
+    }
+    // An event that changed nothing is not kept: if it comes again, it is looked at again.
+    if (!outcome.applied) await this.paid.releaseEvent(event.id);
+    this.logger.log({ eventId: event.id, type: event.type, ...outcome }, 'Stripe event');
+    return outcome;
+  }
+
+  /** What applying an event means, for the types Dépêche uses; undefined for any other. */
+  private handlerFor(event: Stripe.Event): (() => Promise<EventOutcome>) | undefined {
+    if (event.type === 'checkout.session.completed') {
+      const sessionId = event.data.object.id;
+      return async () => {
+        const state = await this.gateway.checkout(sessionId);
+        if (!state?.complete) return ignored('checkout not complete');
+        return (await this.applyCheckout(state)) ? APPLIED : ignored('checkout without a customer');
+      };
+    }
+    if (
+      event.type === 'customer.subscription.created' ||
+      event.type === 'customer.subscription.updated' ||
+      event.type === 'customer.subscription.deleted'
+    ) {
+      const subscriptionId = event.data.object.id;
+      return () => this.syncSubscription(subscriptionId);
+    }
+    if (event.type === 'invoice.paid' || event.type === 'invoice.payment_failed') {
+      const subscriptionId = invoiceSubscription(event.data.object);
+      const failed = event.type === 'invoice.payment_failed';
+      return async () => {
+        if (!subscriptionId) return ignored('invoice of no subscription');
+        const outcome = await this.syncSubscription(subscriptionId);
+        if (failed && outcome.applied) await this.tellPaymentFailed(subscriptionId);
+        return outcome;
+      };
+    }
+    return undefined;
+  }
+
+  /** Asks the member to update their card, while premium lasts for them to do so. */
+  private async tellPaymentFailed(subscriptionId: string): Promise<void> {
+    const row = await this.paid.find(subscriptionId);
+    if (row?.grantsPremium && row.premiumUntil)
+      await this.memberQueue.add('member-notice', {
+        subscriberId: row.subscriberId,
+        notice: 'payment-failed',
+        until: row.premiumUntil.toISOString(),
+      });
+  }
+
+  /**
+   * The subscriber a completed checkout is for: the one it was opened for, the customer's, the
+   * address's, or a new one, confirmed by the payment itself. Their subscription is applied too.
+   */
+  private async applyCheckout(state: CheckoutState): Promise<SubscriberRow | undefined> {
+    if (!state.customerId) return undefined;
+    let subscriber =
+      (state.subscriberId ? await this.subscribers.findById(state.subscriberId) : undefined) ??
+      (await this.subscribers.findByCustomer(state.customerId)) ??
+      (state.email ? await this.memberFor(state.email) : undefined);
+    if (!subscriber) return undefined;
+    if (subscriber.status === 'pending' || subscriber.status === 'unsubscribed') {
+      // Paying for the newsletter is asking for it.
+      subscriber =
+        (await this.subscribers.update(subscriber.id, {
+          status: 'active',
+          unsubscribedAt: null,
+          confirmedAt: subscriber.confirmedAt ?? new Date(),
+        })) ?? subscriber;
+    }
+    if (!(await this.subscribers.linkCustomer(subscriber.id, state.customerId))) {
+      this.logger.warn(
+        { subscriberId: subscriber.id, customerId: state.customerId },
+        'Checkout for a customer already linked to another subscriber: applied to that one',
+      );
+      subscriber = (await this.subscribers.findByCustomer(state.customerId)) ?? subscriber;
+    }
+    if (state.subscriptionId) await this.syncSubscription(state.subscriptionId, subscriber.id);
+    return this.subscribers.findById(subscriber.id);
+  }
+
+  /** The subscriber with this address, or a new one whose consent is the payment. */
+  private async memberFor(email: string): Promise<SubscriberRow | undefined> {
+    const address = normaliseEmail(email);
+    if (!address.ok) return undefined;
+    const existing = await this.subscribers.findByEmail(address.email);
+    if (existing) return existing;
+    const created = await this.subscribers.insert({
+      email: address.email,
+      tier: 'free',
+      status: 'active',
+      consentSource: 'payment',
+      consentWording: 'checkout',
+      confirmedAt: new Date(),
+    });
+    return created ?? (await this.subscribers.findByEmail(address.email));
+  }
+
+  /** Reads a subscription back from Stripe and lets its member's tier follow. */
+  private async syncSubscription(id: string, knownSubscriberId?: string): Promise<EventOutcome> {
+    const state = await this.gateway.subscription(id);
+    if (!state) return ignored('unknown subscription');
+    const subscriberId =
+      knownSubscriberId ??
+      (state.subscriberId ? (await this.subscribers.findById(state.subscriberId))?.id : undefined) ??
+      (await this.subscribers.findByCustomer(state.customerId))?.id;
+    if (!subscriberId) return ignored('unknown customer');
+    const previous = await this.paid.find(id);
+    const now = new Date();
+    const pastDueSince = state.status === 'past_due' ? (previous?.pastDueSince ?? now) : null;
+    const grant = premiumGrant(
+      { status: state.status, endsAt: state.endsAt, pastDueSince },
+      this.config.paymentGraceDays,
+      now,
+    );
+    await this.paid.save(state, subscriberId, pastDueSince, grant);
+    await this.refreshTiers([subscriberId]);
+    return APPLIED;
+  }
+
+  /** Lets tiers follow, and tells each member whose premium ended. */
+  private async refreshTiers(ids: readonly string[]): Promise<void> {
+    for (const change of await this.subscribers.refreshTiers(ids)) {
+      this.logger.log(
+        { subscriberId: change.subscriber.id, from: change.previousTier, to: change.subscriber.tier },
+        'Tier changed',
+      );
+      if (change.previousTier === 'premium' && change.subscriber.tier === 'free')
+        await this.memberQueue.add('member-notice', {
+          subscriberId: change.subscriber.id,
+          notice: 'premium-ended',
+        });
+    }
+  }
+
+  /** The tick's part: grants whose time ran out (cancelled periods, graces, editors' grants) end. */
+  async endLapsedPremium(): Promise<void> {
+    const ids = [...(await this.paid.endLapsedGrants()), ...(await this.subscribers.endLapsedGrants())];
+    if (ids.length > 0) await this.refreshTiers([...new Set(ids)]);
+  }
+}
+
+/** The subscription an invoice bills, in the current API's shape and the one before. */
+function invoiceSubscription(invoice: Stripe.Invoice): string | undefined {
+  const current = invoice.parent?.subscription_details?.subscription;
+  const legacy = (invoice as { subscription?: string | { id: string } | null }).subscription;
+  const value = current ?? legacy;
+  return typeof value === 'string' ? value : (value?.id ?? undefined);
+}
