@@ -3,6 +3,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paidSubscriptions, paymentEvents } from '../src/database/schema.js';
 import { sampleArticle } from './fixtures/sample-article.js';
+import { DeskClient } from './helpers/desk.js';
 import { addMember, linksHandled, memberCookieOf, signedIn, signInLinkIn } from './helpers/members.js';
 import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startStripeStandIn, type StripeStandIn } from './helpers/stripe-stand-in.js';
@@ -482,5 +483,81 @@ describe('my account with a paid subscription', () => {
       headers: { cookie: member.cookie, origin: 'https://evil.example' },
     });
     expect(crossSite.statusCode).toBe(403);
+  });
+});
+
+describe('payments on the desk', () => {
+  let desk: DeskClient;
+
+  beforeAll(async () => {
+    desk = new DeskClient(t);
+    expect((await desk.setUp()).statusCode).toBe(303);
+  });
+
+  it('shows paying members, monthly revenue and a year of paid subscriptions per month', async () => {
+    await payingMember('tableau@exemple.fr');
+    const page = await desk.get('/admin');
+    expect(page.statusCode).toBe(200);
+    const $ = load(page.body);
+    const paying = (
+      await t.database.db.select().from(paidSubscriptions).where(eq(paidSubscriptions.grantsPremium, true))
+    ).length;
+    expect(paying).toBeGreaterThan(0);
+    expect($('#paying-members').text()).toBe(String(paying));
+    expect($('#monthly-revenue').text()).toMatch(/€$/);
+    expect($('svg.chart rect.chart__bar--started')).toHaveLength(12);
+    expect($('svg.chart rect.chart__bar--ended')).toHaveLength(12);
+  });
+
+  it('creates the premium prices in Stripe and offers them on the upgrade page', async () => {
+    const refused = await desk.submit('/admin/payments', '/admin/payments/prices', {
+      monthly: 'cinq',
+      yearly: '-1',
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(load(refused.body)('#monthly-error').text()).toBe('Indiquez un montant tel que 5 ou 4,90.');
+    const before = stripe.callsTo('POST', '/v1/prices').length;
+    const saved = await desk.submit('/admin/payments', '/admin/payments/prices', {
+      monthly: '6,50',
+      yearly: '65',
+    });
+    expect(saved.statusCode).toBe(303);
+    const created = stripe.callsTo('POST', '/v1/prices').slice(before);
+    expect(created.map((call) => call.params)).toEqual([
+      expect.objectContaining({ currency: 'eur', unit_amount: '650', recurring: { interval: 'month' } }),
+      expect.objectContaining({ currency: 'eur', unit_amount: '6500', recurring: { interval: 'year' } }),
+    ]);
+    expect(stripe.callsTo('POST', '/v1/products').at(-1)!.params).toEqual({
+      name: 'Le Blog de Dépêche — premium',
+    });
+    const page = load((await desk.get('/admin/payments')).body);
+    expect(page('.figures').text()).toContain('6,50\u00a0€');
+    expect(page('code.secret').text()).toBe(`${PUBLIC_URL}/stripe/webhook`);
+    const upgrade = load((await t.request({ method: 'GET', url: '/upgrade' })).body);
+    expect(upgrade('.plan').first().text()).toContain('6,50\u00a0€');
+    expect(upgrade('.plan').last().text()).toContain('65,00\u00a0€');
+  });
+
+  it('shows each subscriber’s payment with a link to Stripe, and gives premium until a date', async () => {
+    const member = await payingMember('liste@exemple.fr');
+    const list = load((await desk.get('/admin/subscribers?q=liste%40exemple.fr')).body);
+    expect(list('.payment .badge').text()).toBe('Payant');
+    expect(list('.payment a').attr('href')).toBe(
+      `https://dashboard.stripe.com/test/customers/${member.customer}`,
+    );
+
+    const id = await addMember(t, 'cadeau@exemple.fr');
+    const answer = await desk.submit('/admin/subscribers?q=cadeau', `/admin/subscribers/${id}/tier`, {
+      tier: 'premium',
+      premium_until: '2099-06-30',
+      back: '/admin/subscribers?q=cadeau',
+    });
+    expect(answer.statusCode).toBe(303);
+    const row = await subscriberByEmail(t, 'cadeau@exemple.fr');
+    expect(row).toMatchObject({ tier: 'premium', comped: true });
+    // Through that day, in the publication's time zone.
+    expect(row?.compUntil?.toISOString()).toBe('2099-06-30T22:00:00.000Z');
+    const after = load((await desk.get('/admin/subscribers?q=cadeau')).body);
+    expect(after('.gift').text()).toContain('Offert jusqu’au');
   });
 });

@@ -6,7 +6,14 @@ import { DeskDashboardService } from './desk-dashboard.service.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
-import { growthChartSvg } from './growth-chart.js';
+import { growthChartSvg, monthBarsSvg } from './growth-chart.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { formatMoney } from '../i18n/money.js';
+import { PaymentsService } from '../payments/payments.service.js';
+
+/** How many months the paid-subscriptions chart shows. */
+const PAYMENT_MONTHS = 12;
 
 @ApiExcludeController()
 @UseFilters(DeskExceptionFilter)
@@ -16,6 +23,8 @@ export class AdminDashboardController {
   constructor(
     @Inject(DeskDashboardService) private readonly dashboard: DeskDashboardService,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -27,7 +36,26 @@ export class AdminDashboardController {
       reply,
       'dashboard',
       { title: t.dashboard, section: 'dashboard', desk },
-      { ...data, chart, current: data.growth.at(-1)?.total ?? 0 },
+      { ...data, chart, current: data.growth.at(-1)?.total ?? 0, payments: await this.paymentFigures() },
     );
+  }
+
+  /** Paying members, monthly recurring revenue, and a year of new and ended paid subscriptions. */
+  private async paymentFigures() {
+    if (!this.payments.enabled) return undefined;
+    const t = this.renderer.t;
+    const figures = await this.payments.figures(PAYMENT_MONTHS);
+    return {
+      payingMembers: figures.totals.payingMembers,
+      monthlyRevenue:
+        figures.totals.monthlyRevenue
+          .map((revenue) => formatMoney(this.config.locale, revenue.currency, revenue.amount))
+          .join(' + ') || formatMoney(this.config.locale, this.config.currency, 0),
+      chart: monthBarsSvg(
+        figures.months,
+        { chart: t.paidPerMonth, started: t.paidStarted, ended: t.paidEnded },
+        (month) => this.renderer.shortMonth(month),
+      ),
+    };
   }
 }

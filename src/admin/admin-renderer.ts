@@ -27,6 +27,7 @@ export const ADMIN_PAGES = [
   'subscribers',
   'tokens',
   'team',
+  'payments',
   'account',
   'error',
 ] as const;
@@ -37,7 +38,7 @@ export const ADMIN_FRAGMENTS = ['article-preview', 'edition-progress', 'import-r
 export type AdminFragment = (typeof ADMIN_FRAGMENTS)[number];
 
 export type AdminSection =
-  'dashboard' | 'articles' | 'editions' | 'subscribers' | 'tokens' | 'team' | 'account';
+  'dashboard' | 'articles' | 'editions' | 'subscribers' | 'payments' | 'tokens' | 'team' | 'account';
 
 /** Who is signed in, as the layout shows them; absent on the sign-in and setup pages. */
 export interface DeskViewer {
@@ -80,6 +81,7 @@ export class AdminRenderer {
   private readonly dateTime: Intl.DateTimeFormat;
   private readonly day: Intl.DateTimeFormat;
   private readonly calendarDay: Intl.DateTimeFormat;
+  private readonly calendarMonth: Intl.DateTimeFormat;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.t = adminMessagesFor(config.locale);
@@ -91,6 +93,11 @@ export class AdminRenderer {
     });
     this.day = new Intl.DateTimeFormat(config.locale, { dateStyle: 'medium', timeZone: config.timezone });
     // A calendar day (YYYY-MM-DD) is already in the publication's zone: format it as is.
+    this.calendarMonth = new Intl.DateTimeFormat(config.locale, {
+      month: 'short',
+      year: 'numeric',
+      timeZone: 'UTC',
+    });
     this.calendarDay = new Intl.DateTimeFormat(config.locale, {
       day: 'numeric',
       month: 'short',
@@ -142,6 +149,11 @@ export class AdminRenderer {
   /** "3 mars" for 2026-03-03. */
   shortDay(isoDay: string): string {
     return this.calendarDay.format(new Date(`${isoDay}T00:00:00Z`));
+  }
+
+  /** "nov. 2026" from 2026-11. */
+  shortMonth(isoMonth: string): string {
+    return this.calendarMonth.format(new Date(`${isoMonth}-01T00:00:00Z`));
   }
 
   private context(data: object): object {

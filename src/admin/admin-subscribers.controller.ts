@@ -15,7 +15,15 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { SUBSCRIBER_STATUSES, SUBSCRIBER_TIERS } from '../database/schema.js';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import {
+  type PaidSubscriptionRow,
+  SUBSCRIBER_STATUSES,
+  SUBSCRIBER_TIERS,
+  type SubscriberRow,
+} from '../database/schema.js';
+import { PaymentsService } from '../payments/payments.service.js';
 import { TakesBody } from '../http/request-bodies.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { uuidParam } from '../http/validation.js';
@@ -52,6 +60,8 @@ export class AdminSubscribersController {
     @Inject(SubscriberImporter) private readonly importer: SubscriberImporter,
     @Inject(ImportProgress) private readonly progress: ImportProgress,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
@@ -67,12 +77,18 @@ export class AdminSubscribersController {
     const nextParams = new URLSearchParams(params);
     if (page.nextCursor) nextParams.set('cursor', page.nextCursor);
     const t = this.renderer.t;
+    const paid = this.payments.enabled
+      ? await this.payments.latestSubscriptions(page.items.map((row) => row.id))
+      : new Map<string, PaidSubscriptionRow>();
     await this.renderer.send(
       reply,
       'subscribers',
       { title: t.subscribers, section: 'subscribers', desk },
       {
-        subscribers: page.items,
+        subscribers: page.items.map((row) => ({
+          ...row,
+          payment: this.paymentBadge(row, paid.get(row.id)),
+        })),
         filter,
         tiers: SUBSCRIBER_TIERS,
         statuses: SUBSCRIBER_STATUSES,
@@ -81,6 +97,19 @@ export class AdminSubscribersController {
         back: `/admin/subscribers?${params.toString()}`,
       },
     );
+  }
+
+  /** What the desk says of a subscriber's payment, with the customer's page in Stripe. */
+  private paymentBadge(subscriber: SubscriberRow, paid: PaidSubscriptionRow | undefined) {
+    const stripe = this.config.stripe;
+    if (!stripe || !paid) return undefined;
+    return {
+      status: paid.status,
+      endsAt: paid.cancelAtPeriodEnd && paid.grantsPremium ? paid.premiumUntil : null,
+      stripeUrl: subscriber.externalRef
+        ? `${stripe.dashboardUrl}/customers/${subscriber.externalRef}`
+        : undefined,
+    };
   }
 
   @Get('export.csv')
@@ -102,7 +131,8 @@ export class AdminSubscribersController {
   ): Promise<void> {
     const tier = SUBSCRIBER_TIERS.find((t) => t === one(form.tier));
     if (!tier) throw InvalidInputException.field('tier', 'must be free or premium');
-    await this.subscribers.update(id, { tier });
+    const until = tier === 'premium' ? one(form.premium_until)?.trim() : undefined;
+    await this.subscribers.update(id, { tier, ...(until ? { premium_until: until } : {}) });
     await seeOther(reply, this.backTo(form));
   }
 

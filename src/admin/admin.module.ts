@@ -9,7 +9,9 @@ import { AdminAuthController } from './admin-auth.controller.js';
 import { AdminAuthService } from './admin-auth.service.js';
 import { AdminDashboardController } from './admin-dashboard.controller.js';
 import { AdminEditionsController } from './admin-editions.controller.js';
+import { AdminPaymentsController } from './admin-payments.controller.js';
 import { AdminRenderer } from './admin-renderer.js';
+import { PaymentsModule } from '../payments/payments.module.js';
 import { AdminSubscribersController } from './admin-subscribers.controller.js';
 import { AdminTeamController } from './admin-team.controller.js';
 import { AdminTokensController } from './admin-tokens.controller.js';
@@ -26,7 +28,15 @@ import { EditorsModule } from '../editors/editors.module.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
-  imports: [ArticlesModule, EditionsModule, SubscribersModule, QueueModule, MailModule, EditorsModule],
+  imports: [
+    ArticlesModule,
+    EditionsModule,
+    SubscribersModule,
+    PaymentsModule,
+    QueueModule,
+    MailModule,
+    EditorsModule,
+  ],
   controllers: [
     AdminAssetsController,
     AdminAuthController,
@@ -34,6 +44,7 @@ import { EditorsModule } from '../editors/editors.module.js';
     AdminArticlesController,
     AdminEditionsController,
     AdminSubscribersController,
+    AdminPaymentsController,
     AdminTokensController,
     AdminTeamController,
   ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { growthChartSvg, runningTotals } from './growth-chart.js';
+import { growthChartSvg, monthBarsSvg, runningTotals } from './growth-chart.js';
 
 describe('runningTotals', () => {
   it('fills every day, carrying the total over days without joins', () => {
@@ -53,5 +53,26 @@ describe('growthChartSvg', () => {
 
   it('draws nothing without points', () => {
     expect(growthChartSvg([], 'x', (d) => d)).toBe('');
+  });
+});
+
+describe('monthBarsSvg', () => {
+  it('draws a new and an ended bar per month, scaled to the largest, each with its figure', () => {
+    const svg = monthBarsSvg(
+      [
+        { month: '2026-10', started: 4, ended: 1 },
+        { month: '2026-11', started: 2, ended: 0 },
+      ],
+      { chart: 'Abonnements payants', started: 'nouveaux', ended: 'terminés' },
+      (month) => month.replace('2026-', 'm'),
+    );
+    expect(svg.match(/<rect /g)).toHaveLength(4);
+    expect(svg).toContain('<title>m10 : 4 nouveaux</title>');
+    expect(svg).toContain('<title>m11 : 0 terminés</title>');
+    const heights = [...svg.matchAll(/height="([\d.]+)"><title>/g)].map((m) => Number(m[1]));
+    expect(heights[0]).toBeCloseTo(144);
+    expect(heights[1]).toBeCloseTo(36);
+    expect(heights[3]).toBe(0);
+    expect(monthBarsSvg([], { chart: '', started: '', ended: '' }, String)).toBe('');
   });
 });

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import { type PaidSubscriptionRow, paidSubscriptions, paymentEvents } from '../database/schema.js';
 import type { PremiumGrant } from './premium-rule.js';
@@ -51,6 +51,17 @@ export class PaidSubscriptionsRepository {
       .from(paidSubscriptions)
       .where(eq(paidSubscriptions.subscriberId, subscriberId))
       .orderBy(desc(paidSubscriptions.startedAt));
+  }
+
+  /** The most recent subscription of each of these subscribers that has one. */
+  async latestFor(subscriberIds: readonly string[]): Promise<Map<string, PaidSubscriptionRow>> {
+    if (subscriberIds.length === 0) return new Map();
+    const rows = await this.db
+      .select()
+      .from(paidSubscriptions)
+      .where(inArray(paidSubscriptions.subscriberId, [...subscriberIds]))
+      .orderBy(paidSubscriptions.startedAt);
+    return new Map(rows.map((row) => [row.subscriberId, row]));
   }
 
   /** Writes a subscription as Stripe holds it now, with what it means for premium. */
@@ -123,7 +134,8 @@ export class PaidSubscriptionsRepository {
       )
       select months.month,
         (select count(*)::int from paid_subscriptions p
-          where to_char(p.started_at at time zone 'UTC', 'YYYY-MM') = months.month) as started,
+          where to_char(p.started_at at time zone 'UTC', 'YYYY-MM') = months.month
+            and p.status not in ('incomplete', 'incomplete_expired')) as started,
         (select count(*)::int from paid_subscriptions p
           where to_char(p.ended_at at time zone 'UTC', 'YYYY-MM') = months.month) as ended
       from months order by months.month`);

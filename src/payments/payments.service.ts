@@ -8,9 +8,24 @@ import { InvalidInputException } from '../http/api-error.js';
 import { normaliseEmail } from '../mail/email-address.js';
 import { MemberQueue } from '../queue/member.queue.js';
 import { SubscribersRepository } from '../subscribers/subscribers.repository.js';
-import { PaidSubscriptionsRepository } from './paid-subscriptions.repository.js';
+import { SettingsRepository } from '../settings/settings.repository.js';
+import {
+  type PaymentMonth,
+  type PaymentTotals,
+  PaidSubscriptionsRepository,
+} from './paid-subscriptions.repository.js';
 import { premiumGrant } from './premium-rule.js';
 import { type CheckoutState, type Price, StripeGateway } from './stripe-gateway.js';
+
+/** The webhook events Dépêche applies: the ones to enable on the endpoint in Stripe. */
+export const USED_STRIPE_EVENTS = [
+  'checkout.session.completed',
+  'customer.subscription.created',
+  'customer.subscription.updated',
+  'customer.subscription.deleted',
+  'invoice.paid',
+  'invoice.payment_failed',
+] as const;
 
 /** What became of a webhook event. */
 export type EventOutcome = { readonly applied: true } | { readonly applied: false; readonly reason: string };
@@ -45,6 +60,7 @@ export class PaymentsService {
     @Inject(PaidSubscriptionsRepository) private readonly paid: PaidSubscriptionsRepository,
     @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
     @Inject(MemberQueue) private readonly memberQueue: MemberQueue,
+    @Inject(SettingsRepository) private readonly settings: SettingsRepository,
     @Inject(Redis) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -53,13 +69,47 @@ export class PaymentsService {
     return this.gateway.enabled;
   }
 
-  /** The plans on offer, monthly first. */
+  /** The plans on offer, monthly first: the prices set on the desk, else those named in the environment. */
   async plans(): Promise<Price[]> {
-    const ids = [this.config.stripe?.monthlyPriceId, this.config.stripe?.yearlyPriceId];
+    const chosen = await this.settings.get(['stripe.price.month', 'stripe.price.year']);
+    const ids = [
+      chosen['stripe.price.month'] ?? this.config.stripe?.monthlyPriceId,
+      chosen['stripe.price.year'] ?? this.config.stripe?.yearlyPriceId,
+    ];
     const prices = await Promise.all(
       ids.filter((id) => id !== undefined).map((id) => this.gateway.price(id)),
     );
     return prices.sort((a, b) => (a.interval === b.interval ? 0 : a.interval === 'month' ? -1 : 1));
+  }
+
+  /**
+   * Creates the premium product and its monthly and yearly prices in Stripe (amounts in the minor
+   * unit of the publication's currency), and offers them from now on. Members keep the price they
+   * pay; Stripe prices cannot change, so new amounts are new prices.
+   */
+  async setPrices(monthly: number, yearly: number): Promise<Price[]> {
+    const created = await this.gateway.createPrices({
+      productName: `${this.config.publicationName} — premium`,
+      currency: this.config.currency,
+      monthly,
+      yearly,
+    });
+    await this.settings.set({
+      'stripe.price.month': created.monthly.id,
+      'stripe.price.year': created.yearly.id,
+    });
+    this.logger.log({ monthly: created.monthly.id, yearly: created.yearly.id }, 'Premium prices set');
+    return [created.monthly, created.yearly];
+  }
+
+  /** Paying members, monthly revenue, and paid subscriptions started and ended per month. */
+  async figures(months: number): Promise<{ totals: PaymentTotals; months: PaymentMonth[] }> {
+    return { totals: await this.paid.totals(), months: await this.paid.byMonth(months) };
+  }
+
+  /** Each listed subscriber's most recent paid subscription, for the desk. */
+  latestSubscriptions(subscriberIds: readonly string[]): Promise<Map<string, PaidSubscriptionRow>> {
+    return this.paid.latestFor(subscriberIds);
   }
 
   /**

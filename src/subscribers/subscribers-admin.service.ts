@@ -147,7 +147,15 @@ export class SubscribersAdminService {
     if (input.premium_until === undefined) return null;
     if (input.tier !== 'premium')
       throw InvalidInputException.field('premium_until', 'goes with tier premium only');
-    const until = parsePublicationTime(input.premium_until, this.config.timezone);
+    // A day alone means through that day: the grant ends as the next one begins.
+    const day = /^\d{4}-\d{2}-\d{2}$/.exec(input.premium_until.trim());
+    const nextDay = day && parsePublicationTime(day[0], 'UTC');
+    const until = nextDay
+      ? parsePublicationTime(
+          new Date(nextDay.getTime() + 86_400_000).toISOString().slice(0, 10),
+          this.config.timezone,
+        )
+      : parsePublicationTime(input.premium_until, this.config.timezone);
     if (!until)
       throw InvalidInputException.field(
         'premium_until',

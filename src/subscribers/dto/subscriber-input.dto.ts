@@ -55,7 +55,7 @@ export const EDITOR_STATUSES = ['active', 'unsubscribed'] as const satisfies rea
 export class UpdateSubscriberDto extends PickType(CreateSubscriberDto, ['name', 'tier'] as const) {
   @ApiPropertyOptional({
     description:
-      'With tier premium: the editor gives premium until this date (ISO 8601; without an offset, in the publication time zone); absent: without end. A paid subscription keeps its subscriber premium whatever the editor gives or takes back.',
+      'With tier premium: the editor gives premium until this time (ISO 8601; without an offset, in the publication time zone; a date alone means through that day); absent: without end. A paid subscription keeps its subscriber premium whatever the editor gives or takes back.',
     example: '2027-06-30',
   })
   @IsOptional()
