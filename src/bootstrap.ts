@@ -19,6 +19,15 @@ import { QueueDashboard } from './admin/queue-dashboard.js';
 // Signals are main.ts's to handle (it also stops a private Redis after the app), so neither factory
 // calls enableShutdownHooks: app.close() runs the same shutdown hooks.
 
+/** Stripe's hosted pages a form may lead to: checkout and portal, or the API server standing in for them. */
+function stripePages(config: AppConfig): string[] {
+  if (!config.stripe) return [];
+  const { api } = config.stripe;
+  return api
+    ? [`${api.protocol}://${api.host}:${api.port}`]
+    : ['https://checkout.stripe.com', 'https://billing.stripe.com'];
+}
+
 /** The HTTP application (role api or all): the same code serves `npm start` and the tests. */
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -50,11 +59,15 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
         // Swagger UI at /docs styles itself inline; the blog itself has no inline style or script.
         styleSrc: ["'self'", "'unsafe-inline'"],
         scriptSrc: ["'self'"],
-        formAction: ["'self'", config.publicUrl],
+        // Forms that answer with a redirect to Stripe (checkout, billing portal) need its pages too.
+        formAction: ["'self'", config.publicUrl, ...stripePages(config)],
         frameAncestors: ["'self'"],
         upgradeInsecureRequests: null,
       },
     },
+    // Other sites learn nothing of our URLs (tokens ride in some), but our own forms keep their
+    // Origin header: with no-referrer, browsers send "Origin: null" and a same-origin post looks foreign.
+    referrerPolicy: { policy: 'same-origin' },
     // Behind https, browsers are told to come back over https only; never over plain http.
     strictTransportSecurity: config.publicUrl.startsWith('https:')
       ? { maxAge: 31_536_000, includeSubDomains: false }

@@ -11,6 +11,7 @@ interface Service {
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  profiles?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
   stop_grace_period?: string;
@@ -21,7 +22,7 @@ const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
 };
-const { api, worker, postgres, redis, mailpit } = compose.services;
+const { api, worker, postgres, redis, mailpit, 'stripe-mock': stripeMock } = compose.services;
 
 /** What `docker compose` does to ${VAR:-default} and ${VAR:?error} with the given .env values. */
 function interpolate(env: Record<string, string>, dotenv: Record<string, string>): Record<string, string> {
@@ -40,7 +41,14 @@ function interpolate(env: Record<string, string>, dotenv: Record<string, string>
 
 describe('docker-compose.yml', () => {
   it('has the app, a separate worker, Redis, PostgreSQL and a mail catcher with a web UI', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'mailpit', 'postgres', 'redis', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'api',
+      'mailpit',
+      'postgres',
+      'redis',
+      'stripe-mock',
+      'worker',
+    ]);
     expect(api!.build).toBe('.');
     expect(worker!.image).toBe(api!.image);
     expect(api!.environment!.ROLE).toBe('api');
@@ -81,6 +89,20 @@ describe('docker-compose.yml', () => {
       expect(workerConfig.role).toBe('worker');
       expect(apiConfig.production).toBe(true);
       expect(() => interpolate(api!.environment!, {})).toThrow(/SECRET_KEY/);
+      // Payments stay off without keys, and reach stripe-mock with the development ones.
+      expect(apiConfig.stripe).toBeUndefined();
+      const withStripe = loadConfig({
+        ...interpolate(api!.environment!, {
+          ...dotenv,
+          STRIPE_SECRET_KEY: 'sk_test_123456789abc',
+          STRIPE_WEBHOOK_SECRET: 'whsec_123456789abc',
+          STRIPE_API_URL: 'http://stripe-mock:12111',
+        }),
+        DATA_DIR: dataDir,
+      });
+      expect(withStripe.stripe?.api).toEqual({ protocol: 'http', host: 'stripe-mock', port: 12111 });
+      expect(stripeMock!.ports).toContain('12111:12111');
+      expect(stripeMock!.profiles).toEqual(['payments']);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -103,7 +125,7 @@ describe('docker-compose.yml', () => {
     for (const service of [api!, worker!]) {
       expect(Number.parseInt(service.stop_grace_period ?? '10s', 10)).toBeGreaterThan(drainSeconds);
     }
-    for (const service of [postgres!, redis!, mailpit!]) {
+    for (const service of [postgres!, redis!, mailpit!, stripeMock!]) {
       expect(service.image).toMatch(/:v?\d+\.\d+(\.\d+)?$/);
     }
   });

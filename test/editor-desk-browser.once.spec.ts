@@ -1,11 +1,10 @@
 import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_BODY_MD, SAMPLE_LEDE, SAMPLE_TITLE } from './fixtures/sample-article.js';
 import { formatPublicationTime } from '../src/lib/publication-time.js';
-import { launchChromium } from './helpers/browser.js';
+import { ARTIFACTS, launchChromium, screenshotBoth, VIEWPORTS, watch } from './helpers/browser.js';
 import { OWNER } from './helpers/desk.js';
 import { FAST_PIPELINE } from './helpers/editions.js';
 import { freePort } from './helpers/net.js';
@@ -13,30 +12,10 @@ import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { PATIENCE_MS } from './helpers/patience.js';
 
-const ARTIFACTS = path.resolve('test/artifacts');
 const CANARY_MARK = 'CANARI-7f3e9b';
-const VIEWPORTS = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } } as const;
 const FREE_READERS = ['libre.un@exemple.fr', 'libre.deux@exemple.fr'];
 const PREMIUM_READERS = ['abonnee.une@exemple.fr', 'abonne.deux@exemple.fr', 'abonne.trois@exemple.fr'];
 const SUBJECT = 'La lettre du dimanche\u00a0: Syrie';
-
-/** What a page did wrong in the browser: console errors, uncaught exceptions, failed requests. */
-function watch(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()} at ${message.location().url}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => {
-    // A navigation that replaces a page cancels its pending requests: that is no failure.
-    if (request.failure()?.errorText !== 'net::ERR_ABORTED')
-      problems.push(`failed: ${request.url()} ${request.failure()?.errorText}`);
-  });
-  page.on('response', (response) => {
-    if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.url()}`);
-  });
-  return problems;
-}
 
 describe('the editor’s desk in a browser', () => {
   let t: TestApp;
@@ -74,15 +53,7 @@ describe('the editor’s desk in a browser', () => {
   });
 
   async function screenshot(page: Page, name: string): Promise<void> {
-    const { width, height } = page.viewportSize() ?? VIEWPORTS.desktop;
-    const previous = { width, height };
-    for (const [label, size] of Object.entries(VIEWPORTS)) {
-      await page.setViewportSize(size);
-      const file = path.join(ARTIFACTS, `${name}-${label}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      shots.push(file);
-    }
-    await page.setViewportSize(previous);
+    shots.push(...(await screenshotBoth(page, name)));
   }
 
   async function newPage(context?: BrowserContext): Promise<{ page: Page; problems: string[] }> {

@@ -590,7 +590,16 @@ describe('the desk in English', () => {
       load(dashboard.body)('nav a')
         .map((_, a) => load(a).text())
         .get(),
-    ).toEqual(['Dashboard', 'Articles', 'Editions', 'Subscribers', 'Payments', 'API tokens', 'Team', 'Queues']);
+    ).toEqual([
+      'Dashboard',
+      'Articles',
+      'Editions',
+      'Subscribers',
+      'Payments',
+      'API tokens',
+      'Team',
+      'Queues',
+    ]);
   });
 });
 

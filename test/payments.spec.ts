@@ -103,9 +103,14 @@ describe('going premium with Stripe', () => {
     expect($('.plan').last().text()).toContain('soit 4,17\u00a0€ par mois');
     expect($('.upgrade input[name="email"]').length).toBe(1);
     expect($('.upgrade button[type="submit"]').text()).toBe('Continuer vers le paiement');
-    // The paywall of a premium article leads here, and back.
-    const paywall = load((await articlePage()).body)('.paywall').html() ?? '';
-    expect(paywall).toContain('/sign-in');
+    // The paywall of a premium article leads here, and back, with the price, for a stranger too.
+    const paywall = load((await articlePage()).body)('.paywall');
+    expect(paywall.find('.paywall__price').text()).toBe('À partir de 4,17\u00a0€ par mois');
+    expect(paywall.find('a.button').attr('href')).toBe(
+      `${PUBLIC_URL}/upgrade?next=%2Farticles%2F${article.slug}`,
+    );
+    expect(paywall.find('.paywall__free a').attr('href')).toBe('#subscribe-title');
+    expect(paywall.find('.paywall__sign-in a').length).toBe(1);
     const free = await addMember(t, 'gratuit-offre@exemple.fr');
     expect(free).toBeDefined();
     const cookie = await signedIn(t, sink, 'gratuit-offre@exemple.fr');
@@ -464,7 +469,7 @@ describe('my account with a paid subscription', () => {
     const member = await payingMember('compte@exemple.fr');
     const page = await t.request({ method: 'GET', url: '/account', headers: { cookie: member.cookie } });
     const facts = load(page.body)('.account__facts').text();
-    expect(facts).toContain('mensuel · 5,00\u00a0€');
+    expect(facts).toContain('Mensuel · 5,00\u00a0€');
     expect(facts).toContain('Prochain prélèvement le');
     const portal = await t.request({
       method: 'POST',

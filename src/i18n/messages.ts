@@ -11,6 +11,10 @@ const MESSAGES = {
     premiumText:
       'Abonnez-vous à la newsletter pour recevoir chaque édition, et la version complète avec l’abonnement premium.',
     paywallSubscribe: 'S’abonner à la newsletter',
+    paywallPremiumText:
+      'Avec la newsletter complète, lisez chaque article en entier, ici et dans chaque édition reçue par e-mail.',
+    paywallFrom: 'À partir de',
+    paywallFreeOffer: 'Ou recevez gratuitement les extraits :',
     paywallUpgradeTitle: 'La suite est réservée à la newsletter complète',
     paywallUpgradeText:
       'Votre abonnement gratuit vous donne les extraits. Avec l’abonnement premium, lisez chaque article en entier, ici et dans chaque édition.',
@@ -147,8 +151,6 @@ const MESSAGES = {
     upgradePendingText:
       'Stripe n’a pas encore confirmé ce paiement. Votre abonnement premium commencera dès sa confirmation ; vous recevrez un e-mail.',
     accountPlan: 'Abonnement',
-    accountMonthly: 'mensuel',
-    accountYearly: 'annuel',
     accountRenews: 'Prochain prélèvement le',
     accountEnds: 'Prend fin le',
     accountPastDue: 'Le dernier paiement n’a pas abouti : l’accès complet est maintenu jusqu’au',
@@ -174,6 +176,10 @@ const MESSAGES = {
     premiumText:
       'Subscribe to the newsletter to receive every edition, and the full version with a premium subscription.',
     paywallSubscribe: 'Subscribe to the newsletter',
+    paywallPremiumText:
+      'With the full newsletter, read every article in full, here and in every edition by email.',
+    paywallFrom: 'From',
+    paywallFreeOffer: 'Or get the excerpts for free:',
     paywallUpgradeTitle: 'The rest is for full-newsletter subscribers',
     paywallUpgradeText:
       'Your free subscription gives you the excerpts. With a premium subscription, read every article in full, here and in every edition.',
@@ -293,8 +299,6 @@ const MESSAGES = {
     upgradePendingText:
       'Stripe has not confirmed this payment yet. Your premium subscription starts as soon as it does; you will get an email.',
     accountPlan: 'Subscription',
-    accountMonthly: 'monthly',
-    accountYearly: 'yearly',
     accountRenews: 'Next payment on',
     accountEnds: 'Ends on',
     accountPastDue: 'The last payment failed: full access is kept until',

@@ -15,7 +15,8 @@ import {
   PaidSubscriptionsRepository,
 } from './paid-subscriptions.repository.js';
 import { premiumGrant } from './premium-rule.js';
-import { type CheckoutState, type Price, StripeGateway } from './stripe-gateway.js';
+import { formatMoney } from '../i18n/money.js';
+import { type CheckoutState, PaymentProviderError, type Price, StripeGateway } from './stripe-gateway.js';
 
 /** The webhook events Dépêche applies: the ones to enable on the endpoint in Stripe. */
 export const USED_STRIPE_EVENTS = [
@@ -80,6 +81,27 @@ export class PaymentsService {
       ids.filter((id) => id !== undefined).map((id) => this.gateway.price(id)),
     );
     return prices.sort((a, b) => (a.interval === b.interval ? 0 : a.interval === 'month' ? -1 : 1));
+  }
+
+  /**
+   * The lowest price a month on offer, as the locale writes it ("4,17 €"), for paywalls; undefined
+   * with payments off, no price, or Stripe out of reach (a paywall does without).
+   */
+  async startingPrice(): Promise<string | undefined> {
+    if (!this.enabled) return undefined;
+    let plans: Price[];
+    try {
+      plans = await this.plans();
+    } catch (error) {
+      if (!(error instanceof PaymentProviderError)) throw error;
+      return undefined;
+    }
+    const monthly = plans.map((plan) => ({
+      currency: plan.currency,
+      amount: plan.interval === 'year' ? Math.round(plan.amount / 12) : plan.amount,
+    }));
+    const lowest = monthly.sort((a, b) => a.amount - b.amount)[0];
+    return lowest ? formatMoney(this.config.locale, lowest.currency, lowest.amount) : undefined;
   }
 
   /**

@@ -84,22 +84,39 @@ export function articleJsonLd(config: AppConfig, article: ArticleView): object {
 }
 
 /**
- * The next step the paywall under a teaser offers its reader: a stranger may subscribe or sign in;
- * a subscriber who reads at the free tier (signed in, or by their email's link) may upgrade.
+ * What the paywall under a teaser offers its reader. A subscriber reading at the free tier (signed
+ * in, or by their email's link) is offered premium. A stranger is offered premium too when it is on
+ * sale here (payments on), with the free newsletter beside it; else the free newsletter.
  */
 export interface Paywall {
-  /** Offers premium to a subscriber, rather than the newsletter to a stranger. */
-  readonly upgrade: boolean;
+  /** The reader is a subscriber already: the upgrade wording. */
+  readonly subscriber: boolean;
+  /** The main button leads to premium (else to the free subscription form). */
+  readonly premiumButton: boolean;
   readonly upgradeUrl: string;
+  /** A stranger offered premium is offered the free newsletter as well. */
+  readonly freeOffer: boolean;
   /** Offers to sign in, to anyone not signed in. */
   readonly signIn: boolean;
+  /** The lowest price a month, as the locale writes it, when payments are on. */
+  readonly fromPrice?: string;
 }
 
-export function paywallFor(config: AppConfig, reader: BlogReader, article: ArticleView): Paywall {
+export function paywallFor(
+  config: AppConfig,
+  reader: BlogReader,
+  article: ArticleView,
+  fromPrice: string | undefined,
+): Paywall {
+  const subscriber = reader.audience !== 'public';
+  const onSale = config.stripe !== undefined;
   return {
-    upgrade: reader.audience !== 'public',
+    subscriber,
+    premiumButton: subscriber || onSale,
     upgradeUrl: upgradeUrl(config, `/articles/${article.slug}`),
+    freeOffer: !subscriber && onSale,
     signIn: !reader.member,
+    ...(fromPrice ? { fromPrice } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
+import { PaymentsService } from '../payments/payments.service.js';
 import { BlogReaders } from './blog-readers.js';
 import { articleJsonLd, articleUrl, type ArticleView, paywallFor, toArticleView } from './blog-view.js';
 import { PageRenderer } from './page-renderer.js';
@@ -37,6 +38,7 @@ export class BlogController {
     @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
     @Inject(BlogReaders) private readonly readers: BlogReaders,
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -114,7 +116,13 @@ export class BlogController {
         tags: article.tags.map((tag) => tag.name),
         jsonLd: articleJsonLd(this.config, article),
       },
-      { article, reader, paywall: article.gated ? paywallFor(this.config, reader, article) : undefined },
+      {
+        article,
+        reader,
+        paywall: article.gated
+          ? paywallFor(this.config, reader, article, await this.payments.startingPrice())
+          : undefined,
+      },
     );
   }
 
@@ -149,5 +157,12 @@ export class BlogController {
   @Header('Cache-Control', 'public, max-age=31536000, immutable')
   stylesheet(): string {
     return this.renderer.stylesheet;
+  }
+
+  @Get('assets/favicon.svg')
+  @Header('Content-Type', 'image/svg+xml')
+  @Header('Cache-Control', 'public, max-age=31536000, immutable')
+  icon(): string {
+    return this.renderer.icon;
   }
 }

@@ -170,9 +170,9 @@ export class MembersController {
   /** A paid subscription as its member reads it on their account page. */
   private paymentView(paid: PaidSubscriptionRow) {
     const money = paid.amount > 0 ? ` · ${formatMoney(this.config.locale, paid.currency, paid.amount)}` : '';
-    const interval = paid.interval === 'year' ? this.t.accountYearly : this.t.accountMonthly;
+    const interval = paid.interval === 'year' ? this.t.upgradeYearly : this.t.upgradeMonthly;
     return {
-      plan: `${this.t.tierPremium}, ${interval}${money}`,
+      plan: `${interval}${money}`,
       pastDueUntil: paid.status === 'past_due' ? paid.premiumUntil : null,
       endsAt: paid.cancelAtPeriodEnd ? paid.premiumUntil : null,
       renewsAt: paid.currentPeriodEnd,

@@ -51,6 +51,8 @@ export class PageRenderer {
   private readonly dateFormat: Intl.DateTimeFormat;
   readonly stylesheet: string;
   readonly stylesheetPath: string;
+  readonly icon: string;
+  readonly iconPath: string;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.messages = messagesFor(config.locale);
@@ -83,6 +85,12 @@ export class PageRenderer {
     );
     this.stylesheet = stylesheet.body;
     this.stylesheetPath = stylesheet.url;
+    const icon = versionedAsset(
+      path.join(this.config.templatesDir, 'assets', 'favicon.svg'),
+      '/assets/favicon.svg',
+    );
+    this.icon = icon.body;
+    this.iconPath = icon.url;
   }
 
   /**
@@ -116,6 +124,7 @@ export class PageRenderer {
         lang: this.config.locale,
         ogLocale: OG_LOCALE[this.config.locale],
         stylesheet: this.stylesheetPath,
+        icon: this.iconPath,
       },
       head,
     };

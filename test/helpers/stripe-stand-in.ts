@@ -314,7 +314,7 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
         }
         response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
         return response.end(
-          `<!doctype html><meta charset="utf-8"><title>Stripe Checkout (stand-in)</title><form method="post"><button>Payer</button></form>`,
+          `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><title>Stripe Checkout (stand-in)</title><form method="post"><button>Payer</button></form>`,
         );
       }
       calls.push({ method: request.method ?? 'GET', path: url.pathname, params, headers: request.headers });
