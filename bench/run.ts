@@ -6,6 +6,7 @@
  * Options: --subscribers N (100000)  --runs R (3)  --workers W (2)  --sessions S (10)
  *          --page-seconds T (10)  --quick (N=2000, one run, short page load: what CI runs)
  *          --service-only (no baselines, no import, no page: for memory at large N)
+ *          --page-only (the article page alone, R runs: for the page figures)
  *          --cpu-prof DIR (workers write V8 CPU profiles there, for node --cpu-prof analysis)
  *          --node-tools (the smtp-server sink and the raw-socket blaster even where Postfix is installed)
  *          --set NAME=VALUE (a setting for the worker processes, such as SMTP_MAX_CONNECTIONS=10; repeatable)
@@ -30,6 +31,7 @@ const { values: options } = parseArgs({
     'page-seconds': { type: 'string' },
     quick: { type: 'boolean', default: false },
     'service-only': { type: 'boolean', default: false },
+    'page-only': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     'node-tools': { type: 'boolean', default: false },
@@ -42,6 +44,7 @@ const workers = Number(options.workers);
 const sessions = Number(options.sessions);
 const pageSeconds = Number(options['page-seconds'] ?? (quick ? 2 : 10));
 const serviceOnly = options['service-only'];
+const pageOnly = options['page-only'];
 if (options['node-tools']) useNodeTools();
 const workerSettings = Object.fromEntries(
   options.set.map((pair) => {
@@ -62,7 +65,7 @@ const service: ServiceResult[] = [];
 const naive: number[] = [];
 const raw: number[] = [];
 let rawTool = '';
-for (let run = 1; run <= runs; run += 1) {
+for (let run = 1; run <= (pageOnly ? 0 : runs); run += 1) {
   log(`run ${run}/${runs}: seeding ${n} subscribers and an edition`);
   const seeded = await seedEdition(n);
   try {
@@ -84,8 +87,8 @@ for (let run = 1; run <= runs; run += 1) {
 
 const pick = <T>(f: (r: ServiceResult) => T): T[] => service.map(f);
 const serviceRate = median(pick((r) => r.messages_per_second));
-const last = service[service.length - 1]!;
-const delivery = {
+const last = service.at(-1);
+const delivery = last && {
   recipients: n,
   runs,
   workers,
@@ -114,7 +117,7 @@ const delivery = {
 };
 
 let boot: Awaited<ReturnType<typeof bootBench>> | undefined;
-if (!serviceOnly) {
+if (!serviceOnly && !pageOnly) {
   log('boot to a healthy /health, as npm start runs it');
   boot = await bootBench(Math.max(3, runs));
 }
@@ -122,7 +125,7 @@ if (!serviceOnly) {
 let csvImport: Awaited<ReturnType<typeof importBench>> | undefined;
 let page: Awaited<ReturnType<typeof pageBench>> | undefined;
 const recovery: { killed_worker?: RecoveryResult; flushed_redis?: RecoveryResult } = {};
-if (!serviceOnly) {
+if (!serviceOnly && !pageOnly) {
   for (const [name, bench] of [
     ['killed_worker', killedWorkerBench],
     ['flushed_redis', flushedRedisBench],
@@ -138,10 +141,12 @@ if (!serviceOnly) {
   }
   log(`CSV import of ${n} rows`);
   csvImport = await importBench(n, runs);
+}
+if (!serviceOnly) {
   log('article page under load');
   const seeded = await seedEdition(10);
   try {
-    page = await pageBench(seeded.env, seeded.articleSlug, pageSeconds);
+    page = await pageBench(seeded.env, seeded.articleSlug, seeded.premiumEmail, pageSeconds, runs);
   } finally {
     await seeded.api.stop();
     await seeded.database.drop();
@@ -149,24 +154,26 @@ if (!serviceOnly) {
 }
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
-const lines = [
-  `Dépêche benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine}`,
-  `Edition to ${n} subscribers (half free, half premium), ${workers} worker process(es), medians of ${runs} run(s), sink: ${delivery.sink}`,
-  `  message size (HTML + text): free ${delivery.message_bytes.free} B, premium ${delivery.message_bytes.premium} B`,
-  `  service end to end:      ${delivery.service_messages_per_second} msg/s (${delivery.service_seconds} s from the scheduled time to the last message)`,
-];
-if (!serviceOnly) {
+const lines = [`Dépêche benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine}`];
+if (delivery) {
   lines.push(
-    `  naive nodemailer pool:   ${delivery.naive_messages_per_second} msg/s    service/naive ${delivery.service_over_naive}`,
-    `  raw (${delivery.raw_tool}): ${delivery.raw_messages_per_second} msg/s    service/raw ${delivery.service_over_raw}`,
+    `Edition to ${n} subscribers (half free, half premium), ${workers} worker process(es), medians of ${runs} run(s), sink: ${delivery.sink}`,
+    `  message size (HTML + text): free ${delivery.message_bytes.free} B, premium ${delivery.message_bytes.premium} B`,
+    `  service end to end:      ${delivery.service_messages_per_second} msg/s (${delivery.service_seconds} s from the scheduled time to the last message)`,
+  );
+  if (!serviceOnly) {
+    lines.push(
+      `  naive nodemailer pool:   ${delivery.naive_messages_per_second} msg/s    service/naive ${delivery.service_over_naive}`,
+      `  raw (${delivery.raw_tool}): ${delivery.raw_messages_per_second} msg/s    service/raw ${delivery.service_over_raw}`,
+    );
+  }
+  lines.push(
+    `  first message after:     ${delivery.first_message_seconds} s; audience prepared in ${delivery.prepare_seconds} s`,
+    `  sink got exactly N:      ${delivery.exactly_n_every_run ? 'yes' : 'NO'}`,
+    `  peak RSS:                api ${delivery.peak_rss_mb.api} MB, worker ${delivery.peak_rss_mb.worker} MB`,
+    `  Redis used memory:       ${delivery.redis_used_memory_mb.before} MB before, ${delivery.redis_used_memory_mb.after} MB after`,
   );
 }
-lines.push(
-  `  first message after:     ${delivery.first_message_seconds} s; audience prepared in ${delivery.prepare_seconds} s`,
-  `  sink got exactly N:      ${delivery.exactly_n_every_run ? 'yes' : 'NO'}`,
-  `  peak RSS:                api ${delivery.peak_rss_mb.api} MB, worker ${delivery.peak_rss_mb.worker} MB`,
-  `  Redis used memory:       ${delivery.redis_used_memory_mb.before} MB before, ${delivery.redis_used_memory_mb.after} MB after`,
-);
 if (recovery.killed_worker && recovery.flushed_redis) {
   const { killed_worker: killed, flushed_redis: flushed } = recovery;
   lines.push(
@@ -187,7 +194,16 @@ if (csvImport) {
 }
 if (page) {
   lines.push(
-    `Article page (${page.page_bytes} B, ${page.connections} connections, ${page.seconds} s): service ${page.service.requests_per_second} req/s, p99 ${page.service.p99_ms} ms; bare http ${page.bare.requests_per_second} req/s, p99 ${page.bare.p99_ms} ms; service/bare ${page.service_over_bare}`,
+    `Article page (${page.connections} connections, ${page.seconds} s each, medians of ${page.runs} run(s)), against a bare http server sending the same bytes:`,
+    ...(
+      [
+        ['stranger (page cache)', page.anonymous],
+        ['premium member (rendered)', page.premium_member],
+      ] as const
+    ).map(
+      ([who, load]) =>
+        `  ${who}, ${load.page_bytes} B: service ${load.service.requests_per_second} req/s, p99 ${load.service.p99_ms} ms; bare ${load.bare.requests_per_second} req/s, p99 ${load.bare.p99_ms} ms; service/bare ${load.service_over_bare}`,
+    ),
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

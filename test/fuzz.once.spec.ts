@@ -5,6 +5,7 @@ import { rowsOf } from '../src/database/database-client.js';
 import { SubscriberTokens } from '../src/mail/subscriber-tokens.js';
 import { csrfOf, DeskClient } from './helpers/desk.js';
 import { publishedArticle } from './helpers/editions.js';
+import { startStripeStandIn, type StripeStandIn } from './helpers/stripe-stand-in.js';
 import { PUBLIC_URL, startTestApp, TEST_TOKEN, type TestApp } from './helpers/test-app.js';
 
 /**
@@ -73,6 +74,7 @@ function hostileBodies(maxBodyBytes: number): { name: string; type: string; body
 }
 
 let t: TestApp;
+let stripe: StripeStandIn;
 let base: string;
 const routes: Route[] = [];
 
@@ -106,7 +108,9 @@ function actionsOf(html: string): { method: string; path: string }[] {
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
+  // Payments on, so that the upgrade form and Stripe's webhook are among the routes.
+  stripe = await startStripeStandIn();
+  t = await startTestApp(stripe.env);
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
 
@@ -162,17 +166,20 @@ beforeAll(async () => {
 
   // The blog's own forms, and a subscriber's preferences page, with their tokens made worthless.
   const token = t.app.get(SubscriberTokens).manageToken(subscriber.id);
-  for (const url of ['/', `/articles/${article.slug}`, `/preferences/${token}`]) {
+  for (const url of ['/', `/articles/${article.slug}`, `/preferences/${token}`, '/sign-in', '/upgrade']) {
     const page = await t.request({ method: 'GET', url });
     for (const action of actionsOf(page.body)) {
       if (action.method === 'POST')
         routes.push({ ...action, path: action.path.replace(token, GARBAGE_TOKEN), headers: {} });
     }
   }
+  // Stripe's webhook is in no page and no API document: it is sent hostile bodies, unsigned.
+  routes.push({ method: 'POST', path: '/stripe/webhook', headers: {} });
 });
 
 afterAll(async () => {
   await t.close();
+  await stripe.close();
 });
 
 describe('every route, every hostile body', () => {
@@ -186,6 +193,9 @@ describe('every route, every hostile body', () => {
         '/admin/articles/preview',
         '/admin/subscribers/import?id=fuzz-import-1',
         '/subscribe',
+        '/sign-in',
+        '/upgrade',
+        '/stripe/webhook',
         `/unsubscribe/${GARBAGE_TOKEN}`,
         `/preferences/${GARBAGE_TOKEN}/erase`,
       ]),

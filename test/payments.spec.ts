@@ -339,6 +339,11 @@ describe('the tier follows the subscription', () => {
     });
     expect(await tierOf('supprime@exemple.fr')).toEqual({ tier: 'free', source: 'editor' });
     await sink.waitFor('supprime@exemple.fr', before + 1);
+    // The paywall now offers to take premium up again.
+    const paywall = load((await articlePage(member.cookie)).body)('aside.paywall');
+    expect(paywall.hasClass('paywall--renew')).toBe(true);
+    expect(paywall.find('h2').text()).toBe('Votre abonnement premium a pris fin');
+    expect(paywall.find('a.button').text()).toBe('Reprendre l’abonnement premium');
   });
 
   it('follows Stripe’s state, not the order events arrive in', async () => {

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -31,6 +31,22 @@ describe('templates checked at boot', () => {
     await expect(startTestApp({ TEMPLATES_DIR: dir })).rejects.toThrow(
       /edition-teaser\.mjml, line 6: .*colr.*illegal/,
     );
+  });
+
+  it('leaves no data folder behind when it refuses to boot', async () => {
+    // This file's own temporary folder: what the refused boot created there must be gone.
+    const scratch = mkdtempSync(path.join(tmpdir(), 'depeche-refused-'));
+    const dir = templatesWith('confirm.mjml', (source) => source.replace('{{/if}}', '{{/iff}}'));
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = scratch;
+    try {
+      await expect(startTestApp({ TEMPLATES_DIR: dir })).rejects.toThrow(/confirm\.mjml/);
+      expect(readdirSync(scratch)).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+      rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('refuses to boot on a Handlebars syntax error, naming the file', async () => {

@@ -11,7 +11,7 @@ createServer((_request, response) => {
   response.writeHead(200, {
     'content-type': 'text/html; charset=utf-8',
     'content-length': page.length,
-    'cache-control': 'public, max-age=60, stale-while-revalidate=600',
+    'cache-control': 'public, max-age=5',
   });
   response.end(page);
 }).listen(port, '127.0.0.1', () => {

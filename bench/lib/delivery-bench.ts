@@ -71,6 +71,8 @@ export async function seedEdition(n: number): Promise<{
   api: RunningService;
   editionId: string;
   articleSlug: string;
+  /** A premium subscriber's address. */
+  premiumEmail: string;
   content: EditionContent;
   env: Record<string, string>;
 }> {
@@ -88,9 +90,9 @@ export async function seedEdition(n: number): Promise<{
   await client.connect();
   try {
     await client.query(
-      `insert into subscribers (email, name, tier, status, consent_source, consent_wording, confirmed_at)
+      `insert into subscribers (email, name, tier, comped, status, consent_source, consent_wording, confirmed_at)
        select 'lecteur' || n || '@exemple.fr', 'Lecteur ' || n, case when n % 2 = 0 then 'free' else 'premium' end,
-              'active', 'import', 'bench', now()
+              n % 2 = 1, 'active', 'import', 'bench', now()
        from generate_series(1, $1::int) as n`,
       [n],
     );
@@ -123,7 +125,15 @@ export async function seedEdition(n: number): Promise<{
     free: convert(html.free, { wordwrap: 78 }),
     premium: convert(html.premium, { wordwrap: 78 }),
   };
-  return { database, api: service, editionId: edition.id, articleSlug, content: { html, text }, env };
+  return {
+    database,
+    api: service,
+    editionId: edition.id,
+    articleSlug,
+    premiumEmail: 'lecteur1@exemple.fr',
+    content: { html, text },
+    env,
+  };
 }
 
 /**

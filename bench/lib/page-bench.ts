@@ -1,10 +1,13 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
+import { simpleParser } from 'mailparser';
+import { CANARY } from '../../test/fixtures/sample-article.js';
 import { freePort } from '../../test/helpers/net.js';
-import { ROOT, startService } from './service.js';
+import { median, ROOT, type RunningService, startService, startWorker } from './service.js';
 
 export interface LoadResult {
   readonly requests_per_second: number;
@@ -12,18 +15,33 @@ export interface LoadResult {
   readonly errors: number;
 }
 
-export interface PageResult {
-  readonly path: string;
+export interface PageLoad {
   readonly page_bytes: number;
-  readonly connections: number;
-  readonly seconds: number;
+  /** Medians over the runs. */
   readonly service: LoadResult;
   readonly bare: LoadResult;
+  /** The median of each run's service/bare, both measured back to back. */
   readonly service_over_bare: number;
 }
 
-async function load(url: string, connections: number, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({ url, connections, duration: seconds });
+export interface PageResult {
+  readonly path: string;
+  readonly connections: number;
+  readonly seconds: number;
+  readonly runs: number;
+  /** A stranger's page: served from the page cache. */
+  readonly anonymous: PageLoad;
+  /** A signed-in premium member's page: the full text, rendered for them on every request. */
+  readonly premium_member: PageLoad;
+}
+
+async function load(
+  url: string,
+  connections: number,
+  seconds: number,
+  headers: Record<string, string> = {},
+): Promise<LoadResult> {
+  const result = await autocannon({ url, connections, duration: seconds, headers });
   return {
     requests_per_second: Math.round(result.requests.average),
     p99_ms: result.latency.p99,
@@ -31,14 +49,87 @@ async function load(url: string, connections: number, seconds: number): Promise<
   };
 }
 
+/** A bare Node http server sending these bytes, in its own process. */
+async function bareServer(
+  dir: string,
+  name: string,
+  page: Buffer,
+): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const file = path.join(dir, name);
+  writeFileSync(file, page);
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', 'bare-server-process.ts'), String(port), file],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve) =>
+    child.stdout.once('data', () => {
+      resolve();
+    }),
+  );
+  return { url: `http://127.0.0.1:${port}/`, child };
+}
+
 /**
- * The public article page under load (autocannon, from this process) against a bare Node http
- * server sending the same bytes, each in its own process.
+ * Signs a premium member in the way a reader does: the sign-in form, the link from the email a
+ * worker writes to its outbox, the link's button. Returns their Cookie header.
+ */
+async function memberCookie(
+  service: RunningService,
+  env: Record<string, string>,
+  email: string,
+  dir: string,
+): Promise<string> {
+  const outbox = path.join(dir, 'outbox');
+  const worker = await startWorker({ ...env, DATA_DIR: dir });
+  try {
+    const asked = await fetch(`${service.url}/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ email, next: '/' }).toString(),
+    });
+    if (!asked.ok) throw new Error(`Sign-in request answered ${asked.status}`);
+    const deadline = Date.now() + 60_000;
+    let file: string | undefined;
+    while (!file) {
+      file = (() => {
+        try {
+          return readdirSync(outbox).find((name) => name.endsWith('.eml'));
+        } catch {
+          return undefined;
+        }
+      })();
+      if (Date.now() > deadline) throw new Error('No sign-in email in the outbox');
+      if (!file) await sleep(100);
+    }
+    const mail = await simpleParser(readFileSync(path.join(outbox, file)));
+    const link = /\/sign-in\/[A-Za-z0-9_-]{43}/.exec(mail.text ?? '')?.[0];
+    if (!link) throw new Error('No sign-in link in the email');
+    const used = await fetch(`${service.url}${link}`, {
+      method: 'POST',
+      headers: { origin: env.PUBLIC_URL ?? '' },
+      redirect: 'manual',
+    });
+    const cookie = used.headers.getSetCookie().find((value) => value.startsWith('depeche_member='));
+    if (used.status !== 303 || !cookie) throw new Error(`The sign-in link answered ${used.status}`);
+    return cookie.split(';')[0] ?? '';
+  } finally {
+    await worker.stop();
+  }
+}
+
+/**
+ * The article page under load (autocannon, from this process), for a stranger (the page cache
+ * serves it) and for a signed-in premium member (rendered for them each time, never cached), each
+ * against a bare Node http server sending the same bytes in its own process.
  */
 export async function pageBench(
   env: Record<string, string>,
   slug: string,
+  premiumEmail: string,
   seconds: number,
+  runs: number,
   cpuProfileDir?: string,
 ): Promise<PageResult> {
   const connections = 10;
@@ -47,41 +138,54 @@ export async function pageBench(
     cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
   );
   const dir = mkdtempSync(path.join(tmpdir(), 'depeche-page-'));
-  const port = await freePort();
-  const file = path.join(dir, 'page.html');
   const pagePath = `/articles/${slug}`;
-  const bare = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', 'bare-server-process.ts'), String(port), file],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
+  const bares: ChildProcess[] = [];
   try {
-    const page = Buffer.from(await (await fetch(`${service.url}${pagePath}`)).arrayBuffer());
-    writeFileSync(file, page);
-    await new Promise<void>((resolve) =>
-      bare.stdout.once('data', () => {
-        resolve();
-      }),
-    );
-    // A short warm-up of each, then the measured runs.
-    await load(`${service.url}${pagePath}`, connections, 1);
-    await load(`http://127.0.0.1:${port}/`, connections, 1);
-    const serviceLoad = await load(`${service.url}${pagePath}`, connections, seconds);
-    const bareLoad = await load(`http://127.0.0.1:${port}/`, connections, seconds);
+    const cookie = await memberCookie(service, env, premiumEmail, dir);
+    const measure = async (name: string, headers: Record<string, string>): Promise<PageLoad> => {
+      const response = await fetch(`${service.url}${pagePath}`, { headers });
+      const page = Buffer.from(await response.arrayBuffer());
+      const full = page.includes(CANARY.slice(0, 20));
+      if (full !== (headers.cookie !== undefined))
+        throw new Error(`The ${name} page ${full ? 'holds' : 'lacks'} the text after the cut`);
+      const bare = await bareServer(dir, `${name}.html`, page);
+      bares.push(bare.child);
+      // A short warm-up of each, then the measured runs, service and bare back to back.
+      await load(`${service.url}${pagePath}`, connections, 1, headers);
+      await load(bare.url, connections, 1);
+      const pairs: { service: LoadResult; bare: LoadResult }[] = [];
+      for (let run = 0; run < runs; run += 1) {
+        pairs.push({
+          service: await load(`${service.url}${pagePath}`, connections, seconds, headers),
+          bare: await load(bare.url, connections, seconds),
+        });
+      }
+      const medianOf = (pick: (pair: (typeof pairs)[number]) => LoadResult): LoadResult => ({
+        requests_per_second: median(pairs.map((pair) => pick(pair).requests_per_second)),
+        p99_ms: median(pairs.map((pair) => pick(pair).p99_ms)),
+        errors: pairs.reduce((sum, pair) => sum + pick(pair).errors, 0),
+      });
+      return {
+        page_bytes: page.length,
+        service: medianOf((pair) => pair.service),
+        bare: medianOf((pair) => pair.bare),
+        service_over_bare: Number(
+          median(
+            pairs.map((pair) => pair.service.requests_per_second / pair.bare.requests_per_second),
+          ).toFixed(3),
+        ),
+      };
+    };
     return {
       path: pagePath,
-      page_bytes: page.length,
       connections,
       seconds,
-      service: serviceLoad,
-      bare: bareLoad,
-      service_over_bare: Number((serviceLoad.requests_per_second / bareLoad.requests_per_second).toFixed(3)),
+      runs,
+      anonymous: await measure('anonymous', {}),
+      premium_member: await measure('premium-member', { cookie }),
     };
   } finally {
-    bare.kill('SIGTERM');
+    for (const child of bares) child.kill('SIGTERM');
     await service.stop();
     rmSync(dir, { recursive: true, force: true });
   }

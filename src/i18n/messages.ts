@@ -14,6 +14,8 @@ const MESSAGES = {
     paywallPremiumText:
       'Avec la newsletter complète, lisez chaque article en entier, ici et dans chaque édition reçue par e-mail.',
     paywallFrom: 'À partir de',
+    paywallRenewTitle: 'Votre abonnement premium a pris fin',
+    paywallRenewText: 'Reprenez-le pour lire la suite de cet article, et chaque édition en entier.',
     paywallFreeOffer: 'Ou recevez gratuitement les extraits :',
     paywallUpgradeTitle: 'La suite est réservée à la newsletter complète',
     paywallUpgradeText:
@@ -179,6 +181,8 @@ const MESSAGES = {
     paywallPremiumText:
       'With the full newsletter, read every article in full, here and in every edition by email.',
     paywallFrom: 'From',
+    paywallRenewTitle: 'Your premium subscription has ended',
+    paywallRenewText: 'Take it up again to read the rest of this article, and every edition in full.',
     paywallFreeOffer: 'Or get the excerpts for free:',
     paywallUpgradeTitle: 'The rest is for full-newsletter subscribers',
     paywallUpgradeText:

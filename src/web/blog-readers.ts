@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Audience } from '../content/access-gate.js';
-import type { ArticleRow } from '../database/schema.js';
+import type { ArticleRow, SubscriberRow } from '../database/schema.js';
+import { PaymentsService } from '../payments/payments.service.js';
 import { ReaderLinks } from '../editions/reader-links.js';
 import { readerLinkIn } from '../mail/subscriber-tokens.js';
 import { MemberCookies } from '../members/member-cookies.js';
@@ -16,6 +17,8 @@ export interface BlogReader {
   readonly member: boolean;
   /** Came through an article link of their own email. */
   readonly viaEmailLink: boolean;
+  /** A member whose paid subscription ended: the paywall offers to take it up again. */
+  readonly lapsed?: boolean;
 }
 
 export const ANONYMOUS_READER: BlogReader = { audience: 'public', member: false, viaEmailLink: false };
@@ -42,6 +45,7 @@ export class BlogReaders {
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(MemberCookies) private readonly cookies: MemberCookies,
     @Inject(ReaderLinks) private readonly readerLinks: ReaderLinks,
+    @Inject(PaymentsService) private readonly payments: PaymentsService,
   ) {}
 
   /**
@@ -58,7 +62,13 @@ export class BlogReaders {
     const sessionId = this.cookies.sessionId(request);
     if (sessionId !== undefined) {
       const member = await this.members.member(sessionId);
-      if (member) reader = { audience: member.subscriber.tier, member: true, viaEmailLink: false };
+      if (member)
+        reader = {
+          audience: member.subscriber.tier,
+          member: true,
+          viaEmailLink: false,
+          lapsed: await this.lapsed(member.subscriber),
+        };
       else this.cookies.clear(reply);
     }
     const link = readerLinkIn(request.query as Record<string, unknown>);
@@ -69,6 +79,12 @@ export class BlogReaders {
     }
     this.setCaching(reply, reader);
     return reader;
+  }
+
+  /** A free member who paid before: only they have a Stripe customer. */
+  private async lapsed(subscriber: SubscriberRow): Promise<boolean> {
+    if (subscriber.tier !== 'free' || subscriber.externalRef === null) return false;
+    return (await this.payments.latestSubscription(subscriber.id)) !== undefined;
   }
 
   /**

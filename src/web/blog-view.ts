@@ -91,6 +91,8 @@ export function articleJsonLd(config: AppConfig, article: ArticleView): object {
 export interface Paywall {
   /** The reader is a subscriber already: the upgrade wording. */
   readonly subscriber: boolean;
+  /** A member whose paid subscription ended: the renewal wording. */
+  readonly renew: boolean;
   /** The main button leads to premium (else to the free subscription form). */
   readonly premiumButton: boolean;
   readonly upgradeUrl: string;
@@ -112,6 +114,7 @@ export function paywallFor(
   const onSale = config.stripe !== undefined;
   return {
     subscriber,
+    renew: subscriber && reader.lapsed === true,
     premiumButton: subscriber || onSale,
     upgradeUrl: upgradeUrl(config, `/articles/${article.slug}`),
     freeOffer: !subscriber && onSale,

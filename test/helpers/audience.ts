@@ -51,6 +51,8 @@ export async function seedAudience(
         email: row.email,
         name: `Nom ${row.email.split('@')[0] ?? ''}`,
         tier: row.tier,
+        // Premium seeded by hand is an editor's grant, as THE tier rule reads it.
+        comped: row.tier === 'premium',
         status: row.status,
         consentSource: 'import' as const,
         consentWording: 'test',

@@ -49,9 +49,18 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...env,
   });
-  const app = await createHttpApp(config);
-  await app.init();
-  await app.getHttpAdapter().getInstance().ready();
+  let app: NestFastifyApplication | undefined;
+  try {
+    app = await createHttpApp(config);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    // An app that refused to boot (a test of boot errors) leaves no folder or database behind.
+    await app?.close().catch(() => undefined);
+    await database?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const request = (options: InjectOptions): Promise<InjectResponse> => app.inject(options);
   return {
     app,
