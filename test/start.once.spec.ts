@@ -61,7 +61,9 @@ describe('npm start on a clean checkout', () => {
       expect(statSync(path.join(data, 'secret-key')).mode & 0o077).toBe(0);
       // A banner for a person: where the blog and the desk are, what it uses, where it listens.
       const banner = run.output();
-      expect(banner).toContain(`Dépêche is serving http://localhost:${port} (role all)`);
+      expect(banner).toMatch(
+        new RegExp(`Dépêche is serving http://localhost:${port} \\(role all\\), ready in \\d+(\\.\\d+)? s`),
+      );
       expect(banner).toContain(`Desk      http://localhost:${port}/admin`);
       expect(banner).toContain(`Listening port ${port} on every interface`);
       expect(banner).toContain('Database  embedded PGlite in var/pglite');
@@ -103,6 +105,7 @@ describe('npm start on a clean checkout', () => {
       deskUrl: `http://localhost:${port}/admin`,
       database: 'embedded PGlite in var/pglite',
       listening: `port ${port} on every interface`,
+      bootSeconds: expect.any(Number),
     });
     expect(lines.find((line) => line.context === 'HTTP')).toMatchObject({
       req: { method: 'GET', url: '/' },

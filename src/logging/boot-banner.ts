@@ -12,6 +12,8 @@ export interface BootFacts {
   readonly database: string;
   readonly mail: string;
   readonly redis: string;
+  /** From the process's start to ready (listening, or the worker ticking), in seconds. */
+  readonly bootSeconds: number;
 }
 
 /** A URL with its password hidden, for logs. */
@@ -27,6 +29,7 @@ export function bootFacts(
   config: AppConfig,
   privateRedisDir: string | undefined,
   listeningPort?: number,
+  bootSeconds = Number(process.uptime().toFixed(2)),
 ): BootFacts {
   const servesHttp = config.role !== 'worker';
   const here = (file: string): string => path.relative(process.cwd(), file) || '.';
@@ -54,6 +57,7 @@ export function bootFacts(
       privateRedisDir === undefined
         ? withoutPassword(config.redisUrl)
         : `a private redis-server on ${config.redisUrl}, started by this process (data in ${here(privateRedisDir)})`,
+    bootSeconds,
   };
 }
 
@@ -70,8 +74,8 @@ export function bannerLines(facts: BootFacts): string[] {
   ];
   const title =
     facts.role === 'worker'
-      ? 'Dépêche worker started (role worker: sends editions, no HTTP)'
-      : `Dépêche is serving ${facts.publicUrl} (role ${facts.role})`;
+      ? `Dépêche worker started (role worker: sends editions, no HTTP), ready in ${facts.bootSeconds} s`
+      : `Dépêche is serving ${facts.publicUrl} (role ${facts.role}), ready in ${facts.bootSeconds} s`;
   return [
     title,
     ...rows.filter(([, value]) => value !== undefined).map(([name, value]) => `  ${name.padEnd(10)}${value}`),
