@@ -244,6 +244,29 @@ describe('going premium with Stripe', () => {
     expect(signInLinkIn(mail!)).toMatch(/^\/sign-in\//);
   });
 
+  it('limits the checkouts one client may open, and says when to try again', async () => {
+    const limited = await startTestApp({ ...stripe.env, SIGN_IN_RATE_LIMIT: '2/600' });
+    try {
+      const open = () =>
+        limited.request({
+          method: 'POST',
+          url: '/upgrade',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': '203.0.113.9' },
+          payload: form({ plan: 'month', email: 'presse-bouton@exemple.fr', next: '/' }),
+          remoteAddress: '203.0.113.9',
+        });
+      const before = stripe.callsTo('POST', '/v1/checkout/sessions').length;
+      expect((await open()).statusCode).toBe(303);
+      expect((await open()).statusCode).toBe(303);
+      const refused = await open();
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(stripe.callsTo('POST', '/v1/checkout/sessions').length).toBe(before + 2);
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('refuses a plan or an address that is not one, and changes nothing', async () => {
     const callsBefore = stripe.calls.length;
     for (const [fields, field] of [

@@ -11,6 +11,7 @@ import { formatMoney } from '../i18n/money.js';
 import { MemberCookies } from '../members/member-cookies.js';
 import { blogPath, MembersService } from '../members/members.service.js';
 import { PaymentsService } from '../payments/payments.service.js';
+import { RateLimiter } from '../redis/rate-limiter.js';
 import { PaymentProviderError, type Price } from '../payments/stripe-gateway.js';
 import type { BlogReader } from './blog-readers.js';
 import { PageRenderer, type PageTemplate } from './page-renderer.js';
@@ -40,6 +41,7 @@ export class UpgradeController {
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(MemberCookies) private readonly cookies: MemberCookies,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
+    @Inject(RateLimiter) private readonly rateLimiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.t = messagesFor(config.locale);
@@ -143,6 +145,12 @@ export class UpgradeController {
   ): Promise<void> {
     if (!this.payments.enabled) return this.seeOther(reply, this.config.premiumUrl);
     const member = (await this.members.member(this.cookies.sessionId(request)))?.subscriber;
+    // Each try opens a checkout at Stripe: a client gets as many as it gets sign-in links.
+    const allowed = await this.rateLimiter.hit('checkout-client', request.ip, this.config.signInRateLimit);
+    if (!allowed.allowed) {
+      void reply.header('Retry-After', String(allowed.retryAfterSeconds));
+      return this.message(reply, this.t.tooManyTitle, this.t.tooManyText, member !== undefined, 429);
+    }
     const view: UpgradeForm = {
       next: blogPath(one(form.next)),
       plan: one(form.plan),
