@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIST = path.join(ROOT, 'dist');
@@ -99,6 +99,29 @@ async function lock() {
   }
 }
 
+/**
+ * An embedded database created and migrated once, at build time, in dist/pglite-template: a first
+ * start copies it instead of initialising a database cluster, which takes seconds.
+ */
+function makeEmbeddedDatabaseTemplate(staging) {
+  const dataDir = path.join(staging, '.template-data');
+  const client = pathToFileURL(path.join(staging, 'database', 'database-client.js')).href;
+  execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { DatabaseClient } = await import(${JSON.stringify(client)});
+       const database = DatabaseClient.open({ url: undefined, dataDir: ${JSON.stringify(dataDir)} });
+       await database.migrate();
+       await database.close();`,
+    ],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  renameSync(path.join(dataDir, 'pglite'), path.join(staging, 'pglite-template'));
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
 function compile() {
   const fingerprint = sourceFingerprint();
   const staging = path.join(ROOT, `.dist-${process.pid}`);
@@ -108,6 +131,7 @@ function compile() {
     cwd: ROOT,
     stdio: 'inherit',
   });
+  makeEmbeddedDatabaseTemplate(staging);
   writeFileSync(path.join(staging, '.source-fingerprint'), fingerprint);
   // Swap the whole folder: nobody ever sees half a build.
   const old = path.join(ROOT, `.dist-old-${process.pid}`);

@@ -16,3 +16,5 @@ function findPackageRoot(): string {
 export const PACKAGE_ROOT = findPackageRoot();
 export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 export const MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'src', 'database', 'migrations');
+/** The embedded database the build made, migrated, for a first start to copy (scripts/build.mjs). */
+export const EMBEDDED_DATABASE_TEMPLATE = path.join(PACKAGE_ROOT, 'dist', 'pglite-template');
