@@ -1,21 +1,11 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { FieldProblem } from '../http/api-error.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { createValidationPipe } from '../http/validation.js';
 
-// The desk's forms read their fields as the public forms do.
+// The desk's forms read their fields, and answer, as the public forms do.
 export { many, one } from '../http/form-values.js';
-
-const HTML = 'text/html; charset=utf-8';
-
-export async function sendHtml(reply: FastifyReply, html: string, status = 200): Promise<void> {
-  await reply.status(status).header('Cache-Control', 'no-store').type(HTML).send(html);
-}
-
-/** 303: after a form post, the browser fetches the next page with a GET. */
-export async function seeOther(reply: FastifyReply, url: string): Promise<void> {
-  await reply.header('Cache-Control', 'no-store').redirect(url, 303);
-}
+export { seeOther, sendHtml } from '../http/html-replies.js';
 
 export function isHtmx(request: FastifyRequest): boolean {
   return request.headers['hx-request'] === 'true';

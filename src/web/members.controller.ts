@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { one } from '../http/form-values.js';
+import { seeOther, sendHtml } from '../http/html-replies.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
 import { MemberCookies } from '../members/member-cookies.js';
 import { blogPath, MembersService } from '../members/members.service.js';
@@ -15,7 +16,6 @@ import type { BlogReader } from './blog-readers.js';
 import { upgradeUrl } from './blog-view.js';
 import { PageRenderer, type PageTemplate } from './page-renderer.js';
 
-const HTML = 'text/html; charset=utf-8';
 type Form = Record<string, unknown>;
 
 /** What the sign-in page shows around its form. */
@@ -51,16 +51,15 @@ export class MembersController {
     data: object,
     status = 200,
   ): Promise<void> {
-    const html = this.renderer.readerPage(page, title, data, '/sign-in');
-    await reply.status(status).header('Cache-Control', 'no-store').type(HTML).send(html);
+    await sendHtml(reply, this.renderer.readerPage(page, title, data, '/sign-in'), status);
   }
 
   private signInPage(reply: FastifyReply, view: SignInView, status = 200): Promise<void> {
     return this.send(reply, 'sign-in', view.heading, view, status);
   }
 
-  private async seeOther(reply: FastifyReply, path: string): Promise<void> {
-    await reply.header('Cache-Control', 'no-store').redirect(`${this.config.publicUrl}${path}`, 303);
+  private seeOther(reply: FastifyReply, path: string): Promise<void> {
+    return seeOther(reply, `${this.config.publicUrl}${path}`);
   }
 
   @Get('sign-in')

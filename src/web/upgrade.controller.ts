@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { SubscriberRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { one } from '../http/form-values.js';
+import { seeOther, sendHtml } from '../http/html-replies.js';
 import { type Messages, messagesFor } from '../i18n/messages.js';
 import { formatMoney } from '../i18n/money.js';
 import { MemberCookies } from '../members/member-cookies.js';
@@ -16,7 +17,6 @@ import { PaymentProviderError, type Price } from '../payments/stripe-gateway.js'
 import type { BlogReader } from './blog-readers.js';
 import { PageRenderer, type PageTemplate } from './page-renderer.js';
 
-const HTML = 'text/html; charset=utf-8';
 type Form = Record<string, unknown>;
 
 interface UpgradeForm {
@@ -54,17 +54,12 @@ export class UpgradeController {
     data: object,
     status = 200,
   ): Promise<void> {
-    const html = this.renderer.readerPage(page, heading, data, '/upgrade');
-    await reply.status(status).header('Cache-Control', 'no-store').type(HTML).send(html);
+    await sendHtml(reply, this.renderer.readerPage(page, heading, data, '/upgrade'), status);
   }
 
   private message(reply: FastifyReply, heading: string, text: string, member: boolean, status = 200) {
     const reader: BlogReader = { audience: 'public', member, viaEmailLink: false };
     return this.send(reply, 'message', heading, { heading, paragraphs: [text], reader }, status);
-  }
-
-  private async seeOther(reply: FastifyReply, url: string): Promise<void> {
-    await reply.header('Cache-Control', 'no-store').redirect(url, 303);
   }
 
   private plansView(plans: readonly Price[], chosen: string | undefined) {
@@ -127,7 +122,7 @@ export class UpgradeController {
     @Query() query: Form,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (!this.payments.enabled) return this.seeOther(reply, this.config.premiumUrl);
+    if (!this.payments.enabled) return seeOther(reply, this.config.premiumUrl);
     const member = (await this.members.member(this.cookies.sessionId(request)))?.subscriber;
     if (member?.tier === 'premium')
       return this.message(reply, this.t.upgradeAlreadyTitle, this.t.upgradeAlreadyText, true);
@@ -143,7 +138,7 @@ export class UpgradeController {
     @Body() form: Form,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (!this.payments.enabled) return this.seeOther(reply, this.config.premiumUrl);
+    if (!this.payments.enabled) return seeOther(reply, this.config.premiumUrl);
     const member = (await this.members.member(this.cookies.sessionId(request)))?.subscriber;
     // Each try opens a checkout at Stripe: a client gets as many as it gets sign-in links.
     const allowed = await this.rateLimiter.hit('checkout-client', request.ip, this.config.signInRateLimit);
@@ -164,7 +159,7 @@ export class UpgradeController {
           email: view.email,
           next: view.next,
         });
-        await this.seeOther(reply, url);
+        await seeOther(reply, url);
       } catch (error) {
         if (error instanceof ConflictException)
           return this.message(reply, this.t.upgradeAlreadyTitle, this.t.upgradeAlreadyText, true, 409);
@@ -185,7 +180,7 @@ export class UpgradeController {
     @Query() query: Form,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (!this.payments.enabled) return this.seeOther(reply, this.config.premiumUrl);
+    if (!this.payments.enabled) return seeOther(reply, this.config.premiumUrl);
     const next = blogPath(one(query.next));
     const current = await this.members.member(this.cookies.sessionId(request));
     await this.withStripe(reply, current !== undefined, async () => {
@@ -198,10 +193,10 @@ export class UpgradeController {
           current !== undefined,
         );
       if (current?.subscriber.id === completed.subscriber.id)
-        return this.seeOther(reply, `${this.config.publicUrl}${next}`);
+        return seeOther(reply, `${this.config.publicUrl}${next}`);
       if (completed.signIn) {
         this.cookies.set(reply, await this.members.startSession(completed.subscriber.id));
-        return this.seeOther(reply, `${this.config.publicUrl}${next}`);
+        return seeOther(reply, `${this.config.publicUrl}${next}`);
       }
       await this.members.offerSignIn(completed.subscriber.email, next);
       await this.message(reply, this.t.upgradeDoneTitle, this.t.upgradeDoneSignIn, current !== undefined);
@@ -214,11 +209,11 @@ export class UpgradeController {
     if (!this.cookies.sameOrigin(request))
       return this.message(reply, this.t.badRequestTitle, this.t.badRequestTitle, false, 403);
     const member = await this.members.member(this.cookies.sessionId(request));
-    if (!member) return this.seeOther(reply, `${this.config.publicUrl}/sign-in?next=%2Faccount`);
+    if (!member) return seeOther(reply, `${this.config.publicUrl}/sign-in?next=%2Faccount`);
     if (!this.payments.enabled || !member.subscriber.externalRef)
-      return this.seeOther(reply, `${this.config.publicUrl}/account`);
+      return seeOther(reply, `${this.config.publicUrl}/account`);
     await this.withStripe(reply, true, async () =>
-      this.seeOther(reply, await this.payments.billingPortal(member.subscriber)),
+      seeOther(reply, await this.payments.billingPortal(member.subscriber)),
     );
   }
 }
