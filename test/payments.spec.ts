@@ -571,6 +571,31 @@ describe('payments on the desk', () => {
     expect(upgrade('.plan').last().text()).toContain('65,00\u00a0€');
   });
 
+  it('lets the editor set the grace after a failed payment, which the next failure follows', async () => {
+    const refused = await desk.submit('/admin/payments', '/admin/payments/grace', { grace_days: '365' });
+    expect(refused.statusCode).toBe(400);
+    expect(load(refused.body)('#grace-error').text()).toContain('from 0 to 60');
+    const saved = await desk.submit('/admin/payments', '/admin/payments/grace', { grace_days: '3' });
+    expect(saved.statusCode).toBe(303);
+    expect(load((await desk.get('/admin/payments')).body)('input[name="grace_days"]').val()).toBe('3');
+    try {
+      const member = await payingMember('grace-courte@exemple.fr');
+      stripe.updateSubscription(member.subscription, { status: 'past_due' });
+      const failed = stripe.signedEvent(
+        'customer.subscription.updated',
+        stripe.subscription(member.subscription)!,
+      );
+      expect((await deliver(failed)).json()).toMatchObject({ applied: true });
+      const [row] = await t.database.db
+        .select()
+        .from(paidSubscriptions)
+        .where(eq(paidSubscriptions.id, member.subscription));
+      expect((row!.premiumUntil!.getTime() - row!.pastDueSince!.getTime()) / 86_400_000).toBe(3);
+    } finally {
+      await desk.submit('/admin/payments', '/admin/payments/grace', { grace_days: '7' });
+    }
+  });
+
   it('shows each subscriber’s payment with a link to Stripe, and gives premium until a date', async () => {
     const member = await payingMember('liste@exemple.fr');
     const list = load((await desk.get('/admin/subscribers?q=liste%40exemple.fr')).body);

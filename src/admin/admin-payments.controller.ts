@@ -4,11 +4,12 @@ import type { FastifyReply } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { formatMoney, parseMoney } from '../i18n/money.js';
-import { PaymentsService, USED_STRIPE_EVENTS } from '../payments/payments.service.js';
+import { MAX_GRACE_DAYS, PaymentsService, USED_STRIPE_EVENTS } from '../payments/payments.service.js';
 import { PaymentProviderError, type Price } from '../payments/stripe-gateway.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
+import { formProblems } from './desk-form-errors.js';
 import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
@@ -17,6 +18,7 @@ type Form = Record<string, unknown>;
 interface PricesForm {
   readonly monthly?: string;
   readonly yearly?: string;
+  readonly graceDays?: string;
 }
 
 /** The desk's payments page: the premium prices, and how Stripe is wired to the publication. */
@@ -33,7 +35,9 @@ export class AdminPaymentsController {
 
   @Get()
   async show(@Desk() desk: DeskContext, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
-    const notice = one(query.saved) ? this.renderer.t.paymentsPricesSaved : undefined;
+    const saved = one(query.saved);
+    const notice =
+      saved === 'grace' ? this.renderer.t.saved : saved ? this.renderer.t.paymentsPricesSaved : undefined;
     await this.page(reply, desk, {}, {}, 200, notice);
   }
 
@@ -62,6 +66,19 @@ export class AdminPaymentsController {
       return this.page(reply, desk, input, { form: error.message }, 503);
     }
     await seeOther(reply, '/admin/payments?saved=1');
+  }
+
+  /** The grace period after a failed payment, in days. */
+  @Post('grace')
+  async setGrace(@Desk() desk: DeskContext, @Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
+    const raw = (one(form.grace_days) ?? '').trim();
+    const days = /^\d{1,3}$/.test(raw) ? Number(raw) : Number.NaN;
+    try {
+      await this.payments.setGraceDays(days);
+    } catch (error) {
+      return this.page(reply, desk, { graceDays: raw }, formProblems(error), 400);
+    }
+    await seeOther(reply, '/admin/payments?saved=grace');
   }
 
   private async page(
@@ -96,6 +113,8 @@ export class AdminPaymentsController {
           id: price.id,
         })),
         pricesUnavailable,
+        graceDays: form.graceDays ?? String(await this.payments.graceDays()),
+        maxGraceDays: MAX_GRACE_DAYS,
         webhookUrl: `${this.config.publicUrl}/stripe/webhook`,
         events: USED_STRIPE_EVENTS,
         form,

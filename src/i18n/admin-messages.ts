@@ -175,6 +175,10 @@ const ADMIN_MESSAGES = {
     paymentsYearlyAmount: 'Prix annuel',
     paymentsAmountInvalid: 'Indiquez un montant tel que 5 ou 4,90.',
     paymentsPricesSaved: 'Prix créés dans Stripe : ils sont proposés dès maintenant.',
+    paymentsGrace: 'Paiement refusé',
+    paymentsGraceHint:
+      'Quand le paiement d’un membre échoue, il reste premium ce nombre de jours et reçoit un e-mail lui demandant de mettre à jour sa carte.',
+    paymentsGraceDays: 'Délai de grâce (jours)',
     payingMembers: 'Membres payants',
     monthlyRevenue: 'Revenu mensuel récurrent',
     paidPerMonth: 'Abonnements payants, par mois',
@@ -379,6 +383,10 @@ const ADMIN_MESSAGES = {
     paymentsYearlyAmount: 'Yearly price',
     paymentsAmountInvalid: 'Give an amount such as 5 or 4.90.',
     paymentsPricesSaved: 'Prices created in Stripe: they are offered from now on.',
+    paymentsGrace: 'Failed payments',
+    paymentsGraceHint:
+      'When a member’s payment fails, they stay premium this many days and get an email asking them to update their card.',
+    paymentsGraceDays: 'Grace period (days)',
     payingMembers: 'Paying members',
     monthlyRevenue: 'Monthly recurring revenue',
     paidPerMonth: 'Paid subscriptions, per month',

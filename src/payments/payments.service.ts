@@ -34,6 +34,9 @@ export type EventOutcome = { readonly applied: true } | { readonly applied: fals
 const APPLIED: EventOutcome = { applied: true };
 const ignored = (reason: string): EventOutcome => ({ applied: false, reason });
 
+/** The longest grace an editor may give a failed payment, as PAYMENT_GRACE_DAYS allows. */
+export const MAX_GRACE_DAYS = 60;
+
 /** How long after paying a new reader may be signed in by coming back from the checkout. */
 const CHECKOUT_SIGN_IN_SECONDS = 24 * 3600;
 
@@ -122,6 +125,22 @@ export class PaymentsService {
     });
     this.logger.log({ monthly: created.monthly.id, yearly: created.yearly.id }, 'Premium prices set');
     return [created.monthly, created.yearly];
+  }
+
+  /** How long a member whose payment failed stays premium: the desk's setting, else PAYMENT_GRACE_DAYS. */
+  async graceDays(): Promise<number> {
+    const set = (await this.settings.get(['payments.grace_days']))['payments.grace_days'];
+    return set === undefined ? this.config.paymentGraceDays : Number(set);
+  }
+
+  /** The editor's grace period, from 0 to MAX_GRACE_DAYS days; it applies to payments failing from now on. */
+  async setGraceDays(days: number): Promise<void> {
+    if (!Number.isInteger(days) || days < 0 || days > MAX_GRACE_DAYS)
+      throw InvalidInputException.field(
+        'grace_days',
+        `must be a whole number of days from 0 to ${MAX_GRACE_DAYS}`,
+      );
+    await this.settings.set({ 'payments.grace_days': String(days) });
   }
 
   /** Paying members, monthly revenue, and paid subscriptions started and ended per month. */
@@ -322,7 +341,7 @@ export class PaymentsService {
     const pastDueSince = state.status === 'past_due' ? (previous?.pastDueSince ?? now) : null;
     const grant = premiumGrant(
       { status: state.status, endsAt: state.endsAt, pastDueSince },
-      this.config.paymentGraceDays,
+      await this.graceDays(),
       now,
     );
     await this.paid.save(state, subscriberId, pastDueSince, grant);

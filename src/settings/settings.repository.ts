@@ -4,7 +4,7 @@ import { DatabaseClient } from '../database/database-client.js';
 import { settings } from '../database/schema.js';
 
 /** Every setting an editor may change on the desk, by key. */
-export const SETTING_KEYS = ['stripe.price.month', 'stripe.price.year'] as const;
+export const SETTING_KEYS = ['stripe.price.month', 'stripe.price.year', 'payments.grace_days'] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 /** The one writer of publication settings kept in the database; the environment gives the defaults. */
