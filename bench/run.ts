@@ -184,7 +184,7 @@ if (recovery.killed_worker && recovery.flushed_redis) {
 }
 if (boot) {
   lines.push(
-    `Boot to a healthy /health (npm start: embedded PGlite, outbox): first start ${boot.first_seconds} s (creates the database), later starts ${boot.later_seconds} s; a bare Node http server ${boot.bare_seconds} s; service/bare ${boot.later_over_bare}×`,
+    `Boot to a healthy /health (npm start: embedded PGlite, outbox): first start ${boot.first_seconds} s (copies the empty database the build made), later starts ${boot.later_seconds} s; a bare Node http server ${boot.bare_seconds} s; service/bare ${boot.later_over_bare}×`,
   );
 }
 if (csvImport) {
