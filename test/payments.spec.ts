@@ -267,6 +267,18 @@ describe('going premium with Stripe', () => {
     }
   });
 
+  it('names no customer in a checkout opened for a typed address, so no saved card shows', async () => {
+    const member = await payingMember('carte@exemple.fr');
+    expect(member.customer).toMatch(/^cus_/);
+    const opened = await postUpgrade({ plan: 'month', email: 'carte@exemple.fr', next: '/' });
+    expect(opened.statusCode).toBe(303);
+    const call = stripe.callsTo('POST', '/v1/checkout/sessions').at(-1)!;
+    expect(call.params.customer_email).toBe('carte@exemple.fr');
+    expect(call.params.customer).toBeUndefined();
+    expect(call.params.client_reference_id).toBeUndefined();
+    expect(call.params.metadata).toBeUndefined();
+  });
+
   it('refuses a plan or an address that is not one, and changes nothing', async () => {
     const callsBefore = stripe.calls.length;
     for (const [fields, field] of [

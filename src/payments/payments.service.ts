@@ -165,21 +165,23 @@ export class PaymentsService {
   }): Promise<string> {
     const price = (await this.plans()).find((plan) => plan.interval === input.interval);
     if (!price) throw InvalidInputException.field('plan', 'choose the monthly or the yearly plan');
-    let subscriber = input.member;
-    let email = input.member?.email;
-    if (!subscriber) {
+    const { member } = input;
+    let email = member?.email;
+    if (!member) {
       const address = normaliseEmail(input.email ?? '');
       if (!address.ok) throw InvalidInputException.field('email', address.reason);
       email = address.email;
-      subscriber = await this.subscribers.findByEmail(email);
     }
-    if (input.member?.tier === 'premium') throw new ConflictException('You are premium already');
+    if (member?.tier === 'premium') throw new ConflictException('You are premium already');
     const back = encodeURIComponent(input.next);
+    // Only a signed-in member's checkout names their subscriber and Stripe customer: a checkout
+    // opened for a typed address must not show that customer's saved cards to whoever typed it.
+    // The payment finds its subscriber by address when it completes (applyCheckout).
     return this.gateway.createCheckout({
       price,
       email: email ?? '',
-      customerId: subscriber?.externalRef ?? null,
-      subscriberId: subscriber?.id ?? null,
+      customerId: member?.externalRef ?? null,
+      subscriberId: member?.id ?? null,
       successUrl: `${this.config.publicUrl}/upgrade/done?session_id={CHECKOUT_SESSION_ID}&next=${back}`,
       cancelUrl: `${this.config.publicUrl}/upgrade?next=${back}`,
     });
