@@ -301,7 +301,8 @@ describe('the tier follows the subscription', () => {
   it('keeps a member who cancels premium until the period ends, then makes them free and tells them', async () => {
     const member = await payingMember('resilie@exemple.fr');
     const before = sink.to('resilie@exemple.fr').length;
-    const end = Math.floor(Date.now() / 1000) + 3;
+    // Far enough ahead that even a slow machine checks "still premium" before it comes.
+    const end = Math.floor(Date.now() / 1000) + 15;
     const sub = stripe.subscription(member.subscription)!;
     sub.items.data[0]!.current_period_end = end;
     stripe.updateSubscription(member.subscription, { cancel_at_period_end: true });
@@ -403,7 +404,8 @@ describe('the tier follows the subscription', () => {
 
   it('lets an editor give premium with an end date, which the tick ends; payment outlasts an editor’s change', async () => {
     const id = await addMember(t, 'offert@exemple.fr', 'free');
-    const until = new Date(Date.now() + 3000).toISOString();
+    // Far enough ahead that even a slow machine checks "premium" before it comes.
+    const until = new Date(Date.now() + 15_000).toISOString();
     const given = await t.api('PATCH', `/api/subscribers/${id}`, { tier: 'premium', premium_until: until });
     expect(given.statusCode).toBe(200);
     expect(await tierOf('offert@exemple.fr')).toEqual({ tier: 'premium', source: 'editor' });

@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleArticle } from './fixtures/sample-article.js';
 import { ARTIFACTS, launchChromium, screenshotBoth, VIEWPORTS, watch } from './helpers/browser.js';
 import { addMember } from './helpers/members.js';
+import { PATIENCE_MS } from './helpers/patience.js';
 import { freePort } from './helpers/net.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startStripeStandIn, type StripeStandIn } from './helpers/stripe-stand-in.js';
 import { startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 
 const CANARY_MARK = 'CANARI-7f3e9b';
+const PATIENT = { timeout: PATIENCE_MS, interval: 100 };
 const READER = 'lectrice.web@exemple.fr';
 
 /**
@@ -54,13 +56,15 @@ describe('a reader who signs in and pays, in a browser', () => {
 
   it('shows the paywall, signs in by email, upgrades, reads in full, and signs out', async () => {
     const context = await browser.newContext({ viewport: VIEWPORTS.desktop, locale: 'fr-FR' });
+    // Generous limits for a slow machine: each wait ends as soon as the page is there.
+    context.setDefaultTimeout(PATIENCE_MS);
     const page = await context.newPage();
     const problems = watch(page);
     const articleUrl = `${base}/articles/${slug}`;
 
     // A stranger: the teaser and the paywall.
     await page.goto(articleUrl);
-    await expect.poll(() => page.locator('aside.paywall').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('aside.paywall').isVisible(), PATIENT).toBe(true);
     expect(await page.content()).not.toContain(CANARY_MARK);
     await shoot(page, 'reader-01-paywall');
 
@@ -79,7 +83,7 @@ describe('a reader who signs in and pays, in a browser', () => {
     await page.waitForURL(articleUrl);
 
     // A free member: still the teaser, and the paywall now offers the upgrade.
-    await expect.poll(() => page.locator('aside.paywall--upgrade').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('aside.paywall--upgrade').isVisible(), PATIENT).toBe(true);
     expect(await page.content()).not.toContain(CANARY_MARK);
     expect(await page.locator('.masthead__nav a').textContent()).toBe('Mon compte');
     await page.locator('aside.paywall a.button').click();
@@ -103,20 +107,20 @@ describe('a reader who signs in and pays, in a browser', () => {
     });
     expect(delivered.status).toBe(200);
     await page.reload();
-    await expect.poll(() => page.content()).toContain(CANARY_MARK);
+    await expect.poll(() => page.content(), PATIENT).toContain(CANARY_MARK);
     expect(await page.locator('aside.paywall').count()).toBe(0);
     expect((await subscriberByEmail(t, READER))?.tier).toBe('premium');
 
     // My account: the plan, and the way to manage it.
     await page.goto(`${base}/account`);
-    await expect.poll(() => page.locator('.account__facts').textContent()).toContain('Annuel');
+    await expect.poll(() => page.locator('.account__facts').textContent(), PATIENT).toContain('Annuel');
     await shoot(page, 'reader-04-account');
 
     // Signed out: the teaser again.
     await page.locator('form[action$="/sign-out"] button').click();
     await page.waitForSelector('text=Vous êtes déconnecté');
     await page.goto(articleUrl);
-    await expect.poll(() => page.locator('aside.paywall').isVisible()).toBe(true);
+    await expect.poll(() => page.locator('aside.paywall').isVisible(), PATIENT).toBe(true);
     expect(await page.content()).not.toContain(CANARY_MARK);
 
     expect(problems).toEqual([]);

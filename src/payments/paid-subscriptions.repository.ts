@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import { type PaidSubscriptionRow, paidSubscriptions, paymentEvents } from '../database/schema.js';
 import type { PremiumGrant } from './premium-rule.js';
@@ -42,15 +42,6 @@ export class PaidSubscriptionsRepository {
   async find(id: string): Promise<PaidSubscriptionRow | undefined> {
     const [row] = await this.db.select().from(paidSubscriptions).where(eq(paidSubscriptions.id, id));
     return row;
-  }
-
-  /** The subscriber's subscriptions, the most recent first. */
-  forSubscriber(subscriberId: string): Promise<PaidSubscriptionRow[]> {
-    return this.db
-      .select()
-      .from(paidSubscriptions)
-      .where(eq(paidSubscriptions.subscriberId, subscriberId))
-      .orderBy(desc(paidSubscriptions.startedAt));
   }
 
   /** The most recent subscription of each of these subscribers that has one. */

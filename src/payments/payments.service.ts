@@ -218,7 +218,7 @@ export class PaymentsService {
 
   /** The member's most recent paid subscription. */
   async latestSubscription(subscriberId: string): Promise<PaidSubscriptionRow | undefined> {
-    return (await this.paid.forSubscriber(subscriberId))[0];
+    return (await this.paid.latestFor([subscriberId])).get(subscriberId);
   }
 
   /** Applies a verified webhook event once, however often and in whatever order it comes. */

@@ -52,7 +52,14 @@ function likePattern(text: string): string {
  * stands or a paid subscription grants it. Every write of the tier goes through it.
  */
 const PAID_PREMIUM = sql`exists (select 1 from paid_subscriptions p where p.subscriber_id = s.id and p.grants_premium)`;
-const PREMIUM_NOW = sql`(s.comped or ${PAID_PREMIUM})`;
+
+/** The tier and its source by THE rule, for a subscriber whose editor's grant is `comped`. */
+function tierRule(comped: SQL): { tier: SQL; source: SQL } {
+  return {
+    tier: sql`case when ${comped} or ${PAID_PREMIUM} then 'premium' else 'free' end`,
+    source: sql`case when ${PAID_PREMIUM} then 'payment' else 'editor' end`,
+  };
+}
 
 /** A subscriber whose tier changed, and from what. */
 export interface TierChange {
@@ -336,26 +343,23 @@ export class SubscribersRepository {
   }
 
   /**
-   * Sets the tier of these subscribers by THE rule (PREMIUM_NOW) and returns those whose tier
+   * Sets the tier of these subscribers by THE rule (tierRule) and returns those whose tier
    * changed. Called after anything the rule reads has changed: a grant, a payment, a lapse.
    */
   async refreshTiers(ids: readonly string[]): Promise<TierChange[]> {
     if (ids.length === 0) return [];
+    const rule = tierRule(sql`s.comped`);
     const result = await this.db.execute(sql`
-      with before as (
-        select id, tier from subscribers
-        where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)
+      with wanted as (
+        select s.id, s.tier as previous_tier, ${rule.tier} as tier, ${rule.source} as source
+        from subscribers s
+        where s.id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)
         for update
       )
-      update subscribers as s set
-        tier = case when ${PREMIUM_NOW} then 'premium' else 'free' end,
-        tier_source = case when ${PAID_PREMIUM} then 'payment' else 'editor' end,
-        updated_at = now()
-      from before
-      where s.id = before.id
-        and (s.tier <> case when ${PREMIUM_NOW} then 'premium' else 'free' end
-          or s.tier_source <> case when ${PAID_PREMIUM} then 'payment' else 'editor' end)
-      returning s.id, before.tier as previous_tier`);
+      update subscribers as s set tier = wanted.tier, tier_source = wanted.source, updated_at = now()
+      from wanted
+      where s.id = wanted.id and (s.tier <> wanted.tier or s.tier_source <> wanted.source)
+      returning s.id, wanted.previous_tier`);
     const changed = rowsOf<{ id: string; previous_tier: SubscriberTier }>(result);
     if (changed.length === 0) return [];
     const rows = await this.db
@@ -403,15 +407,15 @@ export class SubscribersRepository {
   async upsertImported(rows: readonly ImportRow[]): Promise<{ inserted: number; updated: number }> {
     if (rows.length === 0) return { inserted: 0, updated: 0 };
     const records = JSON.stringify(rows.map((row) => ({ email: row.email, name: row.name, tier: row.tier })));
+    const imported = tierRule(sql`excluded.comped`);
     const result = await this.db.execute(sql`
       insert into subscribers as s (email, name, tier, comped, status, consent_source, consent_wording, confirmed_at)
       select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import', now()
       from json_to_recordset(${records}::json) as r(email text, name text, tier text)
       on conflict (lower(email)) do update set
         name = case when excluded.name <> '' then excluded.name else s.name end,
-        comped = excluded.tier = 'premium', comp_until = null,
-        tier = case when excluded.tier = 'premium' or ${PAID_PREMIUM} then 'premium' else 'free' end,
-        tier_source = case when ${PAID_PREMIUM} then 'payment' else 'editor' end,
+        comped = excluded.comped, comp_until = null,
+        tier = ${imported.tier}, tier_source = ${imported.source},
         updated_at = now()
       returning (xmax = 0) as inserted`);
     const flags = rowsOf<{ inserted: boolean }>(result);

@@ -21,7 +21,12 @@ export interface BlogReader {
   readonly lapsed?: boolean;
 }
 
-export const ANONYMOUS_READER: BlogReader = { audience: 'public', member: false, viaEmailLink: false };
+const ANONYMOUS_READER: BlogReader = { audience: 'public', member: false, viaEmailLink: false };
+
+/** A signed-in member as a page's reader, or anyone when there is none. */
+export function readerOf(member: SubscriberRow | undefined, lapsed = false): BlogReader {
+  return member ? { audience: member.tier, member: true, viaEmailLink: false, lapsed } : ANONYMOUS_READER;
+}
 
 const RANK: Readonly<Record<BlogReader['audience'], number>> = { public: 0, free: 1, premium: 2 };
 
@@ -30,7 +35,7 @@ function higher(a: BlogReader['audience'], b: BlogReader['audience']): BlogReade
 }
 
 /** A page that depends on who asks: no shared cache may keep it, nor hand it to anyone else. */
-export function isPersonal(reader: BlogReader): boolean {
+function isPersonal(reader: BlogReader): boolean {
   return reader.member || reader.viaEmailLink;
 }
 
@@ -62,13 +67,7 @@ export class BlogReaders {
     const sessionId = this.cookies.sessionId(request);
     if (sessionId !== undefined) {
       const member = await this.members.member(sessionId);
-      if (member)
-        reader = {
-          audience: member.subscriber.tier,
-          member: true,
-          viaEmailLink: false,
-          lapsed: await this.lapsed(member.subscriber),
-        };
+      if (member) reader = readerOf(member.subscriber, await this.lapsed(member.subscriber));
       else this.cookies.clear(reply);
     }
     const link = readerLinkIn(request.query as Record<string, unknown>);

@@ -12,7 +12,7 @@ import { blogPath, MembersService } from '../members/members.service.js';
 import type { PaidSubscriptionRow } from '../database/schema.js';
 import { formatMoney } from '../i18n/money.js';
 import { PaymentsService } from '../payments/payments.service.js';
-import type { BlogReader } from './blog-readers.js';
+import { readerOf } from './blog-readers.js';
 import { upgradeUrl } from './blog-view.js';
 import { PageRenderer, type PageTemplate } from './page-renderer.js';
 
@@ -152,10 +152,9 @@ export class MembersController {
     const member = await this.members.member(this.cookies.sessionId(request));
     if (!member) return this.seeOther(reply, '/sign-in?next=%2Faccount');
     const { subscriber } = member;
-    const reader: BlogReader = { audience: subscriber.tier, member: true, viaEmailLink: false };
     const paid = this.payments.enabled ? await this.payments.latestSubscription(subscriber.id) : undefined;
     await this.send(reply, 'account', this.t.accountTitle, {
-      reader,
+      reader: readerOf(subscriber),
       member: subscriber,
       premium: subscriber.tier === 'premium',
       payment: paid?.grantsPremium ? this.paymentView(paid) : undefined,

@@ -14,7 +14,7 @@ import { blogPath, MembersService } from '../members/members.service.js';
 import { PaymentsService } from '../payments/payments.service.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 import { PaymentProviderError, type Price } from '../payments/stripe-gateway.js';
-import type { BlogReader } from './blog-readers.js';
+import { type BlogReader, readerOf } from './blog-readers.js';
 import { PageRenderer, type PageTemplate } from './page-renderer.js';
 
 type Form = Record<string, unknown>;
@@ -84,17 +84,12 @@ export class UpgradeController {
     status = 200,
   ): Promise<void> {
     const plans = await this.payments.plans();
-    const reader: BlogReader = {
-      audience: member?.tier ?? 'public',
-      member: member !== undefined,
-      viaEmailLink: false,
-    };
     await this.send(
       reply,
       'upgrade',
       this.t.upgradeTitle,
       {
-        reader,
+        reader: readerOf(member),
         member,
         plans: this.plansView(plans, form.plan),
         next: form.next,
