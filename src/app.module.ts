@@ -12,13 +12,20 @@ import { ArticlesModule } from './articles/articles.module.js';
 import { EditionsModule } from './editions/editions.module.js';
 import { EditorsModule } from './editors/editors.module.js';
 import { AdminModule } from './admin/admin.module.js';
+import { InboundMailModule } from './feedback/inbound-mail.module.js';
 
 @Module({})
 export class AppModule {
-  /** The modules of the role(s) this process plays: `api` serves HTTP, `worker` ticks and sends. */
+  /**
+   * The modules of the role(s) this process plays: `api` serves HTTP, `worker` ticks and sends,
+   * `inbound` only takes mail; `all` plays every one. The listener runs where INBOUND_SMTP_PORT is
+   * set, in any role but `api`.
+   */
   static forConfig(config: AppConfig): DynamicModule {
-    const servesHttp = config.role !== 'worker';
-    const runsWorker = config.role !== 'api';
+    const { role } = config;
+    const servesHttp = role === 'all' || role === 'api';
+    const runsWorker = role === 'all' || role === 'worker';
+    const takesMail = config.inbound !== undefined && role !== 'api';
     return {
       module: AppModule,
       imports: [
@@ -32,6 +39,7 @@ export class AppModule {
         EditionsModule,
         ...(servesHttp ? [WebModule, AdminModule, OpsModule] : []),
         ...(runsWorker ? [WorkerModule] : []),
+        ...(takesMail ? [InboundMailModule] : []),
       ],
     };
   }

@@ -24,7 +24,7 @@ async function start(
   config: AppConfig,
   privateRedis: PrivateRedis | undefined,
 ): Promise<INestApplicationContext> {
-  if (config.role === 'worker') {
+  if (config.role === 'worker' || config.role === 'inbound') {
     const worker = await createWorkerContext(config);
     await worker.init();
     announce(config, bootFacts(config, privateRedis?.dir));

@@ -22,7 +22,7 @@ const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
 };
-const { api, worker, postgres, redis, mailpit, 'stripe-mock': stripeMock } = compose.services;
+const { api, worker, inbound, postgres, redis, mailpit, 'stripe-mock': stripeMock } = compose.services;
 
 /** What `docker compose` does to ${VAR:-default} and ${VAR:?error} with the given .env values. */
 function interpolate(env: Record<string, string>, dotenv: Record<string, string>): Record<string, string> {
@@ -43,6 +43,7 @@ describe('docker-compose.yml', () => {
   it('has the app, a separate worker, Redis, PostgreSQL and a mail catcher with a web UI', () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'api',
+      'inbound',
       'mailpit',
       'postgres',
       'redis',
@@ -103,6 +104,21 @@ describe('docker-compose.yml', () => {
       expect(withStripe.stripe?.api).toEqual({ protocol: 'http', host: 'stripe-mock', port: 12111 });
       expect(stripeMock!.ports).toContain('12111:12111');
       expect(stripeMock!.profiles).toEqual(['payments']);
+      // The inbound listener (profile inbound) boots with a VERP address, and says so without one.
+      expect(inbound!.profiles).toEqual(['inbound']);
+      expect(inbound!.ports).toContain('25:2525');
+      const inboundConfig = loadConfig({
+        ...interpolate(inbound!.environment!, { ...dotenv, VERP_ADDRESS: 'retours@exemple.fr' }),
+        DATA_DIR: dataDir,
+      });
+      expect(inboundConfig).toMatchObject({
+        role: 'inbound',
+        inbound: { port: 2525 },
+        verpAddress: 'retours@exemple.fr',
+      });
+      expect(() => loadConfig({ ...interpolate(inbound!.environment!, dotenv), DATA_DIR: dataDir })).toThrow(
+        /VERP_ADDRESS: required with INBOUND_SMTP_PORT/,
+      );
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

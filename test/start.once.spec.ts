@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
+import nodemailer from 'nodemailer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../src/config/app-config.js';
@@ -375,6 +376,55 @@ describe('a worker killed with SIGKILL in the middle of a send', () => {
       survivor.child.kill('SIGTERM');
       await survivor.exited;
       await sink.close();
+      await setUp.close();
+    }
+  });
+});
+
+describe('ROLE=inbound', () => {
+  it('runs the inbound mail listener alone, takes a bounce into the shared database, and stops on SIGTERM', async () => {
+    const setUp = await sendingSetUp(2, 'inbound');
+    const port = await freePort();
+    const client = DatabaseClient.open({ url: setUp.url, dataDir: cleanFolder() });
+    const run = runService(cleanFolder(), {
+      ROLE: 'inbound',
+      DATABASE_URL: setUp.url,
+      REDIS_URL,
+      QUEUE_PREFIX: `inbound-${port}`,
+      INBOUND_SMTP_PORT: String(port),
+      INBOUND_SMTP_HOST: '127.0.0.1',
+      VERP_ADDRESS: 'retours@blog.example.test',
+      SECRET_KEY: 'k'.repeat(40),
+    });
+    try {
+      await waitFor('the listener to start', () => run.output().includes('Dépêche inbound mail started'));
+      expect(run.output()).toContain(`Inbound   SMTP on 127.0.0.1:${port} for retours@blog.example.test`);
+      const [subscriber] = await client.db
+        .select()
+        .from(subscribers)
+        .where(eq(subscribers.email, setUp.emails[0]!));
+      const verp = `retours+${subscriber!.id}@blog.example.test`;
+      const raw = readFileSync(path.join(root, 'test/fixtures/inbound/postfix-user-unknown.eml'), 'utf8')
+        .replaceAll('{{VERP}}', verp)
+        .replaceAll('{{RECIPIENT}}', subscriber!.email)
+        .replaceAll('{{MESSAGE_ID}}', '<elsewhere@example.org>')
+        .replaceAll('{{SUBJECT}}', 'Édition');
+      const transport = nodemailer.createTransport({
+        host: '127.0.0.1',
+        port,
+        secure: false,
+        ignoreTLS: true,
+      });
+      const info = await transport.sendMail({ envelope: { from: '', to: verp }, raw });
+      transport.close();
+      expect(info.response).toMatch(/^250/);
+      const [after] = await client.db.select().from(subscribers).where(eq(subscribers.id, subscriber!.id));
+      expect(after!.status).toBe('bounced');
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    } finally {
+      run.child.kill('SIGKILL');
+      await client.close();
       await setUp.close();
     }
   });

@@ -86,7 +86,7 @@ describe('loadConfig', () => {
         TEASER_WORDS: '-3',
       }),
     ).toEqual([
-      'ROLE: expected one of all, api, worker, got "both"',
+      'ROLE: expected one of all, api, worker, inbound, got "both"',
       'PORT: expected a whole number from 0 to 65535, got "abc"',
       'PUBLIC_URL: expected a URL (http or https), got "not a url"',
       'DATABASE_URL: expected a postgres or postgresql URL, got "mysql:"',
@@ -132,6 +132,21 @@ describe('loadConfig', () => {
   it('refuses a VERP address that already has a +', () => {
     expect(problems({ VERP_ADDRESS: 'bounces+x@example.org' })).toEqual([
       'VERP_ADDRESS: expected a bounce address without a + such as bounces@example.org, got "bounces+x@example.org"',
+    ]);
+  });
+
+  it('takes inbound mail only for a VERP address, and runs ROLE=inbound only with a port', () => {
+    expect(problems({ INBOUND_SMTP_PORT: '2525' })).toEqual([
+      'VERP_ADDRESS: required with INBOUND_SMTP_PORT; the listener takes the mail sent to that address (bounces@example.org)',
+    ]);
+    expect(problems({ INBOUND_SMTP_PORT: 'vingt-cinq', VERP_ADDRESS: 'retours@exemple.fr' })).toEqual([
+      'INBOUND_SMTP_PORT: expected a whole number from 0 to 65535, got "vingt-cinq"',
+    ]);
+    expect(problems({ ROLE: 'inbound', DATABASE_URL: 'postgres://db/depeche' })).toEqual([
+      'INBOUND_SMTP_PORT: required when ROLE=inbound; it is the port the listener takes mail on',
+    ]);
+    expect(problems({ SOFT_BOUNCE_LIMIT: '0' })).toEqual([
+      'SOFT_BOUNCE_LIMIT: expected a whole number from 1 to 100, got "0"',
     ]);
   });
 

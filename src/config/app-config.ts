@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isValidTimeZone } from '../lib/time-zone.js';
 import { TEMPLATES_DIR } from './paths.js';
 
-export const ROLES = ['all', 'api', 'worker'] as const;
+export const ROLES = ['all', 'api', 'worker', 'inbound'] as const;
 export type Role = (typeof ROLES)[number];
 
 export const LOCALES = ['fr', 'en'] as const;
@@ -43,6 +43,10 @@ export interface AppConfig {
   readonly replyTo: { readonly name: string; readonly address: string } | undefined;
   /** With it, each message's envelope sender is this address with the subscriber id after a + (VERP). */
   readonly verpAddress: string | undefined;
+  /** The SMTP listener that takes bounces, complaints and mailed unsubscribes; undefined: off. */
+  readonly inbound: InboundSettings | undefined;
+  /** An address that soft-bounces in this many consecutive editions is suppressed. */
+  readonly softBounceLimit: number;
   /** DKIM signing of every message sent, when a selector and a key are set. */
   readonly dkim: DkimSettings | undefined;
   /** How long each API process keeps a rendered public page; 0 renders every request. */
@@ -110,6 +114,15 @@ export interface StripeSettings {
   readonly yearlyPriceId: string | undefined;
   /** Where an editor sees a customer: the test-mode dashboard for test keys. */
   readonly dashboardUrl: string;
+}
+
+export interface InboundSettings {
+  readonly port: number;
+  readonly host: string;
+  /** Larger messages are refused while they arrive: a bounce quoting a whole edition fits well under. */
+  readonly maxBytes: number;
+  /** Messages one client address may hand over per minute; more are deferred (451), not lost. */
+  readonly perMinute: number;
 }
 
 export interface DkimSettings {
@@ -398,6 +411,26 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       `VERP_ADDRESS: expected a bounce address without a + such as bounces@example.org, got "${verpAddress}"`,
     );
   }
+  const inboundPort = read.raw('INBOUND_SMTP_PORT');
+  const inbound =
+    inboundPort === undefined
+      ? undefined
+      : {
+          port: read.integer('INBOUND_SMTP_PORT', 0, 0, 65535),
+          host: read.string('INBOUND_SMTP_HOST', '0.0.0.0'),
+          maxBytes: read.integer('INBOUND_MAX_BYTES', 5 * 1024 * 1024, 64 * 1024, 50 * 1024 * 1024),
+          perMinute: read.integer('INBOUND_RATE_PER_MINUTE', 1200, 1, 1_000_000),
+        };
+  if (inbound && verpAddress === undefined) {
+    read.problems.push(
+      'VERP_ADDRESS: required with INBOUND_SMTP_PORT; the listener takes the mail sent to that address (bounces@example.org)',
+    );
+  }
+  if (role === 'inbound' && !inbound) {
+    read.problems.push(
+      'INBOUND_SMTP_PORT: required when ROLE=inbound; it is the port the listener takes mail on',
+    );
+  }
   const previousSecretKeys = (read.raw('SECRET_KEY_PREVIOUS') ?? '')
     .split(',')
     .map((key) => key.trim())
@@ -463,6 +496,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mailFrom,
     replyTo: read.mailbox('MAIL_REPLY_TO', undefined),
     verpAddress,
+    inbound,
+    softBounceLimit: read.integer('SOFT_BOUNCE_LIMIT', 3, 1, 100),
     dkim: readDkim(read, mailFrom.address),
     sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),
     smtpMaxConnections: read.integer('SMTP_MAX_CONNECTIONS', 5, 1, 100),

@@ -146,7 +146,7 @@ export const subscribers = pgTable(
 export type SubscriberRow = typeof subscribers.$inferSelect;
 export type NewSubscriberRow = typeof subscribers.$inferInsert;
 
-export const SUPPRESSION_REASONS = ['hard-bounce', 'complaint', 'erasure', 'editor'] as const;
+export const SUPPRESSION_REASONS = ['hard-bounce', 'soft-bounce', 'complaint', 'erasure', 'editor'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
 /** Addresses never to mail again, kept as hashes so that erasure keeps nothing readable. */
@@ -158,7 +158,10 @@ export const suppressions = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
-    check('suppressions_reason_check', sql`${t.reason} in ('hard-bounce', 'complaint', 'erasure', 'editor')`),
+    check(
+      'suppressions_reason_check',
+      sql`${t.reason} in ('hard-bounce', 'soft-bounce', 'complaint', 'erasure', 'editor')`,
+    ),
   ],
 );
 
@@ -430,3 +433,46 @@ export const settings = pgTable('settings', {
   value: text('value').notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
 });
+
+export const MESSAGE_EVENT_KINDS = ['hard-bounce', 'soft-bounce', 'complaint', 'unsubscribe'] as const;
+export type MessageEventKind = (typeof MESSAGE_EVENT_KINDS)[number];
+
+export const MESSAGE_EVENT_SOURCES = ['smtp', 'mailto', 'ses', 'postmark', 'mailgun', 'sendgrid'] as const;
+export type MessageEventSource = (typeof MESSAGE_EVENT_SOURCES)[number];
+
+/**
+ * What became of messages after they left: bounces, complaints and unsubscribes reported by mail
+ * or by a relay. One row per effect: the key makes a report delivered twice count once. A
+ * subscriber's events go with its erasure.
+ */
+export const messageEvents = pgTable(
+  'message_events',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    kind: text('kind', { enum: MESSAGE_EVENT_KINDS }).notNull(),
+    source: text('source', { enum: MESSAGE_EVENT_SOURCES }).notNull(),
+    subscriberId: uuid('subscriber_id')
+      .notNull()
+      .references(() => subscribers.id, { onDelete: 'cascade' }),
+    /** The edition whose message it was, when the report says so; null when nothing ties it to one. */
+    editionId: uuid('edition_id').references(() => editions.id, { onDelete: 'set null' }),
+    /** What the report said (status code, diagnostic, feedback type), at most a line or two. */
+    detail: text('detail').notNull().default(''),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    occurredAt: timestamp('occurred_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('message_events_edition_idx').on(t.editionId, t.kind),
+    index('message_events_subscriber_idx').on(t.subscriberId, t.occurredAt),
+    check(
+      'message_events_kind_check',
+      sql`${t.kind} in ('hard-bounce', 'soft-bounce', 'complaint', 'unsubscribe')`,
+    ),
+    check(
+      'message_events_source_check',
+      sql`${t.source} in ('smtp', 'mailto', 'ses', 'postmark', 'mailgun', 'sendgrid')`,
+    ),
+  ],
+);
+
+export type MessageEventRow = typeof messageEvents.$inferSelect;

@@ -4,13 +4,20 @@ import { SendThrottle } from '../redis/send-throttle.js';
 import { DeliveriesRepository } from './deliveries.repository.js';
 import { EditionDeliveryService } from './edition-delivery.service.js';
 import { SuppressionRepository } from './suppression.repository.js';
+import { MessageEventsRepository } from './message-events.repository.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { MailModule } from '../mail/mail.module.js';
 
 /** The send pipeline; its processor is registered by the worker role only. */
 @Module({
   imports: [EditionLifecycleModule, QueueModule, MailModule],
-  providers: [DeliveriesRepository, SuppressionRepository, SendThrottle, EditionDeliveryService],
-  exports: [DeliveriesRepository, EditionDeliveryService],
+  providers: [
+    DeliveriesRepository,
+    SuppressionRepository,
+    MessageEventsRepository,
+    SendThrottle,
+    EditionDeliveryService,
+  ],
+  exports: [DeliveriesRepository, EditionDeliveryService, SuppressionRepository, MessageEventsRepository],
 })
 export class DeliveryModule {}

@@ -6,6 +6,7 @@ import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import { type ComposedEdition, EditionComposer, type EditionLinks } from '../mail/edition-composer.js';
 import { MailTransport } from '../mail/mail-transport.js';
 import type { RecipientParts } from '../mail/prepared-message.js';
+import { editionMessageId, unsubscribeAddress, verpSender } from '../mail/copy-identity.js';
 import { readerQueryOf, SubscriberTokens } from '../mail/subscriber-tokens.js';
 import { Departures } from '../redis/departures.js';
 import { SendThrottle } from '../redis/send-throttle.js';
@@ -135,9 +136,13 @@ export class EditionDeliveryService implements OnModuleDestroy {
   /** The MAIL FROM of a subscriber's message: with VERP_ADDRESS, bounces say whose message bounced. */
   private envelopeSender(subscriberId: string): string {
     const verp = this.config.verpAddress;
-    if (verp === undefined) return this.config.mailFrom.address;
-    const at = verp.lastIndexOf('@');
-    return `${verp.slice(0, at)}+${subscriberId}${verp.slice(at)}`;
+    return verp === undefined ? this.config.mailFrom.address : verpSender(verp, subscriberId);
+  }
+
+  /** Where a mailed unsubscribe goes: the listener's box with VERP_ADDRESS, else the sender. */
+  private get unsubscribeBox(): string {
+    const verp = this.config.verpAddress;
+    return verp === undefined ? this.config.mailFrom.address : unsubscribeAddress(verp);
   }
 
   recipientParts(
@@ -151,9 +156,9 @@ export class EditionDeliveryService implements OnModuleDestroy {
       email: row.email,
       name: row.name,
       // Derived from edition and subscriber: a message sent again after a crash keeps its identity.
-      messageId: `<${editionId}.${row.subscriberId}@${this.composer.domain}>`,
+      messageId: editionMessageId(editionId, row.subscriberId, this.composer.domain),
       unsubscribeUrl: `${base}/unsubscribe/${token}`,
-      unsubscribeMailto: `mailto:${this.config.mailFrom.address}?subject=${encodeURIComponent(`unsubscribe ${token}`)}`,
+      unsubscribeMailto: `mailto:${this.unsubscribeBox}?subject=${encodeURIComponent(`unsubscribe ${token}`)}`,
       preferencesUrl: `${base}/preferences/${token}`,
       webVersionUrl: `${base}/editions/${editionId}/${reader}`,
       readerQuery: readerQueryOf({ editionId, token: reader }),
@@ -283,7 +288,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       if (failure.kind === 'transient' && row.attempts < this.config.maxDeliveryAttempts) {
         return outcome('pending', null, failure.response);
       }
-      if (failure.kind === 'hard-bounce') await this.suppressions.bounce(row.subscriberId);
+      if (failure.kind === 'hard-bounce') await this.suppressions.suppress([row.subscriberId], 'hard-bounce');
       return outcome('failed', parts.messageId, failure.response);
     }
   }
@@ -381,7 +386,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       name: '',
       messageId: `<test.${edition.id}.${Date.now()}@${this.composer.domain}>`,
       unsubscribeUrl: `${this.config.publicUrl}/`,
-      unsubscribeMailto: `mailto:${this.config.mailFrom.address}`,
+      unsubscribeMailto: `mailto:${this.unsubscribeBox}`,
       preferencesUrl: `${this.config.publicUrl}/`,
       webVersionUrl: `${this.config.publicUrl}/editions/${edition.id}`,
       readerQuery: '',

@@ -1,27 +1,60 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { eq, sql } from 'drizzle-orm';
+import { and, inArray, ne, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
-import { subscribers, suppressions } from '../database/schema.js';
+import { type SubscriberStatus, subscribers, suppressions } from '../database/schema.js';
 import { addressHash } from '../mail/email-address.js';
+import { Departures } from '../redis/departures.js';
 
-/** What a hard bounce does: the subscriber is marked bounced and the address never mailed again. */
+/** Why an address is suppressed by what came back from a message; erasure and editors have their own paths. */
+export type FeedbackSuppression = 'hard-bounce' | 'soft-bounce' | 'complaint';
+
+/**
+ * What each reason does to the subscriber: a bounce marks an active or pending subscriber bounced
+ * (an unsubscribed one keeps the state it chose); a complaint marks anyone complained, the
+ * strongest "never again" there is.
+ */
+const STATUS_AFTER: Record<FeedbackSuppression, { status: SubscriberStatus; from: 'receiving' | 'any' }> = {
+  'hard-bounce': { status: 'bounced', from: 'receiving' },
+  'soft-bounce': { status: 'bounced', from: 'receiving' },
+  complaint: { status: 'complained', from: 'any' },
+};
+
+/** Subscribers whose address must never be mailed again, because of what their messages met. */
 @Injectable()
 export class SuppressionRepository {
-  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+  constructor(
+    @Inject(DatabaseClient) private readonly database: DatabaseClient,
+    @Inject(Departures) private readonly departures: Departures,
+  ) {}
 
-  async bounce(subscriberId: string): Promise<void> {
+  /** Marks the subscribers and suppresses their addresses, together; idempotent. */
+  async suppress(subscriberIds: readonly string[], reason: FeedbackSuppression): Promise<void> {
+    if (subscriberIds.length === 0) return;
+    const { status, from } = STATUS_AFTER[reason];
     await this.database.db.transaction(async (tx) => {
-      const [row] = await tx
+      await tx
         .update(subscribers)
-        .set({ status: 'bounced', updatedAt: sql`now()` })
-        .where(eq(subscribers.id, subscriberId))
-        .returning({ email: subscribers.email });
-      if (row) {
+        .set({ status, confirmTokenHash: null, updatedAt: sql`now()` })
+        .where(
+          and(
+            inArray(subscribers.id, [...subscriberIds]),
+            from === 'receiving'
+              ? inArray(subscribers.status, ['active', 'pending'])
+              : ne(subscribers.status, status),
+          ),
+        );
+      const rows = await tx
+        .select({ email: subscribers.email })
+        .from(subscribers)
+        .where(inArray(subscribers.id, [...subscriberIds]));
+      if (rows.length > 0) {
         await tx
           .insert(suppressions)
-          .values({ addressHash: addressHash(row.email), reason: 'hard-bounce' })
+          .values(rows.map((row) => ({ addressHash: addressHash(row.email), reason })))
           .onConflictDoNothing();
       }
     });
+    // Before the caller answers: a send in progress skips them from its next message on.
+    await this.departures.raise();
   }
 }

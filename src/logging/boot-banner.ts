@@ -11,6 +11,8 @@ export interface BootFacts {
   readonly listening?: string;
   readonly database: string;
   readonly mail: string;
+  /** Where bounces, complaints and mailed unsubscribes are taken, when this process takes them. */
+  readonly inbound?: string;
   readonly redis: string;
   /** From the process's start to ready (listening, or the worker ticking), in seconds. */
   readonly bootSeconds: number;
@@ -31,7 +33,7 @@ export function bootFacts(
   listeningPort?: number,
   bootSeconds = Number(process.uptime().toFixed(2)),
 ): BootFacts {
-  const servesHttp = config.role !== 'worker';
+  const servesHttp = config.role === 'all' || config.role === 'api';
   const here = (file: string): string => path.relative(process.cwd(), file) || '.';
   return {
     role: config.role,
@@ -53,6 +55,9 @@ export function bootFacts(
       config.smtpUrl === undefined
         ? `written as .eml files to ${here(path.join(config.dataDir, 'outbox'))}`
         : `sent through ${withoutPassword(config.smtpUrl)}`,
+    ...(config.inbound && config.role !== 'api'
+      ? { inbound: `SMTP on ${config.inbound.host}:${config.inbound.port} for ${config.verpAddress ?? ''}` }
+      : {}),
     redis:
       privateRedisDir === undefined
         ? withoutPassword(config.redisUrl)
@@ -64,18 +69,21 @@ export function bootFacts(
 /** The banner as lines for a person. */
 export function bannerLines(facts: BootFacts): string[] {
   const rows: [string, string | undefined][] = [
-    ['Blog', facts.role === 'worker' ? undefined : `${facts.publicUrl}/`],
+    ['Blog', facts.deskUrl === undefined ? undefined : `${facts.publicUrl}/`],
     ['Desk', facts.deskUrl],
     ['API docs', facts.docsUrl],
     ['Listening', facts.listening],
     ['Database', facts.database],
     ['Mail', facts.mail],
+    ['Inbound', facts.inbound],
     ['Redis', facts.redis],
   ];
   const title =
     facts.role === 'worker'
       ? `Dépêche worker started (role worker: sends editions, no HTTP), ready in ${facts.bootSeconds} s`
-      : `Dépêche is serving ${facts.publicUrl} (role ${facts.role}), ready in ${facts.bootSeconds} s`;
+      : facts.role === 'inbound'
+        ? `Dépêche inbound mail started (role inbound: takes bounces and complaints, no HTTP), ready in ${facts.bootSeconds} s`
+        : `Dépêche is serving ${facts.publicUrl} (role ${facts.role}), ready in ${facts.bootSeconds} s`;
   return [
     title,
     ...rows.filter(([, value]) => value !== undefined).map(([name, value]) => `  ${name.padEnd(10)}${value}`),

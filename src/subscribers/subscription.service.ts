@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { ConsentSource, SubscriberRow } from '../database/schema.js';
 import { DeliveriesRepository } from '../delivery/deliveries.repository.js';
+import { MessageEventsRepository } from '../delivery/message-events.repository.js';
 import type { SubscriptionJobs } from '../queue/jobs.js';
 import { SubscriptionQueue } from '../queue/subscription.queue.js';
 import { InvalidInputException } from '../http/api-error.js';
@@ -37,6 +38,7 @@ export class SubscriptionService {
     @Inject(TransactionalMailer) private readonly mailer: TransactionalMailer,
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
+    @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     const t = messagesFor(config.locale);
@@ -179,6 +181,13 @@ export class SubscriptionService {
         edition: d.subject,
         status: d.status,
         sent_at: d.sentAt?.toISOString() ?? null,
+      })),
+      events: (await this.events.ofSubscriber(s.id)).map((event) => ({
+        kind: event.kind,
+        source: event.source,
+        edition: event.subject,
+        detail: event.detail,
+        at: event.occurredAt.toISOString(),
       })),
     };
   }

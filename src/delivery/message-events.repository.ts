@@ -1,0 +1,146 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { asc, eq, type SQL, sql } from 'drizzle-orm';
+import { DatabaseClient, rowsOf } from '../database/database-client.js';
+import {
+  editions,
+  messageEvents,
+  type MessageEventKind,
+  type MessageEventSource,
+} from '../database/schema.js';
+
+export interface NewMessageEvent {
+  readonly kind: MessageEventKind;
+  readonly source: MessageEventSource;
+  readonly subscriberId: string;
+  readonly editionId: string | null;
+  readonly detail: string;
+  /** Events with the same key are one event: the first one written stands. */
+  readonly dedupeKey: string;
+}
+
+/** A copy of an edition: which edition, to whom. */
+export interface Copy {
+  readonly editionId: string;
+  readonly subscriberId: string;
+}
+
+function uuids(ids: readonly string[]): SQL {
+  return sql.join(
+    ids.map((id) => sql`(${id}::uuid)`),
+    sql`, `,
+  );
+}
+
+/**
+ * The owner of message_events: what became of messages after they left. It reads the ledger to
+ * tie a report to the copy it is about, and never believes a report's word for it.
+ */
+@Injectable()
+export class MessageEventsRepository {
+  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+
+  /**
+   * Writes events in one statement; an event whose subscriber was erased in the meantime, or whose
+   * key is already written, is left out. Answers how many were new.
+   */
+  async insert(events: readonly NewMessageEvent[]): Promise<number> {
+    if (events.length === 0) return 0;
+    const values = sql.join(
+      events.map(
+        (event) =>
+          sql`(${event.kind}, ${event.source}, ${event.subscriberId}::uuid, ${event.editionId}::uuid, ${event.detail}, ${event.dedupeKey})`,
+      ),
+      sql`, `,
+    );
+    const result = await this.database.db.execute(sql`
+      insert into message_events (kind, source, subscriber_id, edition_id, detail, dedupe_key)
+      select v.kind, v.source, v.subscriber_id, v.edition_id, v.detail, v.dedupe_key
+      from (values ${values}) as v(kind, source, subscriber_id, edition_id, detail, dedupe_key)
+      where exists (select 1 from subscribers s where s.id = v.subscriber_id)
+      on conflict (dedupe_key) do nothing
+      returning id`);
+    return rowsOf(result).length;
+  }
+
+  /** Which of these copies the ledger holds as sent: a report naming any other is not believed. */
+  async sentCopies(copies: readonly Copy[]): Promise<Set<string>> {
+    if (copies.length === 0) return new Set();
+    const pairs = sql.join(
+      copies.map((copy) => sql`(${copy.editionId}::uuid, ${copy.subscriberId}::uuid)`),
+      sql`, `,
+    );
+    const result = await this.database.db.execute(sql`
+      select d.edition_id, d.subscriber_id
+      from (values ${pairs}) as c(edition_id, subscriber_id)
+      join deliveries d on d.edition_id = c.edition_id and d.subscriber_id = c.subscriber_id
+      where d.status = 'sent'`);
+    return new Set(
+      rowsOf<{ edition_id: string; subscriber_id: string }>(result).map(
+        (row) => `${row.edition_id}.${row.subscriber_id}`,
+      ),
+    );
+  }
+
+  /** The edition each subscriber was sent last: what a report that names no copy is about. */
+  async latestEditions(subscriberIds: readonly string[]): Promise<Map<string, string>> {
+    if (subscriberIds.length === 0) return new Map();
+    const result = await this.database.db.execute(sql`
+      select s.id as subscriber_id,
+        (select d.edition_id from deliveries d
+         where d.subscriber_id = s.id and d.status = 'sent'
+         order by d.sent_at desc limit 1) as edition_id
+      from (values ${uuids(subscriberIds)}) as s(id)`);
+    const latest = new Map<string, string>();
+    for (const row of rowsOf<{ subscriber_id: string; edition_id: string | null }>(result))
+      if (row.edition_id !== null) latest.set(row.subscriber_id, row.edition_id);
+    return latest;
+  }
+
+  /**
+   * Subscribers whose last `editions` editions sent to them all bounced, softly or not: an address
+   * that fails edition after edition is suppressed even though no single failure was final.
+   */
+  async bouncedEveryTime(subscriberIds: readonly string[], editions: number): Promise<string[]> {
+    if (subscriberIds.length === 0) return [];
+    const result = await this.database.db.execute(sql`
+      select s.id
+      from (values ${uuids(subscriberIds)}) as s(id)
+      where (
+        select count(*) from (
+          select d.edition_id from deliveries d
+          where d.subscriber_id = s.id and d.status = 'sent'
+          order by d.sent_at desc limit ${editions}
+        ) recent
+        where exists (
+          select 1 from message_events m
+          where m.subscriber_id = s.id and m.edition_id = recent.edition_id
+            and m.kind in ('soft-bounce', 'hard-bounce')
+        )
+      ) >= ${editions}`);
+    return rowsOf<{ id: string }>(result).map((row) => row.id);
+  }
+
+  /** A subscriber's events, oldest first, with the subject of the edition each is about. */
+  async ofSubscriber(subscriberId: string): Promise<
+    {
+      kind: MessageEventKind;
+      source: MessageEventSource;
+      subject: string | null;
+      detail: string;
+      occurredAt: Date;
+    }[]
+  > {
+    return this.database.db
+      .select({
+        kind: messageEvents.kind,
+        source: messageEvents.source,
+        subject: editions.subject,
+        detail: messageEvents.detail,
+        occurredAt: messageEvents.occurredAt,
+      })
+      .from(messageEvents)
+      .leftJoin(editions, eq(editions.id, messageEvents.editionId))
+      .where(eq(messageEvents.subscriberId, subscriberId))
+      .orderBy(asc(messageEvents.occurredAt), asc(messageEvents.id));
+  }
+}
