@@ -1,4 +1,4 @@
-import { createPrivateKey, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { isSingleLine } from '../lib/single-line.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +45,8 @@ export interface AppConfig {
   readonly verpAddress: string | undefined;
   /** The SMTP listener that takes bounces, complaints and mailed unsubscribes; undefined: off. */
   readonly inbound: InboundSettings | undefined;
+  /** The sending relays whose bounce and complaint webhooks are taken, each as it signs them. */
+  readonly relays: RelaySettings;
   /** An address that soft-bounces in this many consecutive editions is suppressed. */
   readonly softBounceLimit: number;
   /** DKIM signing of every message sent, when a selector and a key are set. */
@@ -123,6 +125,23 @@ export interface InboundSettings {
   readonly maxBytes: number;
   /** Messages one client address may hand over per minute; more are deferred (451), not lost. */
   readonly perMinute: number;
+}
+
+export interface RelaySettings {
+  /** Amazon SES through SNS: the topics whose notifications are taken (any other is refused). */
+  readonly ses:
+    | {
+        readonly topicArns: readonly string[];
+        /** Where signing certificates may come from besides AWS's own hosts (a test's stand-in). */
+        readonly certificateOrigin: string | undefined;
+      }
+    | undefined;
+  /** Postmark calls with these basic-auth credentials, put in the webhook's URL. */
+  readonly postmark: { readonly user: string; readonly password: string } | undefined;
+  /** Mailgun's HTTP webhook signing key. */
+  readonly mailgunSigningKey: string | undefined;
+  /** SendGrid's signed Event Webhook verification key: base64 DER of an ECDSA P-256 public key. */
+  readonly sendgridPublicKey: string | undefined;
 }
 
 export interface DkimSettings {
@@ -238,6 +257,57 @@ class EnvReader {
     }
     return value;
   }
+}
+
+/** Each relay's webhook is on when its secret is set; a malformed secret stops the boot. */
+function readRelays(read: EnvReader): RelaySettings {
+  const arns = (read.raw('SES_SNS_TOPIC_ARNS') ?? '')
+    .split(',')
+    .map((arn) => arn.trim())
+    .filter((arn) => arn !== '');
+  const badArn = arns.find((arn) => !/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(arn));
+  if (badArn !== undefined)
+    read.problems.push(
+      `SES_SNS_TOPIC_ARNS: expected SNS topic ARNs such as arn:aws:sns:eu-west-3:123456789012:ses-feedback, got "${badArn}"`,
+    );
+  const certificateOrigin = read.url('SES_SNS_CERTIFICATE_ORIGIN', undefined, ['http', 'https']);
+  const postmarkAuth = read.raw('POSTMARK_WEBHOOK_AUTH');
+  const colon = postmarkAuth?.indexOf(':') ?? -1;
+  if (postmarkAuth !== undefined && (colon < 1 || postmarkAuth.length - colon - 1 < 16))
+    read.problems.push(
+      'POSTMARK_WEBHOOK_AUTH: expected "user:password" with a password of at least 16 characters, as put in the webhook URL',
+    );
+  const mailgunSigningKey = read.raw('MAILGUN_WEBHOOK_SIGNING_KEY');
+  if (mailgunSigningKey !== undefined && mailgunSigningKey.length < 16)
+    read.problems.push(
+      'MAILGUN_WEBHOOK_SIGNING_KEY: expected the HTTP webhook signing key from Mailgun (at least 16 characters)',
+    );
+  const sendgridPublicKey = read.raw('SENDGRID_WEBHOOK_PUBLIC_KEY');
+  if (sendgridPublicKey !== undefined) {
+    let type: string | undefined;
+    try {
+      type = createPublicKey({
+        key: Buffer.from(sendgridPublicKey, 'base64'),
+        format: 'der',
+        type: 'spki',
+      }).asymmetricKeyType;
+    } catch {
+      type = undefined;
+    }
+    if (type !== 'ec')
+      read.problems.push(
+        'SENDGRID_WEBHOOK_PUBLIC_KEY: expected the verification key SendGrid shows for its signed Event Webhook (base64 of an ECDSA public key)',
+      );
+  }
+  return {
+    ses: arns.length > 0 ? { topicArns: arns, certificateOrigin } : undefined,
+    postmark:
+      postmarkAuth !== undefined && colon > 0
+        ? { user: postmarkAuth.slice(0, colon), password: postmarkAuth.slice(colon + 1) }
+        : undefined,
+    mailgunSigningKey,
+    sendgridPublicKey,
+  };
 }
 
 /** DKIM_SELECTOR with DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE; none of them: no signing. */
@@ -497,6 +567,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     replyTo: read.mailbox('MAIL_REPLY_TO', undefined),
     verpAddress,
     inbound,
+    relays: readRelays(read),
     softBounceLimit: read.integer('SOFT_BOUNCE_LIMIT', 3, 1, 100),
     dkim: readDkim(read, mailFrom.address),
     sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),

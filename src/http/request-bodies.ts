@@ -180,6 +180,15 @@ export function registerRequestBodies(fastify: FastifyInstance): void {
     },
   );
 
+  // Text: a route that reads JSON as text takes it (SNS posts its JSON as text/plain); a route that
+  // takes anything ignores it; every other route refuses it.
+  fastify.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) => {
+    const kind = takesBody(request);
+    if (kind === 'json-text') done(null, body);
+    else if (kind === 'anything') done(null, undefined);
+    else done(unsupported(request), undefined);
+  });
+
   // Every other content type: ignored where a route takes anything, refused everywhere else.
   fastify.addContentTypeParser('*', (request, payload, done) => {
     if (takesBody(request) === 'anything') drain(request, payload, done);

@@ -159,6 +159,17 @@ export class SubscribersRepository {
     return row;
   }
 
+  /** The ids of the subscribers of these addresses, by lower-case address. */
+  async idsByEmail(emails: readonly string[]): Promise<Map<string, string>> {
+    if (emails.length === 0) return new Map();
+    const lowered = [...new Set(emails.map((email) => email.toLowerCase()))];
+    const rows = await this.db
+      .select({ id: subscribers.id, email: subscribers.email })
+      .from(subscribers)
+      .where(inArray(sql`lower(${subscribers.email})`, lowered));
+    return new Map(rows.map((row) => [row.email.toLowerCase(), row.id]));
+  }
+
   /** The subscriber of an address, whatever its case. */
   async findByEmail(email: string): Promise<SubscriberRow | undefined> {
     const [row] = await this.db

@@ -16,9 +16,19 @@ import { MembersController } from './members.controller.js';
 import { PaymentsModule } from '../payments/payments.module.js';
 import { StripeWebhookController } from './stripe-webhook.controller.js';
 import { UpgradeController } from './upgrade.controller.js';
+import { FeedbackModule } from '../feedback/feedback.module.js';
+import { RelayWebhooksController } from './relay-webhooks.controller.js';
 
 @Module({
-  imports: [ArticlesModule, SubscribersModule, EditionsModule, MailModule, MembersModule, PaymentsModule],
+  imports: [
+    ArticlesModule,
+    SubscribersModule,
+    EditionsModule,
+    MailModule,
+    MembersModule,
+    PaymentsModule,
+    FeedbackModule,
+  ],
   controllers: [
     FeedController,
     BlogController,
@@ -27,6 +37,7 @@ import { UpgradeController } from './upgrade.controller.js';
     MembersController,
     UpgradeController,
     StripeWebhookController,
+    RelayWebhooksController,
   ],
   providers: [PageRenderer, BlogReaders, RateLimiter, HttpExceptionFilter],
   // The application registers it as its one global filter (bootstrap.ts).
