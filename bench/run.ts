@@ -146,7 +146,14 @@ if (!serviceOnly) {
   log('article page under load');
   const seeded = await seedEdition(10);
   try {
-    page = await pageBench(seeded.env, seeded.articleSlug, seeded.premiumEmail, pageSeconds, runs);
+    page = await pageBench(
+      seeded.env,
+      seeded.articleSlug,
+      seeded.editionId,
+      seeded.premiumEmail,
+      pageSeconds,
+      runs,
+    );
   } finally {
     await seeded.api.stop();
     await seeded.database.drop();
@@ -194,11 +201,12 @@ if (csvImport) {
 }
 if (page) {
   lines.push(
-    `Article page (${page.connections} connections, ${page.seconds} s each, medians of ${page.runs} run(s)), against a bare http server sending the same bytes:`,
+    `Article page and click redirect (${page.connections} connections, ${page.seconds} s each, medians of ${page.runs} run(s)), against a bare http server sending the same bytes:`,
     ...(
       [
         ['stranger (page cache)', page.anonymous],
         ['premium member (rendered)', page.premium_member],
+        ['click redirect (302)', page.click_redirect],
       ] as const
     ).map(
       ([who, load]) =>

@@ -15,6 +15,7 @@ import { MetricsService } from './ops/metrics.service.js';
 import { HttpExceptionFilter } from './web/http-exception.filter.js';
 import { PageCache } from './web/page-cache.js';
 import { QueueDashboard } from './admin/queue-dashboard.js';
+import { ClickRedirect } from './feedback/click-redirect.js';
 
 // Signals are main.ts's to handle (it also stops a private Redis after the app), so neither factory
 // calls enableShutdownHooks: app.close() runs the same shutdown hooks.
@@ -34,7 +35,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     // Fastify takes a hop count too, though its types leave numbers out.
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: config.maxBodyBytes,
-    routerOptions: { ignoreTrailingSlash: true },
+    // A click link's token is about 110 characters: room for it, and no more than that.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 160 },
   });
   // First of all hooks: a cached public page is answered before anything else runs.
   new PageCache(config.pageCacheSeconds).register(adapter.getInstance());
@@ -79,6 +81,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   registerRequestLog(fastify, logger);
   registerRequestBodies(fastify);
   await app.get(QueueDashboard).register(fastify);
+  app.get(ClickRedirect).register(fastify);
   // Editor API answers are private and change with every write: no cache may keep them.
   fastify.addHook('onSend', async (request, reply) => {
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control'))

@@ -50,8 +50,10 @@ describe('an edition sent to a mixed audience', () => {
       const mail = mails[0]!;
       expect(partsOf(mail)).not.toContain(CANARY_MARK);
       expect(mail.parsed.text?.replace(/\s+/g, ' ')).toContain(SAMPLE_TEASER_SENTENCE);
-      // "Lire la suite" leads to the article with this reader's own link (test/premium-web.spec.ts).
-      expect(mail.parsed.html).toContain(`href="https://blog.example.test/articles/${article.slug}?edition=`);
+      // "Lire la suite" goes through the click redirect to the article with this reader's own link
+      // (test/clicks.spec.ts, test/premium-web.spec.ts).
+      expect(mail.parsed.html).toContain('href="https://blog.example.test/r/');
+      expect(mail.parsed.html).not.toContain(`href="https://blog.example.test/articles/`);
       expect(mail.parsed.text).toContain('Lire la suite');
     }
     for (const email of audience.premium) {

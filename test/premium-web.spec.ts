@@ -202,15 +202,29 @@ describe('article links in emails', () => {
   let editionId: string;
   let premiumReader: string;
 
-  /** The article's link in a message's HTML, as a path with its query. */
-  function articleLink(mail: ReceivedMail, slug: string): string {
+  /** Where a click link leads: its redirect's Location. */
+  async function followed(href: string): Promise<string> {
+    const response = await t.request({ method: 'GET', url: href.slice(PUBLIC_URL.length) });
+    expect(response.statusCode, href).toBe(302);
+    return String(response.headers.location);
+  }
+
+  /**
+   * The article's link in a message's HTML, as a path with its query: where the message's click
+   * links to that article lead (test/clicks.spec.ts), one and the same for the whole message.
+   */
+  async function articleLink(mail: ReceivedMail, slug: string): Promise<string> {
     const hrefs = load(String(mail.parsed.html))('a')
       .map((_, a) => a.attribs.href ?? '')
       .get()
-      .filter((href) => href.startsWith(`${PUBLIC_URL}/articles/${slug}`));
-    expect(hrefs.length).toBeGreaterThan(0);
-    expect(new Set(hrefs).size).toBe(1);
-    const url = new URL(hrefs[0]!);
+      .filter((href) => href.startsWith(`${PUBLIC_URL}/r/`));
+    const targets = new Set(
+      (await Promise.all(hrefs.map(followed))).filter((target) =>
+        target.startsWith(`${PUBLIC_URL}/articles/${slug}`),
+      ),
+    );
+    expect(targets.size).toBe(1);
+    const url = new URL([...targets][0]!);
     return `${url.pathname}${url.search}`;
   }
 
@@ -224,10 +238,12 @@ describe('article links in emails', () => {
   });
 
   it("opens the article in full for the premium reader who follows their email's link, and no one else", async () => {
-    const link = articleLink(premiumMail, article.slug);
+    const link = await articleLink(premiumMail, article.slug);
     expect(link).toMatch(new RegExp(`^/articles/${article.slug}\\?edition=${editionId}&reader=[\\w.-]+$`));
-    // The text part carries the same link.
-    expect(premiumMail.parsed.text).toContain(`${PUBLIC_URL}${link}`);
+    // The text part carries a link to the same place.
+    const textLinks =
+      String(premiumMail.parsed.text).match(/https:\/\/blog\.example\.test\/r\/[\w.-]+/g) ?? [];
+    expect(await Promise.all(textLinks.map(followed))).toContain(`${PUBLIC_URL}${link}`);
 
     const opened = await get(link);
     expect(opened.statusCode).toBe(200);
@@ -260,7 +276,7 @@ describe('article links in emails', () => {
     }
 
     // A free reader's link leads to the teaser and offers the upgrade.
-    const freeLink = articleLink(freeMail, article.slug);
+    const freeLink = await articleLink(freeMail, article.slug);
     const free = await get(freeLink);
     expect(free.body).not.toContain(CANARY_MARK);
     expect(paywallOf(free.body)).toBe('upgrade');
@@ -268,7 +284,7 @@ describe('article links in emails', () => {
   });
 
   it('follows the reader’s tier now, not the one the email went out with', async () => {
-    const link = articleLink(premiumMail, article.slug);
+    const link = await articleLink(premiumMail, article.slug);
     await setTier(premiumReader, 'free');
     const after = await get(link);
     expect(after.body).not.toContain(CANARY_MARK);

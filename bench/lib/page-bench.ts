@@ -7,6 +7,10 @@ import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
 import { CANARY } from '../../test/fixtures/sample-article.js';
 import { freePort } from '../../test/helpers/net.js';
+import pg from 'pg';
+import type { AppConfig } from '../../src/config/app-config.js';
+import { SubscriberTokens } from '../../src/mail/subscriber-tokens.js';
+import { linkIdOf } from '../../src/mail/tracked-links.js';
 import { median, ROOT, type RunningService, startService, startWorker } from './service.js';
 
 export interface LoadResult {
@@ -33,6 +37,8 @@ export interface PageResult {
   readonly anonymous: PageLoad;
   /** A signed-in premium member's page: the full text, rendered for them on every request. */
   readonly premium_member: PageLoad;
+  /** A reader's click on a link of an edition: the 302 of /r/<token>, against a bare 302. */
+  readonly click_redirect: PageLoad;
 }
 
 async function load(
@@ -49,18 +55,26 @@ async function load(
   };
 }
 
-/** A bare Node http server sending these bytes, in its own process. */
+/** A bare Node http server sending these bytes (or this redirect), in its own process. */
 async function bareServer(
   dir: string,
   name: string,
   page: Buffer,
+  location?: string,
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const file = path.join(dir, name);
   writeFileSync(file, page);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', 'bare-server-process.ts'), String(port), file],
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'bench', 'lib', 'bare-server-process.ts'),
+      String(port),
+      file,
+      ...(location === undefined ? [] : [location]),
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve) =>
@@ -120,6 +134,45 @@ async function memberCookie(
 }
 
 /**
+ * A click link of the edition, as a reader's copy has it: a link of the edition saved as a worker
+ * saves it, and the token signed with the service's secret for a copy sent an hour ago (a reader's
+ * click, not a scanner's).
+ */
+async function clickLink(
+  env: Record<string, string>,
+  editionId: string,
+  email: string,
+): Promise<{ path: string; target: string }> {
+  const target = 'https://www.syriahr.com/fr/rapport?id=1&lang=fr';
+  const linkId = linkIdOf(target);
+  const client = new pg.Client({ connectionString: env.DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(
+      'insert into edition_links (edition_id, link_id, url) values ($1, $2, $3) on conflict do nothing',
+      [editionId, linkId, target],
+    );
+    const { rows } = await client.query<{ id: string }>('select id from subscribers where email = $1', [
+      email,
+    ]);
+    const subscriberId = rows[0]?.id ?? '';
+    const tokens = new SubscriberTokens({
+      secretKey: env.SECRET_KEY ?? '',
+      previousSecretKeys: [],
+    } as unknown as AppConfig);
+    const token = tokens.clickToken({
+      editionId,
+      linkId,
+      subscriberId,
+      sentAt: Math.floor(Date.now() / 1000) - 3600,
+    });
+    return { path: `/r/${token}`, target };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
  * The article page under load (autocannon, from this process), for a stranger (the page cache
  * serves it) and for a signed-in premium member (rendered for them each time, never cached), each
  * against a bare Node http server sending the same bytes in its own process.
@@ -127,6 +180,7 @@ async function memberCookie(
 export async function pageBench(
   env: Record<string, string>,
   slug: string,
+  editionId: string,
   premiumEmail: string,
   seconds: number,
   runs: number,
@@ -142,21 +196,32 @@ export async function pageBench(
   const bares: ChildProcess[] = [];
   try {
     const cookie = await memberCookie(service, env, premiumEmail, dir);
-    const measure = async (name: string, headers: Record<string, string>): Promise<PageLoad> => {
-      const response = await fetch(`${service.url}${pagePath}`, { headers });
+    const click = await clickLink(env, editionId, premiumEmail);
+    const measure = async (
+      name: string,
+      headers: Record<string, string>,
+      url = pagePath,
+    ): Promise<PageLoad> => {
+      const response = await fetch(`${service.url}${url}`, { headers, redirect: 'manual' });
       const page = Buffer.from(await response.arrayBuffer());
-      const full = page.includes(CANARY.slice(0, 20));
-      if (full !== (headers.cookie !== undefined))
-        throw new Error(`The ${name} page ${full ? 'holds' : 'lacks'} the text after the cut`);
-      const bare = await bareServer(dir, `${name}.html`, page);
+      const location = response.headers.get('location') ?? undefined;
+      if (url === click.path) {
+        if (response.status !== 302 || location !== click.target)
+          throw new Error(`The click redirect answered ${response.status} to ${location ?? 'nowhere'}`);
+      } else {
+        const full = page.includes(CANARY.slice(0, 20));
+        if (full !== (headers.cookie !== undefined))
+          throw new Error(`The ${name} page ${full ? 'holds' : 'lacks'} the text after the cut`);
+      }
+      const bare = await bareServer(dir, `${name}.html`, page, location);
       bares.push(bare.child);
       // A short warm-up of each, then the measured runs, service and bare back to back.
-      await load(`${service.url}${pagePath}`, connections, 1, headers);
+      await load(`${service.url}${url}`, connections, 1, headers);
       await load(bare.url, connections, 1);
       const pairs: { service: LoadResult; bare: LoadResult }[] = [];
       for (let run = 0; run < runs; run += 1) {
         pairs.push({
-          service: await load(`${service.url}${pagePath}`, connections, seconds, headers),
+          service: await load(`${service.url}${url}`, connections, seconds, headers),
           bare: await load(bare.url, connections, seconds),
         });
       }
@@ -183,6 +248,7 @@ export async function pageBench(
       runs,
       anonymous: await measure('anonymous', {}),
       premium_member: await measure('premium-member', { cookie }),
+      click_redirect: await measure('click', {}, click.path),
     };
   } finally {
     for (const child of bares) child.kill('SIGTERM');

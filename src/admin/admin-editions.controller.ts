@@ -38,6 +38,7 @@ import {
 } from './edition-views.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { isFinished } from '../edition-lifecycle/edition-states.js';
+import { clickTracking, SettingsRepository } from '../settings/settings.repository.js';
 
 type Form = Record<string, unknown>;
 const uuid = uuidParam('an edition');
@@ -54,23 +55,34 @@ export class AdminEditionsController {
     @Inject(ArticlesService) private readonly articles: ArticlesService,
     @Inject(DeskDashboardService) private readonly dashboard: DeskDashboardService,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+    @Inject(SettingsRepository) private readonly settings: SettingsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
-  async list(@Desk() desk: DeskContext, @Res() reply: FastifyReply): Promise<void> {
+  async list(@Desk() desk: DeskContext, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
     const rows = await this.editions.list(1, 100);
     const items = await Promise.all(rows.map((edition) => this.dashboard.withCounts(edition)));
     const t = this.renderer.t;
+    const notice = one(query.saved) === 'tracking' ? t.saved : undefined;
     await this.renderer.send(
       reply,
       'editions',
-      { title: t.editions, section: 'editions', desk },
+      { title: t.editions, section: 'editions', desk, ...(notice ? { notice } : {}) },
       {
         open: items.filter((i) => !isFinished(i.edition.status)),
         past: items.filter((i) => isFinished(i.edition.status)),
+        clicksTracked: await clickTracking(this.settings),
+        redirectBase: `${this.config.publicUrl}/r/`,
       },
     );
+  }
+
+  /** Whether the next editions' links go through the click redirect; editions already sent keep theirs. */
+  @Post('tracking')
+  async setTracking(@Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
+    await this.settings.set({ 'tracking.clicks': one(form.clicks) === 'on' ? 'on' : 'off' });
+    await seeOther(reply, '/admin/editions?saved=tracking');
   }
 
   @Get('new')

@@ -25,6 +25,7 @@ import { SessionStore } from './session-store.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { MailModule } from '../mail/mail.module.js';
 import { EditorsModule } from '../editors/editors.module.js';
+import { SettingsModule } from '../settings/settings.module.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
@@ -36,6 +37,7 @@ import { EditorsModule } from '../editors/editors.module.js';
     QueueModule,
     MailModule,
     EditorsModule,
+    SettingsModule,
   ],
   controllers: [
     AdminAssetsController,

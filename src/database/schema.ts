@@ -476,3 +476,45 @@ export const messageEvents = pgTable(
 );
 
 export type MessageEventRow = typeof messageEvents.$inferSelect;
+
+/**
+ * The links of an edition as it was sent, by a short id derived from the URL: a click redirect
+ * goes only to a link that was in the edition, never to a URL the request names.
+ */
+export const editionLinks = pgTable(
+  'edition_links',
+  {
+    editionId: uuid('edition_id')
+      .notNull()
+      .references(() => editions.id, { onDelete: 'cascade' }),
+    linkId: text('link_id').notNull(),
+    /** The link as the edition had it; an article link keeps the reader marker, filled per click. */
+    url: text('url').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.editionId, t.linkId] })],
+);
+
+/**
+ * Clicks on an edition's links, one row per link and subscriber: people's clicks apart from those of
+ * security scanners (HEAD requests, known scanner agents, follows within seconds of delivery).
+ */
+export const linkClicks = pgTable(
+  'link_clicks',
+  {
+    editionId: uuid('edition_id')
+      .notNull()
+      .references(() => editions.id, { onDelete: 'cascade' }),
+    linkId: text('link_id').notNull(),
+    subscriberId: uuid('subscriber_id')
+      .notNull()
+      .references(() => subscribers.id, { onDelete: 'cascade' }),
+    clicks: integer('clicks').notNull().default(0),
+    scannerClicks: integer('scanner_clicks').notNull().default(0),
+    firstAt: timestamp('first_at', { withTimezone: true, precision: 3 }).notNull(),
+    lastAt: timestamp('last_at', { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.editionId, t.linkId, t.subscriberId] }),
+    index('link_clicks_subscriber_idx').on(t.subscriberId),
+  ],
+);

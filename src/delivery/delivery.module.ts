@@ -5,19 +5,28 @@ import { DeliveriesRepository } from './deliveries.repository.js';
 import { EditionDeliveryService } from './edition-delivery.service.js';
 import { SuppressionRepository } from './suppression.repository.js';
 import { MessageEventsRepository } from './message-events.repository.js';
+import { ClicksRepository } from './clicks.repository.js';
+import { SettingsModule } from '../settings/settings.module.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { MailModule } from '../mail/mail.module.js';
 
 /** The send pipeline; its processor is registered by the worker role only. */
 @Module({
-  imports: [EditionLifecycleModule, QueueModule, MailModule],
+  imports: [EditionLifecycleModule, QueueModule, MailModule, SettingsModule],
   providers: [
     DeliveriesRepository,
     SuppressionRepository,
     MessageEventsRepository,
+    ClicksRepository,
     SendThrottle,
     EditionDeliveryService,
   ],
-  exports: [DeliveriesRepository, EditionDeliveryService, SuppressionRepository, MessageEventsRepository],
+  exports: [
+    DeliveriesRepository,
+    EditionDeliveryService,
+    SuppressionRepository,
+    MessageEventsRepository,
+    ClicksRepository,
+  ],
 })
 export class DeliveryModule {}

@@ -6,6 +6,8 @@ import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import { type ComposedEdition, EditionComposer, type EditionLinks } from '../mail/edition-composer.js';
 import { MailTransport } from '../mail/mail-transport.js';
 import type { RecipientParts } from '../mail/prepared-message.js';
+import { clickTracking, SettingsRepository } from '../settings/settings.repository.js';
+import { ClicksRepository } from './clicks.repository.js';
 import { editionMessageId, unsubscribeAddress, verpSender } from '../mail/copy-identity.js';
 import { readerQueryOf, SubscriberTokens } from '../mail/subscriber-tokens.js';
 import { Departures } from '../redis/departures.js';
@@ -59,6 +61,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
     @Inject(SendThrottle) private readonly throttle: SendThrottle,
     @Inject(Departures) private readonly departures: Departures,
+    @Inject(ClicksRepository) private readonly clicks: ClicksRepository,
+    @Inject(SettingsRepository) private readonly settings: SettingsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.leases = new LeaseKeeper(
@@ -87,10 +91,14 @@ export class EditionDeliveryService implements OnModuleDestroy {
   private composedFor(edition: EditionRow): Promise<Composed> {
     let composed = this.composed.get(edition.id);
     if (!composed) {
-      composed = this.ledger.articlesOf(edition).then(async (articles) => ({
-        free: await this.composer.compose(edition, articles, 'free'),
-        premium: await this.composer.compose(edition, articles, 'premium'),
-      }));
+      composed = this.ledger.articlesOf(edition).then(async (articles) => {
+        const tracked = await clickTracking(this.settings);
+        const free = await this.composer.compose(edition, articles, 'free', 'recipient', tracked);
+        const premium = await this.composer.compose(edition, articles, 'premium', 'recipient', tracked);
+        // Written before any copy leaves: a click always finds the link it was for.
+        await this.clicks.saveLinks(edition.id, new Map([...free.links, ...premium.links]));
+        return { free, premium };
+      });
       composed.catch(() => this.composed.delete(edition.id));
       this.composed.set(edition.id, composed);
     }
@@ -162,6 +170,10 @@ export class EditionDeliveryService implements OnModuleDestroy {
       preferencesUrl: `${base}/preferences/${token}`,
       webVersionUrl: `${base}/editions/${editionId}/${reader}`,
       readerQuery: readerQueryOf({ editionId, token: reader }),
+      clickUrl: (linkId) => {
+        const sentAt = Math.floor(Date.now() / 1000);
+        return `${base}/r/${this.tokens.clickToken({ editionId, linkId, subscriberId: row.subscriberId, sentAt })}`;
+      },
     };
   }
 
@@ -390,6 +402,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
       preferencesUrl: `${this.config.publicUrl}/`,
       webVersionUrl: `${this.config.publicUrl}/editions/${edition.id}`,
       readerQuery: '',
+      // A test copy is composed without the click redirect: it has no click links to fill.
+      clickUrl: () => this.config.publicUrl,
     };
     await this.transport.sendRaw(
       { from: this.config.mailFrom.address, to: job.email },

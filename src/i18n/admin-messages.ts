@@ -155,6 +155,10 @@ const ADMIN_MESSAGES = {
     forbidden: 'Action refusée.',
     back: 'Retour',
     saved: 'Enregistré.',
+    clickTracking: 'Suivi des clics',
+    clickTrackingHint:
+      'Les liens des éditions passent par le site de la publication, qui compte les clics lien par lien et lecteur par lecteur ; les liens de désinscription, de préférences et de version web ne sont jamais suivis. Adresse des liens suivis :',
+    clickTrackingOn: 'Compter les clics des prochaines éditions',
     timeInvalid: 'Indiquez une date et une heure à venir.',
     team: 'Équipe',
     payments: 'Paiements',
@@ -363,6 +367,10 @@ const ADMIN_MESSAGES = {
     forbidden: 'Not allowed.',
     back: 'Back',
     saved: 'Saved.',
+    clickTracking: 'Click tracking',
+    clickTrackingHint:
+      "Editions' links go through the publication's own site, which counts clicks per link and per reader; unsubscribe, preferences and web-version links are never tracked. Tracked links look like:",
+    clickTrackingOn: 'Count clicks in the next editions',
     timeInvalid: 'Give a date and time in the future.',
     team: 'Team',
     payments: 'Payments',

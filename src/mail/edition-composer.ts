@@ -6,6 +6,7 @@ import type { ArticleRow, EditionRow, SubscriberTier } from '../database/schema.
 import { longDateFormat } from '../i18n/dates.js';
 import { EmailRenderer } from './email-renderer.js';
 import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-message.js';
+import { trackLinks } from './tracked-links.js';
 
 /** Gmail clips messages whose HTML passes 102 KB and hides the rest behind a link. */
 export const GMAIL_CLIP_BYTES = 102 * 1024;
@@ -22,6 +23,8 @@ export interface ComposedEdition {
   /** The HTML with the recipient markers still in it. */
   readonly html: string;
   readonly text: string;
+  /** The links that go through the click redirect, by id; empty when clicks are not tracked. */
+  readonly links: ReadonlyMap<string, string>;
 }
 
 /**
@@ -46,28 +49,34 @@ export class EditionComposer {
     articles: readonly ArticleRow[],
     tier: SubscriberTier,
     links: EditionLinks = 'recipient',
+    trackClicks = false,
   ): Promise<ComposedEdition> {
     const marker = (value: string): string => (links === 'recipient' ? value : '');
     const readerQuery = RECIPIENT_MARKERS.readerQuery;
-    const { html, text } = await this.renderer.render(
-      tier === 'premium' ? 'edition-full' : 'edition-teaser',
-      {
-        subject: edition.subject,
-        // The editor's preheader, else the first lede: both come before any cut.
-        preheader: edition.preheader || articles[0]?.lede || '',
-        unsubscribeUrl: marker(RECIPIENT_MARKERS.unsubscribeUrl),
-        preferencesUrl: marker(RECIPIENT_MARKERS.preferencesUrl),
-        webVersionUrl: marker(RECIPIENT_MARKERS.webVersionUrl),
-        premiumUrl: this.config.premiumUrl,
-        articles: articles.map((article) => ({
-          title: article.title,
-          lede: article.lede,
-          html: gatedContent(article, tier).html,
-          url: `${this.config.publicUrl}/articles/${article.slug}${readerQuery}`,
-          date: article.publishedAt ? this.dateFormat.format(article.publishedAt) : '',
-        })),
-      },
-    );
+    const rendered = await this.renderer.render(tier === 'premium' ? 'edition-full' : 'edition-teaser', {
+      subject: edition.subject,
+      // The editor's preheader, else the first lede: both come before any cut.
+      preheader: edition.preheader || articles[0]?.lede || '',
+      unsubscribeUrl: marker(RECIPIENT_MARKERS.unsubscribeUrl),
+      preferencesUrl: marker(RECIPIENT_MARKERS.preferencesUrl),
+      webVersionUrl: marker(RECIPIENT_MARKERS.webVersionUrl),
+      premiumUrl: this.config.premiumUrl,
+      articles: articles.map((article) => ({
+        title: article.title,
+        lede: article.lede,
+        html: gatedContent(article, tier).html,
+        url: `${this.config.publicUrl}/articles/${article.slug}${readerQuery}`,
+        date: article.publishedAt ? this.dateFormat.format(article.publishedAt) : '',
+      })),
+    });
+    // The web version is read on the blog itself: only a recipient's copy goes through the redirect.
+    const {
+      html,
+      text,
+      links: tracked,
+    } = links === 'recipient' && trackClicks
+      ? trackLinks(rendered.html, rendered.text)
+      : { ...rendered, links: new Map<string, string>() };
     const message = new PreparedMessage({
       from: formatAddress(this.config.mailFrom.name, this.config.mailFrom.address),
       ...(this.config.replyTo
@@ -79,6 +88,6 @@ export class EditionComposer {
       listId: `newsletter.${this.domain}`,
       feedbackId: `${edition.id}:${tier}:depeche:${this.domain}`,
     });
-    return { message, html, text };
+    return { message, html, text, links: tracked };
   }
 }

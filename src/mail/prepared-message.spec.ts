@@ -25,6 +25,7 @@ const recipient = {
   preferencesUrl: 'https://blog.example/preferences/abc.def',
   webVersionUrl: 'https://blog.example/editions/e1/abc.ghi',
   readerQuery: '?edition=e1&reader=abc.ghi',
+  clickUrl: (linkId: string) => `https://blog.example/r/${linkId}`,
 };
 
 describe('PreparedMessage', () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
+import { CLICK_MARKER_PATTERN } from './tracked-links.js';
 
 /**
  * Markers left in an edition's rendered HTML and text where each recipient's own values go. They
@@ -48,12 +49,19 @@ export interface RecipientParts {
   readonly webVersionUrl: string;
   /** Appended to each article's URL, so that the recipient reads it on the blog at their tier. */
   readonly readerQuery: string;
+  /** The URL this recipient's copy gives for a tracked link (see tracked-links.ts). */
+  clickUrl(linkId: string): string;
 }
+
+/** What goes into a slot of a spliced body: one of the recipient's values, or a tracked link's URL. */
+type Slot = { readonly marker: MarkerKey } | { readonly link: string };
+
+const SLOT_PATTERN = new RegExp(`${MARKER_PATTERN.source}|${CLICK_MARKER_PATTERN.source}`, 'g');
 
 /** A part's body cut at the markers: literal bytes, then which value goes next, and so on. */
 interface SplicedBody {
   readonly literals: readonly Buffer[];
-  readonly slots: readonly MarkerKey[];
+  readonly slots: readonly Slot[];
   readonly escapeHtml: boolean;
 }
 
@@ -68,11 +76,12 @@ function escapeHtml(value: string): string {
 
 function splice(body: string, html: boolean): SplicedBody {
   const literals: Buffer[] = [];
-  const slots: MarkerKey[] = [];
+  const slots: Slot[] = [];
   let last = 0;
-  for (const match of body.matchAll(MARKER_PATTERN)) {
+  for (const match of body.matchAll(SLOT_PATTERN)) {
     literals.push(Buffer.from(body.slice(last, match.index), 'utf8'));
-    slots.push(MARKER_KEYS.get(match[0]) ?? 'name');
+    const link = match[1];
+    slots.push(link === undefined ? { marker: MARKER_KEYS.get(match[0]) ?? 'name' } : { link });
     last = match.index + match[0].length;
   }
   literals.push(Buffer.from(body.slice(last), 'utf8'));
@@ -164,7 +173,7 @@ export class PreparedMessage {
     const pieces: Buffer[] = [];
     part.slots.forEach((slot, index) => {
       pieces.push(part.literals[index] ?? Buffer.alloc(0));
-      const value = recipient[slot];
+      const value = 'link' in slot ? recipient.clickUrl(slot.link) : recipient[slot.marker];
       pieces.push(Buffer.from(part.escapeHtml ? escapeHtml(value) : value, 'utf8'));
     });
     pieces.push(part.literals[part.literals.length - 1] ?? Buffer.alloc(0));

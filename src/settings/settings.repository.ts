@@ -4,7 +4,12 @@ import { DatabaseClient } from '../database/database-client.js';
 import { settings } from '../database/schema.js';
 
 /** Every setting an editor may change on the desk, by key. */
-export const SETTING_KEYS = ['stripe.price.month', 'stripe.price.year', 'payments.grace_days'] as const;
+export const SETTING_KEYS = [
+  'stripe.price.month',
+  'stripe.price.year',
+  'payments.grace_days',
+  'tracking.clicks',
+] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 /** The one writer of publication settings kept in the database; the environment gives the defaults. */
@@ -31,4 +36,10 @@ export class SettingsRepository {
           .onConflictDoUpdate({ target: settings.key, set: { value: row.value, updatedAt: sql`now()` } });
     });
   }
+}
+
+/** Whether editions' links go through the click redirect: on unless an editor turned it off. */
+export async function clickTracking(settings: SettingsRepository): Promise<boolean> {
+  const { 'tracking.clicks': value } = await settings.get(['tracking.clicks']);
+  return value !== 'off';
 }

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { ConsentSource, SubscriberRow } from '../database/schema.js';
 import { DeliveriesRepository } from '../delivery/deliveries.repository.js';
 import { MessageEventsRepository } from '../delivery/message-events.repository.js';
+import { ClicksRepository } from '../delivery/clicks.repository.js';
 import type { SubscriptionJobs } from '../queue/jobs.js';
 import { SubscriptionQueue } from '../queue/subscription.queue.js';
 import { InvalidInputException } from '../http/api-error.js';
@@ -12,6 +13,7 @@ import { messagesFor } from '../i18n/messages.js';
 import { TransactionalMailer } from '../mail/transactional-mailer.js';
 import { normaliseEmail } from '../mail/email-address.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
 import { SubscribersRepository } from './subscribers.repository.js';
 
 export interface SubscribeInput {
@@ -39,6 +41,7 @@ export class SubscriptionService {
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
+    @Inject(ClicksRepository) private readonly clicks: ClicksRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     const t = messagesFor(config.locale);
@@ -188,6 +191,13 @@ export class SubscriptionService {
         edition: event.subject,
         detail: event.detail,
         at: event.occurredAt.toISOString(),
+      })),
+      clicks: (await this.clicks.ofSubscriber(s.id)).map((click) => ({
+        edition: click.subject,
+        url: click.url.replace(RECIPIENT_MARKERS.readerQuery, ''),
+        clicks: click.clicks,
+        first_at: click.firstAt.toISOString(),
+        last_at: click.lastAt.toISOString(),
       })),
     };
   }

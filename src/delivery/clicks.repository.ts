@@ -1,0 +1,80 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { asc, eq, sql } from 'drizzle-orm';
+import { DatabaseClient } from '../database/database-client.js';
+import { editionLinks, editions, linkClicks } from '../database/schema.js';
+
+/** Clicks counted in memory since the last write, for one link and one subscriber. */
+export interface ClickCount {
+  readonly editionId: string;
+  readonly linkId: string;
+  readonly subscriberId: string;
+  readonly clicks: number;
+  readonly scannerClicks: number;
+  readonly firstAt: Date;
+  readonly lastAt: Date;
+}
+
+/** The owner of edition_links and link_clicks: an edition's links as sent, and the clicks on them. */
+@Injectable()
+export class ClicksRepository {
+  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+
+  /** Idempotent: every worker composing the edition writes the same links under the same ids. */
+  async saveLinks(editionId: string, links: ReadonlyMap<string, string>): Promise<void> {
+    if (links.size === 0) return;
+    await this.database.db
+      .insert(editionLinks)
+      .values([...links].map(([linkId, url]) => ({ editionId, linkId, url })))
+      .onConflictDoNothing();
+  }
+
+  async linksOf(editionId: string): Promise<Map<string, string>> {
+    const rows = await this.database.db
+      .select({ linkId: editionLinks.linkId, url: editionLinks.url })
+      .from(editionLinks)
+      .where(eq(editionLinks.editionId, editionId));
+    return new Map(rows.map((row) => [row.linkId, row.url]));
+  }
+
+  /** Adds counts in one statement; counts of a subscriber or an edition deleted meanwhile are dropped. */
+  async add(counts: readonly ClickCount[]): Promise<void> {
+    if (counts.length === 0) return;
+    const values = sql.join(
+      counts.map(
+        (c) =>
+          sql`(${c.editionId}::uuid, ${c.linkId}, ${c.subscriberId}::uuid, ${c.clicks}::int, ${c.scannerClicks}::int, ${c.firstAt.toISOString()}::timestamptz, ${c.lastAt.toISOString()}::timestamptz)`,
+      ),
+      sql`, `,
+    );
+    await this.database.db.execute(sql`
+      insert into link_clicks (edition_id, link_id, subscriber_id, clicks, scanner_clicks, first_at, last_at)
+      select v.* from (values ${values}) as v(edition_id, link_id, subscriber_id, clicks, scanner_clicks, first_at, last_at)
+      where exists (select 1 from subscribers s where s.id = v.subscriber_id)
+        and exists (select 1 from edition_links l where l.edition_id = v.edition_id and l.link_id = v.link_id)
+      on conflict (edition_id, link_id, subscriber_id) do update set
+        clicks = link_clicks.clicks + excluded.clicks,
+        scanner_clicks = link_clicks.scanner_clicks + excluded.scanner_clicks,
+        first_at = least(link_clicks.first_at, excluded.first_at),
+        last_at = greatest(link_clicks.last_at, excluded.last_at)`);
+  }
+
+  /** A subscriber's clicks, by edition and link, for their data export and history. */
+  async ofSubscriber(subscriberId: string) {
+    return this.database.db
+      .select({
+        subject: editions.subject,
+        url: editionLinks.url,
+        clicks: linkClicks.clicks,
+        firstAt: linkClicks.firstAt,
+        lastAt: linkClicks.lastAt,
+      })
+      .from(linkClicks)
+      .innerJoin(editions, eq(editions.id, linkClicks.editionId))
+      .innerJoin(
+        editionLinks,
+        sql`${editionLinks.editionId} = ${linkClicks.editionId} and ${editionLinks.linkId} = ${linkClicks.linkId}`,
+      )
+      .where(eq(linkClicks.subscriberId, subscriberId))
+      .orderBy(asc(linkClicks.firstAt));
+  }
+}
