@@ -153,6 +153,7 @@ if (!serviceOnly) {
       seeded.premiumEmail,
       pageSeconds,
       runs,
+      options['cpu-prof'],
     );
   } finally {
     await seeded.api.stop();

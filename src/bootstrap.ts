@@ -1,3 +1,4 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -31,12 +32,20 @@ function stripePages(config: AppConfig): string[] {
 
 /** The HTTP application (role api or all): the same code serves `npm start` and the tests. */
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
+  // Click links are answered by the HTTP server itself, ahead of Fastify (see ClickRedirect).
+  const clicks: { redirect?: ClickRedirect } = {};
   const adapter = new FastifyAdapter({
     // Fastify takes a hop count too, though its types leave numbers out.
     trustProxy: config.trustProxy as boolean | string,
     bodyLimit: config.maxBodyBytes,
-    // A click link's token is about 110 characters: room for it, and no more than that.
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 160 },
+    routerOptions: { ignoreTrailingSlash: true },
+    serverFactory: (handler: (request: IncomingMessage, response: ServerResponse) => void) =>
+      createServer((request, response) => {
+        const application = (): void => {
+          handler(request, response);
+        };
+        if (!clicks.redirect?.serve(request, response, application)) application();
+      }),
   });
   // First of all hooks: a cached public page is answered before anything else runs.
   new PageCache(config.pageCacheSeconds).register(adapter.getInstance());
@@ -49,6 +58,9 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     // reports them, rather than ending the process from inside Nest.
     abortOnError: false,
   });
+  const clickRedirect = app.get(ClickRedirect);
+  clickRedirect.register(app.getHttpAdapter().getInstance());
+  clicks.redirect = clickRedirect;
   app.useGlobalPipes(createValidationPipe());
   // One error body for the whole application; the desk's pages add their own filter on top.
   app.useGlobalFilters(app.get(HttpExceptionFilter));
@@ -81,7 +93,6 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   registerRequestLog(fastify, logger);
   registerRequestBodies(fastify);
   await app.get(QueueDashboard).register(fastify);
-  app.get(ClickRedirect).register(fastify);
   // Editor API answers are private and change with every write: no cache may keep them.
   fastify.addHook('onSend', async (request, reply) => {
     if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control'))

@@ -1,26 +1,17 @@
-import { load } from 'cheerio';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../src/database/database-client.js';
 import { linkClicks } from '../src/database/schema.js';
 import { ClickRedirect } from '../src/feedback/click-redirect.js';
 import { SubscriberTokens } from '../src/mail/subscriber-tokens.js';
-import { SAMPLE_BODY_MD, sampleArticle } from './fixtures/sample-article.js';
+import { articleWithLink, clickedLater, hrefsOf, REPORT_URL } from './helpers/clicks.js';
 import { seedAudience } from './helpers/audience.js';
 import { FAST_PIPELINE, finished, scheduledEdition } from './helpers/editions.js';
-import { eventually, type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { DeskClient } from './helpers/desk.js';
 import { PUBLIC_URL, startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 
-const REPORT = 'https://www.syriahr.com/fr/rapport?id=1&lang=fr';
 const BROWSER = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148';
-
-function hrefsOf(mail: ReceivedMail): string[] {
-  const $ = load(String(mail.parsed.html));
-  return $('a[href]')
-    .map((_, a) => $(a).attr('href') ?? '')
-    .get();
-}
 
 describe('click tracking', () => {
   let t: TestApp;
@@ -31,13 +22,7 @@ describe('click tracking', () => {
   let free: string[];
   let premium: string[];
 
-  /** A click link of a copy, signed again as if the copy had been sent a minute ago: a reader's click. */
-  function later(link: string): string {
-    const tokens = t.app.get(SubscriberTokens);
-    const click = tokens.verifyClickToken(link.split('/r/')[1] ?? '');
-    expect(click).toBeDefined();
-    return `/r/${tokens.clickToken({ ...click!, sentAt: click!.sentAt - 60 })}`;
-  }
+  const later = (href: string): string => clickedLater(t, href, 60);
 
   async function countsOf(linkUrlPart?: string) {
     await t.app.get(ClickRedirect).flush();
@@ -53,10 +38,7 @@ describe('click tracking', () => {
   beforeAll(async () => {
     sink = await startSmtpSink();
     t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE });
-    const body = `Selon [le rapport de l'OSDH](${REPORT}), la ville est tombée.\n\n${SAMPLE_BODY_MD}`;
-    const article = (
-      await t.api('POST', '/api/articles', sampleArticle({ access: 'premium', body_md: body }))
-    ).json();
+    const article = (await t.api('POST', '/api/articles', articleWithLink())).json();
     await t.api('POST', `/api/articles/${article.id}/publish`);
     slug = article.slug;
     articleId = article.id;
@@ -78,7 +60,7 @@ describe('click tracking', () => {
     const others = hrefs.filter((href) => !own.includes(href));
     expect(others.length).toBeGreaterThanOrEqual(3);
     for (const href of others) expect(href.startsWith(`${PUBLIC_URL}/r/`), href).toBe(true);
-    expect(String(mail!.parsed.text)).not.toContain(REPORT);
+    expect(String(mail!.parsed.text)).not.toContain(REPORT_URL);
     expect(String(mail!.parsed.html)).not.toContain('syriahr.com');
   });
 
@@ -95,7 +77,7 @@ describe('click tracking', () => {
       expect(response.headers['cache-control']).toBe('no-store');
       targets.add(String(response.headers.location));
     }
-    expect(targets).toContain(REPORT);
+    expect(targets).toContain(REPORT_URL);
     const article = [...targets].find((target) => target.startsWith(`${PUBLIC_URL}/articles/${slug}?`));
     expect(article).toBeDefined();
     // The reader token the redirect adds opens the article in full for this premium reader.
@@ -132,7 +114,7 @@ describe('click tracking', () => {
   });
 
   it('counts every one of 1,000 concurrent clicks, per link and reader', async () => {
-    const before = await countsOf(REPORT);
+    const before = await countsOf(REPORT_URL);
     const links = await Promise.all(
       free.map(async (email) => {
         const [mail] = await sink.waitFor(email, 1);
@@ -140,7 +122,7 @@ describe('click tracking', () => {
         // The report's link: the one whose redirect leads to it.
         for (const href of hrefs) {
           const response = await t.request({ method: 'HEAD', url: later(href) });
-          if (response.headers.location === REPORT) return later(href);
+          if (response.headers.location === REPORT_URL) return later(href);
         }
         throw new Error(`no link to the report for ${email}`);
       }),
@@ -152,7 +134,7 @@ describe('click tracking', () => {
     );
     const clickedBefore = before.reduce((sum, row) => sum + row.clicks, 0);
     const rows = await eventually(async () => {
-      const counts = await countsOf(REPORT);
+      const counts = await countsOf(REPORT_URL);
       const total = counts.reduce((sum, row) => sum + row.clicks, 0);
       return total === clickedBefore + 1000 ? counts : undefined;
     });
@@ -199,7 +181,7 @@ describe('click tracking', () => {
       .split('/preferences/')[1]!;
     const exported = (await t.request({ method: 'GET', url: `/preferences/${manage}/export` })).json();
     expect(exported.clicks).toContainEqual(
-      expect.objectContaining({ url: REPORT, clicks: 200, first_at: expect.any(String) }),
+      expect.objectContaining({ url: REPORT_URL, clicks: 200, first_at: expect.any(String) }),
     );
     await t.request({ method: 'POST', url: `/preferences/${manage}/erase` });
     const left = await t.database.db
@@ -223,7 +205,7 @@ describe('click tracking', () => {
     const mail = (await sink.waitFor(free[0]!, 2)).find((m) => m.parsed.messageId?.includes(next.id))!;
     const hrefs = hrefsOf(mail).filter((href) => href.startsWith('http'));
     expect(hrefs.some((href) => href.includes('/r/'))).toBe(false);
-    expect(hrefs).toContain(REPORT);
+    expect(hrefs).toContain(REPORT_URL);
     expect(
       hrefs.some((href) => href.startsWith(`${PUBLIC_URL}/articles/${slug}?edition=${next.id}&reader=`)),
     ).toBe(true);

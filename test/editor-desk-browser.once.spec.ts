@@ -11,6 +11,8 @@ import { freePort } from './helpers/net.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 import { PATIENCE_MS } from './helpers/patience.js';
+import { ClickRedirect } from '../src/feedback/click-redirect.js';
+import { clickedLater, hrefsOf } from './helpers/clicks.js';
 
 const CANARY_MARK = 'CANARI-7f3e9b';
 const FREE_READERS = ['libre.un@exemple.fr', 'libre.deux@exemple.fr'];
@@ -150,11 +152,37 @@ describe('the editor’s desk in a browser', () => {
     }
     for (const email of PREMIUM_READERS) expect(sink.to(email)[0]?.parsed.html, email).toContain(CANARY_MARK);
 
+    // Readers click their copies' links (through the HTTP server, an hour after sending) and one
+    // leaves by the one-click unsubscribe: the edition's report shows it.
+    for (const email of PREMIUM_READERS) {
+      const href = hrefsOf(sink.to(email)[0]!).find((link) => link.includes('/r/'))!;
+      const followed = await fetch(`${base}${clickedLater(t, href)}`, {
+        redirect: 'manual',
+        headers: { 'user-agent': 'Mozilla/5.0 Firefox/133.0' },
+      });
+      expect(followed.status).toBe(302);
+    }
+    const unsubscribe = /<(https?:[^>]+\/unsubscribe\/[^>]+)>/.exec(
+      sink.to(FREE_READERS[1]!)[0]?.raw.toString('utf8') ?? '',
+    )?.[1];
+    expect(
+      (await fetch(unsubscribe ?? '', { method: 'POST', body: 'List-Unsubscribe=One-Click' })).status,
+    ).toBe(200);
+    await t.app.get(ClickRedirect).flush();
+    await page.reload();
+    const report = page.getByTestId('edition-report');
+    await expect.poll(() => report.locator('.figures dd').nth(5).textContent()).toBe('3');
+    expect(await report.locator('.figures dd').nth(4).textContent()).toBe('1');
+    expect(await report.locator('svg.chart rect').count()).toBeGreaterThan(0);
+    await report.scrollIntoViewIfNeeded();
+    await screenshot(page, '06-edition-report');
+
     await page.getByRole('link', { name: 'Éditions', exact: true }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
     await screenshot(page, '07-editions');
     await page.getByRole('link', { name: 'Tableau de bord' }).click();
-    await expect.poll(() => page.locator('.stat__figure').last().textContent()).toBe('5');
+    await expect.poll(() => page.locator('.stat__figure').last().textContent()).toBe('4');
+    expect(await page.getByTestId('deliverability').locator('tbody tr').count()).toBe(1);
     expect(await page.locator('svg.chart polyline').count()).toBe(1);
     await screenshot(page, '08-dashboard');
 
@@ -224,7 +252,7 @@ describe('the editor’s desk in a browser', () => {
     await screenshot(page, '12-sign-in');
 
     expect(problems).toEqual([]);
-    expect(shots.length).toBe(28);
+    expect(shots.length).toBe(30);
   });
 
   it('refuses a wrong password, a form without its CSRF token and an expired session', async () => {

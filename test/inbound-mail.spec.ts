@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { and, eq } from 'drizzle-orm';
-import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageEvents, type SubscriberRow, subscribers, suppressions } from '../src/database/schema.js';
 import { InboundMailServer } from '../src/feedback/inbound-mail.server.js';
 import { addressHash } from '../src/mail/email-address.js';
 import { seedAudience } from './helpers/audience.js';
+import { type CorpusFields, fromCorpus, INBOUND_ENV, sendInbound } from './helpers/inbound.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
 import { eventually, type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 
-const VERP = 'retours@blog.example.test';
+const VERP = INBOUND_ENV.VERP_ADDRESS;
 const UNSUBSCRIBE_BOX = 'retours+unsubscribe@blog.example.test';
 
 /** A copy of an edition as the subscriber's server saw it: what a report about it quotes. */
@@ -24,20 +22,16 @@ interface Copy {
   readonly mail: ReceivedMail;
 }
 
-/** A message of the corpus (test/fixtures/inbound), filled in as a report about one copy. */
-function fromCorpus(name: string, copy: Copy, extra: Record<string, string> = {}): string {
-  let text = readFileSync(path.resolve('test/fixtures/inbound', name), 'utf8');
-  const fields: Record<string, string> = {
+/** A message of the corpus, filled in as a report about this copy. */
+function fromCopy(name: string, copy: Copy, extra: Partial<CorpusFields> = {}): string {
+  return fromCorpus(name, {
     VERP: copy.envelopeFrom,
     FEEDBACK_ADDRESS: VERP,
     UNSUBSCRIBE_ADDRESS: UNSUBSCRIBE_BOX,
     RECIPIENT: copy.email,
     MESSAGE_ID: copy.messageId,
-    SUBJECT: '=?UTF-8?Q?Syrie=C2=A0:_la_lettre?=',
     ...extra,
-  };
-  for (const [name, value] of Object.entries(fields)) text = text.replaceAll(`{{${name}}}`, value);
-  return text.replace(/\r?\n/g, '\r\n');
+  });
 }
 
 describe('the inbound mail listener', () => {
@@ -49,14 +43,7 @@ describe('the inbound mail listener', () => {
   let editionIds: string[];
 
   /** Hands a message to the listener as a mail server would, with the null sender of reports. */
-  async function send(to: string | string[], raw: string | Buffer, from = '') {
-    const transport = nodemailer.createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true });
-    try {
-      return await transport.sendMail({ envelope: { from, to }, raw });
-    } finally {
-      transport.close();
-    }
-  }
+  const send = (to: string | string[], raw: string | Buffer, from = '') => sendInbound(port, to, raw, from);
 
   async function deliver(to: string | string[], raw: string | Buffer, from = ''): Promise<string> {
     return (await send(to, raw, from)).response;
@@ -111,9 +98,7 @@ describe('the inbound mail listener', () => {
     sink = await startSmtpSink();
     t = await startTestApp({
       SMTP_URL: sink.url,
-      VERP_ADDRESS: VERP,
-      INBOUND_SMTP_PORT: '0',
-      INBOUND_SMTP_HOST: '127.0.0.1',
+      ...INBOUND_ENV,
       INBOUND_MAX_BYTES: String(256 * 1024),
       SOFT_BOUNCE_LIMIT: '2',
       ...FAST_PIPELINE,
@@ -149,7 +134,7 @@ describe('the inbound mail listener', () => {
     'marks subscriber %i bounced and suppresses the address for a hard bounce: %s',
     async (n, name, detail) => {
       const copy = nth(n);
-      const raw = fromCorpus(name, copy);
+      const raw = fromCopy(name, copy);
       expect(await deliver(copy.envelopeFrom, raw)).toMatch(/^250/);
       expect(await statusOf(copy.subscriber.id)).toBe('bounced');
       expect(await suppressionOf(copy.email)).toBe('hard-bounce');
@@ -164,16 +149,16 @@ describe('the inbound mail listener', () => {
 
   it('counts soft bounces, and suppresses an address only once it failed SOFT_BOUNCE_LIMIT editions in a row', async () => {
     const [again, once] = [nth(6), nth(7)];
-    await deliver(again.envelopeFrom, fromCorpus('gmail-over-quota.eml', again));
-    await deliver(once.envelopeFrom, fromCorpus('gmail-over-quota.eml', once));
+    await deliver(again.envelopeFrom, fromCopy('gmail-over-quota.eml', again));
+    await deliver(once.envelopeFrom, fromCopy('gmail-over-quota.eml', once));
     expect(await statusOf(again.subscriber.id)).toBe('active');
     // The same soft bounce reported again is not a second edition.
-    await deliver(again.envelopeFrom, fromCorpus('postfix-gave-up-temporary.eml', again));
+    await deliver(again.envelopeFrom, fromCopy('postfix-gave-up-temporary.eml', again));
     expect(await statusOf(again.subscriber.id)).toBe('active');
     expect(await eventsOf(again.subscriber.id)).toHaveLength(1);
 
     const secondCopy = secondCopies.get(again.email)!;
-    await deliver(secondCopy.envelopeFrom, fromCorpus('postfix-gave-up-temporary.eml', secondCopy));
+    await deliver(secondCopy.envelopeFrom, fromCopy('postfix-gave-up-temporary.eml', secondCopy));
     expect(await statusOf(again.subscriber.id)).toBe('bounced');
     expect(await suppressionOf(again.email)).toBe('soft-bounce');
     expect((await eventsOf(again.subscriber.id)).map((e) => [e.kind, e.editionId]).sort()).toEqual(
@@ -190,7 +175,7 @@ describe('the inbound mail listener', () => {
     const copy = nth(8);
     for (const name of ['postfix-delayed.eml', 'auto-reply-french.eml', 'auto-reply-outlook.eml'])
       expect(
-        await deliver(copy.envelopeFrom, fromCorpus(name, copy), name.startsWith('auto') ? copy.email : ''),
+        await deliver(copy.envelopeFrom, fromCopy(name, copy), name.startsWith('auto') ? copy.email : ''),
       ).toMatch(/^250/);
     expect(await eventsOf(copy.subscriber.id)).toEqual([]);
     expect(await statusOf(copy.subscriber.id)).toBe('active');
@@ -203,7 +188,7 @@ describe('the inbound mail listener', () => {
     'turns a feedback-loop complaint into a complained subscriber, attributed to the edition: %i %s',
     async (n, name, agent) => {
       const copy = nth(n);
-      expect(await deliver(VERP, fromCorpus(name, copy))).toMatch(/^250/);
+      expect(await deliver(VERP, fromCopy(name, copy))).toMatch(/^250/);
       expect(await statusOf(copy.subscriber.id)).toBe('complained');
       expect(await suppressionOf(copy.email)).toBe('complaint');
       const events = await eventsOf(copy.subscriber.id);
@@ -226,7 +211,7 @@ describe('the inbound mail listener', () => {
     expect(
       await deliver(
         UNSUBSCRIBE_BOX,
-        fromCorpus('mailto-unsubscribe-gmail.eml', copy, { TOKEN: token }),
+        fromCopy('mailto-unsubscribe-gmail.eml', copy, { TOKEN: token }),
         copy.email,
       ),
     ).toMatch(/^250/);
@@ -255,26 +240,26 @@ describe('the inbound mail listener', () => {
     const token = `${copy.subscriber.id.replace(/-/g, '').slice(0, 22)}.${'0'.repeat(64)}`;
     const forgeries: [string, string][] = [
       // A token of the right shape whose signature is not ours.
-      [UNSUBSCRIBE_BOX, fromCorpus('mailto-unsubscribe-gmail.eml', copy, { TOKEN: token })],
+      [UNSUBSCRIBE_BOX, fromCopy('mailto-unsubscribe-gmail.eml', copy, { TOKEN: token })],
       // A bounce for a subscriber id nobody has.
-      [`retours+${randomUUID()}@blog.example.test`, fromCorpus('postfix-user-unknown.eml', copy)],
+      [`retours+${randomUUID()}@blog.example.test`, fromCopy('postfix-user-unknown.eml', copy)],
       // A complaint at the plain address quoting a copy the ledger never sent: this edition, someone else.
       [
         VERP,
-        fromCorpus('arf-yahoo-abuse.eml', copy, {
+        fromCopy('arf-yahoo-abuse.eml', copy, {
           MESSAGE_ID: `<${editionIds[0]}.${randomUUID()}@blog.example.test>`,
         }),
       ],
       [
         VERP,
-        fromCorpus('arf-yahoo-abuse.eml', copy, {
+        fromCopy('arf-yahoo-abuse.eml', copy, {
           MESSAGE_ID: `<${randomUUID()}.${copy.subscriber.id}@blog.example.test>`,
         }),
       ],
       // A bounce at another subscriber's address quoting this one's copy: the address decides.
-      [other.envelopeFrom, fromCorpus('postfix-user-unknown.eml', copy)],
+      [other.envelopeFrom, fromCopy('postfix-user-unknown.eml', copy)],
       // Bounces at the plain address that quote nothing.
-      [VERP, fromCorpus('qmail-plain-text.eml', copy, { MESSAGE_ID: '<elsewhere@example.org>' })],
+      [VERP, fromCopy('qmail-plain-text.eml', copy, { MESSAGE_ID: '<elsewhere@example.org>' })],
     ];
     for (const [to, raw] of forgeries) expect(await deliver(to, raw)).toMatch(/^250/);
     expect(await statusOf(copy.subscriber.id)).toBe('active');
@@ -288,7 +273,7 @@ describe('the inbound mail listener', () => {
 
   it('refuses other addresses, oversized messages and too many recipients, and keeps taking mail', async () => {
     const copy = nth(14);
-    const raw = fromCorpus('postfix-user-unknown.eml', copy);
+    const raw = fromCopy('postfix-user-unknown.eml', copy);
     expect((await refused('someone@blog.example.test', raw)).responseCode).toBe(550);
     expect((await refused('retours+not-a-subscriber@blog.example.test', raw)).responseCode).toBe(550);
     expect((await refused('retours@elsewhere.example', raw)).responseCode).toBe(550);
@@ -314,7 +299,7 @@ describe('the inbound mail listener', () => {
   it('takes a bounce for an erased subscriber without a trace', async () => {
     const copy = nth(15);
     await t.database.db.delete(subscribers).where(eq(subscribers.id, copy.subscriber.id));
-    expect(await deliver(copy.envelopeFrom, fromCorpus('postfix-user-unknown.eml', copy))).toMatch(/^250/);
+    expect(await deliver(copy.envelopeFrom, fromCopy('postfix-user-unknown.eml', copy))).toMatch(/^250/);
     expect(await eventsOf(copy.subscriber.id)).toEqual([]);
     const written = await t.database.db
       .select()
@@ -328,7 +313,7 @@ describe('the inbound mail listener', () => {
   it('writes reports arriving together in batches, each with its effect', async () => {
     const batch = [16, 17, 18, 19, 20, 21, 22, 23].map(nth);
     const answers = await Promise.all(
-      batch.map((copy) => deliver(copy.envelopeFrom, fromCorpus('postfix-user-unknown.eml', copy))),
+      batch.map((copy) => deliver(copy.envelopeFrom, fromCopy('postfix-user-unknown.eml', copy))),
     );
     expect(answers.every((answer) => answer.startsWith('250'))).toBe(true);
     await eventually(async () => {

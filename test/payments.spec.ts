@@ -552,7 +552,7 @@ describe('payments on the desk', () => {
     expect(paying).toBeGreaterThan(0);
     expect($('#paying-members').text()).toBe(String(paying));
     expect($('#monthly-revenue').text()).toMatch(/€$/);
-    expect($('svg.chart rect.chart__bar--started')).toHaveLength(12);
+    expect($('svg.chart rect.chart__bar--first')).toHaveLength(12);
     expect($('svg.chart rect.chart__bar--ended')).toHaveLength(12);
   });
 

@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import nodemailer from 'nodemailer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import { loadConfig } from '../src/config/app-config.js';
@@ -13,6 +12,7 @@ import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
 import { ensureRedis, RedisUnavailableError } from '../src/redis/private-redis.js';
 import { redisAnswers } from '../src/redis/redis-connection.js';
 import { freePort } from './helpers/net.js';
+import { fromCorpus, sendInbound } from './helpers/inbound.js';
 import { type ReceivedMail, startSmtpSink } from './helpers/smtp-sink.js';
 import { createPostgresDatabase } from './helpers/test-database.js';
 import { TEST_REDIS_URL } from './helpers/services.js';
@@ -404,19 +404,12 @@ describe('ROLE=inbound', () => {
         .from(subscribers)
         .where(eq(subscribers.email, setUp.emails[0]!));
       const verp = `retours+${subscriber!.id}@blog.example.test`;
-      const raw = readFileSync(path.join(root, 'test/fixtures/inbound/postfix-user-unknown.eml'), 'utf8')
-        .replaceAll('{{VERP}}', verp)
-        .replaceAll('{{RECIPIENT}}', subscriber!.email)
-        .replaceAll('{{MESSAGE_ID}}', '<elsewhere@example.org>')
-        .replaceAll('{{SUBJECT}}', 'Édition');
-      const transport = nodemailer.createTransport({
-        host: '127.0.0.1',
-        port,
-        secure: false,
-        ignoreTLS: true,
+      const raw = fromCorpus('postfix-user-unknown.eml', {
+        VERP: verp,
+        RECIPIENT: subscriber!.email,
+        MESSAGE_ID: '<elsewhere@example.org>',
       });
-      const info = await transport.sendMail({ envelope: { from: '', to: verp }, raw });
-      transport.close();
+      const info = await sendInbound(port, verp, raw);
       expect(info.response).toMatch(/^250/);
       const [after] = await client.db.select().from(subscribers).where(eq(subscribers.id, subscriber!.id));
       expect(after!.status).toBe('bounced');

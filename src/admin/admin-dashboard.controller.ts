@@ -6,7 +6,7 @@ import { DeskDashboardService } from './desk-dashboard.service.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
-import { growthChartSvg, monthBarsSvg } from './growth-chart.js';
+import { growthChartSvg, pairedBarsSvg } from './growth-chart.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { formatMoney } from '../i18n/money.js';
@@ -36,7 +36,18 @@ export class AdminDashboardController {
       reply,
       'dashboard',
       { title: t.dashboard, section: 'dashboard', desk },
-      { ...data, chart, current: data.growth.at(-1)?.total ?? 0, payments: await this.paymentFigures() },
+      {
+        ...data,
+        chart,
+        current: data.growth.at(-1)?.total ?? 0,
+        payments: await this.paymentFigures(),
+        health: data.health.map((row) => ({
+          ...row,
+          bounce: percent(this.config.locale, row.bounceRate),
+          complaint: percent(this.config.locale, row.complaintRate),
+        })),
+        healthWarning: data.health.some((row) => row.overBounceLimit || row.overComplaintLimit),
+      },
     );
   }
 
@@ -51,11 +62,16 @@ export class AdminDashboardController {
         figures.totals.monthlyRevenue
           .map((revenue) => formatMoney(this.config.locale, revenue.currency, revenue.amount))
           .join(' + ') || formatMoney(this.config.locale, this.config.currency, 0),
-      chart: monthBarsSvg(
-        figures.months,
-        { chart: t.paidPerMonth, started: t.paidStarted, ended: t.paidEnded },
+      chart: pairedBarsSvg(
+        figures.months.map((m) => ({ key: m.month, first: m.started, second: m.ended })),
+        { chart: t.paidPerMonth, first: t.paidStarted, second: t.paidEnded },
         (month) => this.renderer.shortMonth(month),
       ),
     };
   }
+}
+
+/** A rate as people read it on the desk: 0,25 % in French, 0.25% in English. */
+function percent(locale: string, rate: number): string {
+  return new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 2 }).format(rate);
 }

@@ -39,6 +39,7 @@ import {
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { isFinished } from '../edition-lifecycle/edition-states.js';
 import { clickTracking, SettingsRepository } from '../settings/settings.repository.js';
+import { EditionReports } from './edition-report.js';
 
 type Form = Record<string, unknown>;
 const uuid = uuidParam('an edition');
@@ -56,6 +57,7 @@ export class AdminEditionsController {
     @Inject(DeskDashboardService) private readonly dashboard: DeskDashboardService,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
     @Inject(SettingsRepository) private readonly settings: SettingsRepository,
+    @Inject(EditionReports) private readonly reports: EditionReports,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -205,6 +207,18 @@ export class AdminEditionsController {
     await seeOther(reply, `/admin/editions/${id}`);
   }
 
+  /** The edition's report as CSV: its figures, then its links. */
+  @Get(':id/report.csv')
+  async reportCsv(@Param('id', uuid) id: string, @Res() reply: FastifyReply): Promise<void> {
+    const report = await this.reports.reportOf(await this.editions.get(id));
+    if (!report) throw new NotFoundException('This edition has not been sent: it has no report yet');
+    await reply
+      .header('Cache-Control', 'no-store')
+      .type('text/csv; charset=utf-8')
+      .header('Content-Disposition', `attachment; filename="edition-${id}.csv"`)
+      .send(this.reports.csv(report));
+  }
+
   /** The progress bar alone, which the page polls while the edition is scheduled or sending. */
   @Get(':id/progress')
   async progress(
@@ -253,7 +267,8 @@ export class AdminEditionsController {
     status = 200,
     notice?: string,
   ): Promise<void> {
-    const [articles, { counts }, previews] = await Promise.all([
+    const t = this.renderer.t;
+    const [articles, { counts }, previews, report] = await Promise.all([
       Promise.all(edition.articleIds.map((id) => this.articles.get(id).catch(() => undefined))),
       this.dashboard.withCounts(edition),
       Promise.all(
@@ -261,6 +276,7 @@ export class AdminEditionsController {
           previewSummary(edition.id, tier, await this.editions.preview(edition.id, tier)),
         ),
       ),
+      this.reports.reportOf(edition),
     ]);
     await this.renderer.send(
       reply,
@@ -275,6 +291,15 @@ export class AdminEditionsController {
         ...editionActions(edition),
         zone: this.config.timezone,
         editorEmail: desk.editor.email,
+        report,
+        timeline: report
+          ? this.reports.timelineSvg(report, {
+              chart: t.reportTimeline,
+              first: t.reportTimelineReaders,
+              second: t.reportTimelineLeft,
+              hour: t.reportHour,
+            })
+          : '',
       },
       status,
     );

@@ -26,6 +26,8 @@ import { QueueModule } from '../queue/queue.module.js';
 import { MailModule } from '../mail/mail.module.js';
 import { EditorsModule } from '../editors/editors.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
+import { DeliveryModule } from '../delivery/delivery.module.js';
+import { EditionReports } from './edition-report.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
@@ -38,6 +40,7 @@ import { SettingsModule } from '../settings/settings.module.js';
     MailModule,
     EditorsModule,
     SettingsModule,
+    DeliveryModule,
   ],
   controllers: [
     AdminAssetsController,
@@ -58,6 +61,7 @@ import { SettingsModule } from '../settings/settings.module.js';
     DeskSessionGuard,
     DeskExceptionFilter,
     DeskDashboardService,
+    EditionReports,
     ImportProgress,
     QueueDashboard,
     RateLimiter,

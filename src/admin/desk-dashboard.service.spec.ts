@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../config/app-config.js';
 import type { EditionRow } from '../database/schema.js';
 import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
+import type { MessageEventsRepository } from '../delivery/message-events.repository.js';
 import type { EditionsService } from '../editions/editions.service.js';
 import type { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
 import { DeskDashboardService } from './desk-dashboard.service.js';
@@ -13,6 +14,7 @@ function service(counts: () => Promise<DeliveryCounts>): DeskDashboardService {
   return new DeskDashboardService(
     editions,
     {} as SubscribersAdminService,
+    {} as MessageEventsRepository,
     { timezone: 'Europe/Paris' } as AppConfig,
   );
 }

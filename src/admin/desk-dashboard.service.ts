@@ -8,6 +8,7 @@ import { EditionsService } from '../editions/editions.service.js';
 import { ExpiringCache } from '../lib/expiring-cache.js';
 import { formatPublicationTime } from '../lib/publication-time.js';
 import { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
+import { MessageEventsRepository } from '../delivery/message-events.repository.js';
 import { type GrowthPoint, runningTotals } from './growth-chart.js';
 
 const CHART_DAYS = 90;
@@ -17,6 +18,22 @@ const CHART_DAYS = 90;
  */
 const LIVE_COUNTS_MS = 1500;
 const LISTED = 5;
+/** The editions whose bounce and complaint rates the dashboard watches. */
+const WATCHED = 10;
+/** Gmail's published ceiling for the share of messages reported as spam (its bulk-sender rules). */
+export const COMPLAINT_RATE_LIMIT = 0.003;
+/** The bounce rate past which providers start to distrust a sender, by common consent (none publishes one). */
+export const BOUNCE_RATE_LIMIT = 0.02;
+
+export interface EditionHealth {
+  readonly edition: EditionRow;
+  readonly sent: number;
+  /** Hard and soft bounces reported after sending, and refusals during it, over what was attempted. */
+  readonly bounceRate: number;
+  readonly complaintRate: number;
+  readonly overBounceLimit: boolean;
+  readonly overComplaintLimit: boolean;
+}
 
 export interface EditionWithCounts {
   readonly edition: EditionRow;
@@ -35,6 +52,8 @@ export interface Dashboard {
   readonly recent: readonly EditionWithCounts[];
   readonly tiers: readonly TierTotals[];
   readonly growth: readonly GrowthPoint[];
+  /** The last editions' bounce and complaint rates, newest first. */
+  readonly health: readonly EditionHealth[];
 }
 
 /** The calendar day of an instant in a time zone, as YYYY-MM-DD. */
@@ -48,8 +67,32 @@ export class DeskDashboardService {
   constructor(
     @Inject(EditionsService) private readonly editions: EditionsService,
     @Inject(SubscribersAdminService) private readonly subscribers: SubscribersAdminService,
+    @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Bounce and complaint rates of the last finished editions. */
+  private async health(): Promise<EditionHealth[]> {
+    const watched = (await this.editions.recentSends(WATCHED)).filter(
+      (edition) => edition.sent + edition.failed > 0,
+    );
+    const events = await this.events.countsForEditions(watched.map((edition) => edition.id));
+    return watched.map((edition) => {
+      const of = events.get(edition.id);
+      const attempted = edition.sent + edition.failed;
+      const bounceRate =
+        ((of?.['hard-bounce'] ?? 0) + (of?.['soft-bounce'] ?? 0) + edition.failed) / attempted;
+      const complaintRate = (of?.complaint ?? 0) / Math.max(1, edition.sent);
+      return {
+        edition,
+        sent: edition.sent,
+        bounceRate,
+        complaintRate,
+        overBounceLimit: bounceRate > BOUNCE_RATE_LIMIT,
+        overComplaintLimit: complaintRate > COMPLAINT_RATE_LIMIT,
+      };
+    });
+  }
 
   private readonly liveCounts = new ExpiringCache<Promise<DeliveryCounts>>(LIVE_COUNTS_MS, 100);
 
@@ -85,11 +128,12 @@ export class DeskDashboardService {
     const firstDay = dayIn(zone, since);
     // The query starts a day early, so that whatever the zone's offset it misses nothing of the
     // first day; the days before it that it catches join the count before the window.
-    const [upcoming, recent, totals, joins] = await Promise.all([
+    const [upcoming, recent, totals, joins, health] = await Promise.all([
       this.editions.upcoming(LISTED),
       this.editions.recentSends(LISTED),
       this.subscribers.totals(),
       this.subscribers.activeByJoinDay(new Date(Date.parse(`${firstDay}T00:00:00Z`) - 86_400_000), zone),
+      this.health(),
     ]);
     const inWindow = joins.days.filter((d) => d.day >= firstDay);
     const early = joins.days.filter((d) => d.day < firstDay).reduce((sum, d) => sum + d.count, 0);
@@ -110,6 +154,7 @@ export class DeskDashboardService {
       recent: await Promise.all(recent.map((edition) => this.withCounts(edition))),
       tiers,
       growth: runningTotals(joins.before + early, inWindow, firstDay, dayIn(zone, now)),
+      health,
     };
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { growthChartSvg, monthBarsSvg, runningTotals } from './growth-chart.js';
+import { growthChartSvg, pairedBarsSvg, runningTotals } from './growth-chart.js';
 
 describe('runningTotals', () => {
   it('fills every day, carrying the total over days without joins', () => {
@@ -56,14 +56,14 @@ describe('growthChartSvg', () => {
   });
 });
 
-describe('monthBarsSvg', () => {
-  it('draws a new and an ended bar per month, scaled to the largest, each with its figure', () => {
-    const svg = monthBarsSvg(
+describe('pairedBarsSvg', () => {
+  it('draws two bars per group, scaled to the largest, each with its figure', () => {
+    const svg = pairedBarsSvg(
       [
-        { month: '2026-10', started: 4, ended: 1 },
-        { month: '2026-11', started: 2, ended: 0 },
+        { key: '2026-10', first: 4, second: 1 },
+        { key: '2026-11', first: 2, second: 0 },
       ],
-      { chart: 'Abonnements payants', started: 'nouveaux', ended: 'terminés' },
+      { chart: 'Abonnements payants', first: 'nouveaux', second: 'terminés' },
       (month) => month.replace('2026-', 'm'),
     );
     expect(svg.match(/<rect /g)).toHaveLength(4);
@@ -73,6 +73,6 @@ describe('monthBarsSvg', () => {
     expect(heights[0]).toBeCloseTo(144);
     expect(heights[1]).toBeCloseTo(36);
     expect(heights[3]).toBe(0);
-    expect(monthBarsSvg([], { chart: '', started: '', ended: '' }, String)).toBe('');
+    expect(pairedBarsSvg([], { chart: '', first: '', second: '' }, String)).toBe('');
   });
 });

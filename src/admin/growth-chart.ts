@@ -80,50 +80,50 @@ export function growthChartSvg(
   ].join('');
 }
 
-/** One month's paid subscriptions, as the bars draw them. */
-export interface MonthBars {
-  readonly month: string;
-  readonly started: number;
-  readonly ended: number;
+/** One group of paired bars: a month's new and ended subscriptions, an hour's readers and departures. */
+export interface PairedBars {
+  readonly key: string;
+  readonly first: number;
+  readonly second: number;
 }
 
 /**
- * New and ended paid subscriptions per month as paired bars (new up in the accent colour, ended
- * beside it in grey), inline SVG like the growth line. Each bar carries its figure as a title, so
- * a reader (or a screen reader) gets the number as well as the shape.
+ * Two figures per group as paired bars (the first in the accent colour, the second beside it in
+ * grey), inline SVG like the growth line. Each bar carries its figure as a title, so a reader (or a
+ * screen reader) gets the number as well as the shape.
  */
-export function monthBarsSvg(
-  months: readonly MonthBars[],
-  labels: { readonly chart: string; readonly started: string; readonly ended: string },
-  formatMonth: (month: string) => string,
+export function pairedBarsSvg(
+  groups: readonly PairedBars[],
+  labels: { readonly chart: string; readonly first: string; readonly second: string },
+  formatKey: (key: string) => string,
 ): string {
-  if (months.length === 0) return '';
-  const max = Math.max(1, ...months.flatMap((m) => [m.started, m.ended]));
+  if (groups.length === 0) return '';
+  const max = Math.max(1, ...groups.flatMap((g) => [g.first, g.second]));
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
-  const slot = plotW / months.length;
+  const slot = plotW / groups.length;
   const barW = Math.max(2, slot * 0.35);
-  const bar = (kind: 'started' | 'ended', value: number, x: number, month: string): string => {
+  const bar = (series: 'first' | 'second', value: number, x: number, key: string): string => {
     const h = (value / max) * plotH;
-    const label = `${formatMonth(month)} : ${value} ${kind === 'started' ? labels.started : labels.ended}`;
-    return `<rect class="chart__bar chart__bar--${kind}" x="${x.toFixed(1)}" y="${(PAD.top + plotH - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"><title>${escapeXml(label)}</title></rect>`;
+    const label = `${formatKey(key)} : ${value} ${labels[series]}`;
+    return `<rect class="chart__bar chart__bar--${series}" x="${x.toFixed(1)}" y="${(PAD.top + plotH - h).toFixed(1)}" width="${barW.toFixed(1)}" height="${h.toFixed(1)}"><title>${escapeXml(label)}</title></rect>`;
   };
-  const bars = months.flatMap((m, i) => {
+  const bars = groups.flatMap((g, i) => {
     const x = PAD.left + i * slot + (slot - 2 * barW) / 2;
-    return [bar('started', m.started, x, m.month), bar('ended', m.ended, x + barW, m.month)];
+    return [bar('first', g.first, x, g.key), bar('second', g.second, x + barW, g.key)];
   });
-  const first = months[0];
-  const last = months.at(-1);
+  const first = groups[0];
+  const last = groups.at(-1);
   return [
     `<svg class="chart" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label="${escapeXml(labels.chart)}">`,
     ...bars,
     `<text class="chart__label" x="${PAD.left - 6}" y="${PAD.top + 4}" text-anchor="end">${max}</text>`,
     `<text class="chart__label" x="${PAD.left - 6}" y="${PAD.top + plotH}" text-anchor="end">0</text>`,
     first
-      ? `<text class="chart__label" x="${PAD.left}" y="${HEIGHT - 6}">${escapeXml(formatMonth(first.month))}</text>`
+      ? `<text class="chart__label" x="${PAD.left}" y="${HEIGHT - 6}">${escapeXml(formatKey(first.key))}</text>`
       : '',
     last
-      ? `<text class="chart__label" x="${WIDTH - PAD.right}" y="${HEIGHT - 6}" text-anchor="end">${escapeXml(formatMonth(last.month))}</text>`
+      ? `<text class="chart__label" x="${WIDTH - PAD.right}" y="${HEIGHT - 6}" text-anchor="end">${escapeXml(formatKey(last.key))}</text>`
       : '',
     '</svg>',
   ].join('');

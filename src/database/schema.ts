@@ -437,7 +437,15 @@ export const settings = pgTable('settings', {
 export const MESSAGE_EVENT_KINDS = ['hard-bounce', 'soft-bounce', 'complaint', 'unsubscribe'] as const;
 export type MessageEventKind = (typeof MESSAGE_EVENT_KINDS)[number];
 
-export const MESSAGE_EVENT_SOURCES = ['smtp', 'mailto', 'ses', 'postmark', 'mailgun', 'sendgrid'] as const;
+export const MESSAGE_EVENT_SOURCES = [
+  'smtp',
+  'mailto',
+  'link',
+  'ses',
+  'postmark',
+  'mailgun',
+  'sendgrid',
+] as const;
 export type MessageEventSource = (typeof MESSAGE_EVENT_SOURCES)[number];
 
 /**
@@ -470,7 +478,7 @@ export const messageEvents = pgTable(
     ),
     check(
       'message_events_source_check',
-      sql`${t.source} in ('smtp', 'mailto', 'ses', 'postmark', 'mailgun', 'sendgrid')`,
+      sql`${t.source} in ('smtp', 'mailto', 'link', 'ses', 'postmark', 'mailgun', 'sendgrid')`,
     ),
   ],
 );

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { asc, eq, sql } from 'drizzle-orm';
-import { DatabaseClient } from '../database/database-client.js';
+import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import { editionLinks, editions, linkClicks } from '../database/schema.js';
 
 /** Clicks counted in memory since the last write, for one link and one subscriber. */
@@ -76,5 +76,34 @@ export class ClicksRepository {
       )
       .where(eq(linkClicks.subscriberId, subscriberId))
       .orderBy(asc(linkClicks.firstAt));
+  }
+
+  /** Each link of an edition with its readers (unique clicks), clicks, and scanners' follows. */
+  async linkStats(
+    editionId: string,
+  ): Promise<{ url: string; readers: number; clicks: number; scans: number }[]> {
+    const result = await this.database.db.execute(sql`
+      select l.url,
+        count(c.subscriber_id) filter (where c.clicks > 0)::int as readers,
+        coalesce(sum(c.clicks), 0)::int as clicks,
+        coalesce(sum(c.scanner_clicks), 0)::int as scans
+      from edition_links l
+      left join link_clicks c on c.edition_id = l.edition_id and c.link_id = l.link_id
+      where l.edition_id = ${editionId}
+      group by l.url
+      order by clicks desc, l.url`);
+    return rowsOf<{ url: string; readers: number; clicks: number; scans: number }>(result);
+  }
+
+  /** Readers who clicked anything in an edition, and by the hour of their first click from `start`. */
+  async readersByHour(editionId: string, start: Date): Promise<{ hour: number; n: number }[]> {
+    const result = await this.database.db.execute(sql`
+      select floor(extract(epoch from (first_at - ${start.toISOString()}::timestamptz)) / 3600)::int as hour, count(*)::int as n
+      from (
+        select subscriber_id, min(first_at) as first_at from link_clicks
+        where edition_id = ${editionId} and clicks > 0 group by subscriber_id
+      ) readers
+      group by 1 order by 1`);
+    return rowsOf<{ hour: number; n: number }>(result);
   }
 }

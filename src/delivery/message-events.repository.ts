@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { asc, eq, type SQL, sql } from 'drizzle-orm';
+import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import {
   editions,
@@ -142,5 +143,56 @@ export class MessageEventsRepository {
       .leftJoin(editions, eq(editions.id, messageEvents.editionId))
       .where(eq(messageEvents.subscriberId, subscriberId))
       .orderBy(asc(messageEvents.occurredAt), asc(messageEvents.id));
+  }
+
+  /** How many events of each kind each of these editions had. */
+  async countsForEditions(
+    editionIds: readonly string[],
+  ): Promise<Map<string, Record<MessageEventKind, number>>> {
+    const counts = new Map(
+      editionIds.map((id) => [id, { 'hard-bounce': 0, 'soft-bounce': 0, complaint: 0, unsubscribe: 0 }]),
+    );
+    if (editionIds.length === 0) return counts;
+    const rows = await this.database.db
+      .select({ editionId: messageEvents.editionId, kind: messageEvents.kind, n: sql<number>`count(*)::int` })
+      .from(messageEvents)
+      .where(inArray(messageEvents.editionId, [...editionIds]))
+      .groupBy(messageEvents.editionId, messageEvents.kind);
+    for (const row of rows) {
+      const edition = row.editionId === null ? undefined : counts.get(row.editionId);
+      if (edition) edition[row.kind] = row.n;
+    }
+    return counts;
+  }
+
+  /** An edition's events by hour from `start`, for its timeline. */
+  async hourlyForEdition(
+    editionId: string,
+    start: Date,
+  ): Promise<{ hour: number; kind: MessageEventKind; n: number }[]> {
+    const result = await this.database.db.execute(sql`
+      select floor(extract(epoch from (occurred_at - ${start.toISOString()}::timestamptz)) / 3600)::int as hour, kind, count(*)::int as n
+      from message_events where edition_id = ${editionId}
+      group by 1, 2 order by 1`);
+    return rowsOf<{ hour: number; kind: MessageEventKind; n: number }>(result);
+  }
+
+  /**
+   * An unsubscribe by link (the page, or the one-click POST), attributed to the last edition sent to
+   * the subscriber; counted once per edition, however many ways the reader left.
+   */
+  async recordUnsubscribe(subscriberId: string): Promise<void> {
+    await this.database.db.execute(sql`
+      insert into message_events (kind, source, subscriber_id, edition_id, detail, dedupe_key)
+      select 'unsubscribe', 'link', s.id, latest.edition_id, 'link',
+        'unsubscribe:' || coalesce(latest.edition_id::text || ':' || s.id::text, s.id::text || ':' || ${randomUUID()})
+      from subscribers s
+      left join lateral (
+        select d.edition_id from deliveries d
+        where d.subscriber_id = s.id and d.status = 'sent'
+        order by d.sent_at desc limit 1
+      ) latest on true
+      where s.id = ${subscriberId}::uuid
+      on conflict (dedupe_key) do nothing`);
   }
 }

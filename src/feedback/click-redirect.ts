@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { type ClickCount, ClicksRepository } from '../delivery/clicks.repository.js';
 import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
 import { type Click, readerQueryOf, SubscriberTokens } from '../mail/subscriber-tokens.js';
@@ -17,6 +18,17 @@ const FLUSH_AT = 5000;
 /** Beyond this many waiting counts (the database down for long), new ones are dropped, not hoarded. */
 const MAX_WAITING = 200_000;
 const KEPT_EDITIONS = 500;
+const RELOAD_MS = 5000;
+
+/** A click's answer: nothing kept, and nothing of the link told to the page it leads to. */
+function redirectHeaders(target: string): Record<string, string | number> {
+  return {
+    location: target,
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'content-length': 0,
+  };
+}
 
 interface Waiting {
   editionId: string;
@@ -24,21 +36,24 @@ interface Waiting {
   subscriberId: string;
   clicks: number;
   scannerClicks: number;
-  firstAt: Date;
-  lastAt: Date;
+  /** Milliseconds since the epoch: a click costs no Date until it is written. */
+  firstAt: number;
+  lastAt: number;
 }
 
 /**
  * The click redirect, `/r/<token>`: answers the reader at once with a 302 to the link the edition
  * had (never to a URL the request names), and counts the click in memory, written to the database
- * in batches every second. Registered on Fastify directly, ahead of Nest's routing: it is hit once
- * per reader and link, in bursts after each edition. A token that is not ours gets the blog's 404.
+ * in batches every second. It is hit once per reader and link, in bursts after each edition.
  */
 @Injectable()
 export class ClickRedirect implements OnApplicationShutdown {
   private readonly logger = new Logger('ClickRedirect');
   private waiting = new Map<string, Waiting>();
-  private readonly links = new Map<string, Promise<Map<string, string>>>();
+  private readonly links = new Map<
+    string,
+    { readonly links: Promise<Map<string, string>>; readonly readAt: number }
+  >();
   private flushing: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
 
@@ -52,59 +67,91 @@ export class ClickRedirect implements OnApplicationShutdown {
     this.timer.unref();
   }
 
+  /**
+   * Answers a click link straight from the HTTP server, before Fastify sees the request: a click
+   * needs none of what pages need (routing, security headers, cookies, bodies), and bursts of them
+   * follow every edition. Returns false for any other request. A link that is not ours goes on to
+   * `fallback` (the application), which answers with the blog's 404.
+   */
+  serve(request: IncomingMessage, response: ServerResponse, fallback: () => void): boolean {
+    if (!(request.url ?? '').startsWith('/r/') || (request.method !== 'GET' && request.method !== 'HEAD'))
+      return false;
+    this.follow(request).then(
+      (target) => {
+        if (target === undefined) fallback();
+        else response.writeHead(302, redirectHeaders(target)).end();
+      },
+      (error: unknown) => {
+        this.logger.warn(
+          { err: error },
+          'Could not read the links of an edition; answered by the application',
+        );
+        fallback();
+      },
+    );
+    return true;
+  }
+
+  /** The same for requests that reach the application (injected ones, and the fallback above). */
   register(fastify: FastifyInstance): void {
     fastify.route({
       method: ['GET', 'HEAD'],
-      url: '/r/:token',
-      handler: (request, reply) =>
-        this.follow(request as FastifyRequest<{ Params: { token: string } }>, reply),
+      url: '/r/*',
+      handler: async (request, reply) => {
+        const target = await this.follow(request.raw);
+        if (target === undefined) {
+          // The blog's own 404, in the publication's language.
+          reply.callNotFound();
+          return reply;
+        }
+        return reply.code(302).headers(redirectHeaders(target)).send();
+      },
     });
   }
 
-  private async follow(
-    request: FastifyRequest<{ Params: { token: string } }>,
-    reply: FastifyReply,
-  ): Promise<FastifyReply> {
-    const click = this.tokens.verifyClickToken(request.params.token);
-    const url = click ? await this.linkOf(click) : undefined;
-    if (!click || url === undefined) {
-      // The blog's own 404, in the publication's language.
-      reply.callNotFound();
-      return reply;
-    }
+  /** Where a click link leads, counting the click; undefined for a link that is not ours. */
+  private async follow(request: IncomingMessage): Promise<string | undefined> {
+    const url = request.url ?? '';
+    const end = url.indexOf('?');
+    const click = this.tokens.verifyClickToken(url.slice('/r/'.length, end === -1 ? undefined : end));
+    const link = click ? await this.linkOf(click) : undefined;
+    if (!click || link === undefined) return undefined;
     this.count(click, this.isScanner(request, click));
-    const target = url.includes(RECIPIENT_MARKERS.readerQuery)
-      ? url.replace(
-          RECIPIENT_MARKERS.readerQuery,
-          readerQueryOf({
-            editionId: click.editionId,
-            token: this.tokens.readerToken(click.editionId, click.subscriberId),
-          }),
-        )
-      : url;
-    return reply.header('Cache-Control', 'no-store').redirect(target, 302);
+    if (!link.includes(RECIPIENT_MARKERS.readerQuery)) return link;
+    const reader = this.tokens.readerToken(click.editionId, click.subscriberId);
+    return link.replace(
+      RECIPIENT_MARKERS.readerQuery,
+      readerQueryOf({ editionId: click.editionId, token: reader }),
+    );
   }
 
-  private isScanner(request: FastifyRequest, click: Click): boolean {
+  private isScanner(request: IncomingMessage, click: Click): boolean {
     if (request.method === 'HEAD') return true;
     if (SCANNER_AGENTS.test(request.headers['user-agent'] ?? '')) return true;
     return Date.now() / 1000 - click.sentAt < SCANNER_SECONDS;
   }
 
+  /**
+   * The link a click names, from the edition's links kept in memory. A link missing from what was
+   * read is looked for again, at most every few seconds per edition: links are saved before any
+   * copy leaves, but one worker's may land after another's.
+   */
   private async linkOf(click: Click): Promise<string | undefined> {
-    let links = this.links.get(click.editionId);
-    if (!links) {
-      links = this.clicks.linksOf(click.editionId);
-      links.catch(() => this.links.delete(click.editionId));
-      if (this.links.size >= KEPT_EDITIONS) this.links.delete(this.links.keys().next().value ?? '');
-      this.links.set(click.editionId, links);
-    }
+    const kept = this.links.get(click.editionId);
+    const fresh = kept !== undefined && Date.now() - kept.readAt < RELOAD_MS;
+    const found = kept ? (await kept.links).get(click.linkId) : undefined;
+    if (found !== undefined || fresh) return found;
+    const links = this.clicks.linksOf(click.editionId);
+    links.catch(() => this.links.delete(click.editionId));
+    this.links.delete(click.editionId);
+    if (this.links.size >= KEPT_EDITIONS) this.links.delete(this.links.keys().next().value ?? '');
+    this.links.set(click.editionId, { links, readAt: Date.now() });
     return (await links).get(click.linkId);
   }
 
   private count(click: Click, scanner: boolean): void {
     const key = `${click.editionId}.${click.linkId}.${click.subscriberId}`;
-    const now = new Date();
+    const now = Date.now();
     let entry = this.waiting.get(key);
     if (!entry) {
       if (this.waiting.size >= MAX_WAITING) {
@@ -136,7 +183,11 @@ export class ClickRedirect implements OnApplicationShutdown {
     let written = 0;
     try {
       for (; written < counts.length; written += 1000) {
-        const slice: ClickCount[] = counts.slice(written, written + 1000);
+        const slice: ClickCount[] = counts.slice(written, written + 1000).map((entry) => ({
+          ...entry,
+          firstAt: new Date(entry.firstAt),
+          lastAt: new Date(entry.lastAt),
+        }));
         await this.clicks.add(slice);
       }
     } catch (error) {

@@ -3,6 +3,11 @@ import type { Logger } from 'pino';
 
 /** Paths whose requests are too frequent and too dull to log one line each. */
 const QUIET_PATHS = new Set(['/health', '/metrics']);
+/**
+ * Click links: a burst of them follows every edition, each is counted anyway, and their URL names
+ * the reader who clicked, which a log line would keep beyond the publication's own records.
+ */
+const QUIET_PREFIXES = ['/r/'];
 
 /** One line per answered request: method, URL, status and time, with no header (no cookie, no token). */
 export function registerRequestLog(fastify: FastifyInstance, logger: Logger): void {
@@ -10,6 +15,7 @@ export function registerRequestLog(fastify: FastifyInstance, logger: Logger): vo
   fastify.addHook('onResponse', async (request, reply) => {
     if (!requests.isLevelEnabled('info')) return;
     if (QUIET_PATHS.has(request.url.split('?')[0] ?? '')) return;
+    if (QUIET_PREFIXES.some((prefix) => request.url.startsWith(prefix)) && reply.statusCode < 400) return;
     requests.info(
       {
         req: { id: request.id, method: request.method, url: request.url, remoteAddress: request.ip },

@@ -140,6 +140,9 @@ export class SubscriptionService {
   async unsubscribe(token: string): Promise<SubscriberRow> {
     const subscriber = await this.subscriberFor(token);
     await this.repository.unsubscribe(subscriber.id);
+    // Counted in the report of the edition the reader left from (the last one sent to them).
+    if (subscriber.status === 'active' || subscriber.status === 'pending')
+      await this.events.recordUnsubscribe(subscriber.id);
     return subscriber;
   }
 

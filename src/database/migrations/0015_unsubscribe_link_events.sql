@@ -1,0 +1,2 @@
+ALTER TABLE "message_events" DROP CONSTRAINT "message_events_source_check";--> statement-breakpoint
+ALTER TABLE "message_events" ADD CONSTRAINT "message_events_source_check" CHECK ("message_events"."source" in ('smtp', 'mailto', 'link', 'ses', 'postmark', 'mailgun', 'sendgrid'));

@@ -1,0 +1,148 @@
+import { load } from 'cheerio';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClickRedirect } from '../src/feedback/click-redirect.js';
+import { InboundMailServer } from '../src/feedback/inbound-mail.server.js';
+import { articleWithLink, clickedLater, hrefsOf, REPORT_URL } from './helpers/clicks.js';
+import { seedAudience } from './helpers/audience.js';
+import { DeskClient } from './helpers/desk.js';
+import { FAST_PIPELINE, finished, scheduledEdition } from './helpers/editions.js';
+import { fromCorpus, INBOUND_ENV, sendInbound } from './helpers/inbound.js';
+import { type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { PUBLIC_URL, startTestApp, type TestApp } from './helpers/test-app.js';
+
+const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 Safari/537.36';
+
+describe("an edition's report on the desk", () => {
+  let t: TestApp;
+  let sink: SmtpSink;
+  let editionId: string;
+  let desk: DeskClient;
+
+  /** A reader's click on the n-th tracked link of their copy, an hour after it was sent. */
+  async function click(mail: ReceivedMail, target: string): Promise<void> {
+    for (const href of hrefsOf(mail).filter((h) => h.startsWith(`${PUBLIC_URL}/r/`))) {
+      const path = clickedLater(t, href);
+      const head = await t.request({ method: 'HEAD', url: path });
+      if (String(head.headers.location).startsWith(target)) {
+        await t.request({ method: 'GET', url: path, headers: { 'user-agent': BROWSER } });
+        return;
+      }
+    }
+    throw new Error(`no link to ${target}`);
+  }
+
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+    t = await startTestApp({
+      SMTP_URL: sink.url,
+      ...INBOUND_ENV,
+      ...FAST_PIPELINE,
+    });
+    const article = (await t.api('POST', '/api/articles', articleWithLink())).json();
+    await t.api('POST', `/api/articles/${article.id}/publish`);
+    const { free } = await seedAudience(t, { free: 10, premium: 0 }, 'bilan');
+    editionId = (await scheduledEdition(t, article.id)).id;
+    await finished(t, editionId);
+    const mails = await Promise.all(free.map(async (email) => (await sink.waitFor(email, 1))[0]!));
+    const port = t.app.get(InboundMailServer).port!;
+    // One hard bounce, one complaint, one unsubscribe by the page's link, and three readers who click.
+    const [bounced, complaining, leaving, ...readers] = mails;
+    const copy = (mail: ReceivedMail) => ({
+      VERP: mail.envelopeFrom,
+      FEEDBACK_ADDRESS: INBOUND_ENV.VERP_ADDRESS,
+      RECIPIENT: mail.envelopeTo[0]!,
+      MESSAGE_ID: `<${mail.parsed.messageId!.replace(/^<|>$/g, '')}>`,
+    });
+    await sendInbound(port, bounced!.envelopeFrom, fromCorpus('postfix-user-unknown.eml', copy(bounced!)));
+    await sendInbound(port, INBOUND_ENV.VERP_ADDRESS, fromCorpus('arf-yahoo-abuse.eml', copy(complaining!)));
+    const unsubscribe = hrefsOf(leaving!).find((href) => href.includes('/unsubscribe/'))!;
+    const left = await t.request({
+      method: 'POST',
+      url: unsubscribe.slice(PUBLIC_URL.length),
+      payload: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(left.statusCode).toBe(200);
+    for (const reader of readers.slice(0, 3)) await click(reader, REPORT_URL);
+    await click(readers[0]!, REPORT_URL);
+    await click(readers[0]!, `${PUBLIC_URL}/articles/`);
+    // Clicks reach the database within a second; the report reads them from there.
+    await t.app.get(ClickRedirect).flush();
+    desk = new DeskClient(t);
+    await desk.setUp();
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await sink.close();
+  });
+
+  it('shows delivered, bounces, complaints, unsubscribes and clicks per link, with a timeline', async () => {
+    const page = await desk.get(`/admin/editions/${editionId}`);
+    expect(page.statusCode).toBe(200);
+    const $ = load(page.body);
+    const report = $('[data-testid="edition-report"]');
+    const figures = Object.fromEntries(
+      report
+        .find('.figures > div')
+        .map((_, div) => [[$(div).find('dt').text(), $(div).find('dd').text()]])
+        .get() as [string, string][],
+    );
+    expect(figures).toMatchObject({
+      Délivrés: '9',
+      'Rebonds définitifs': '1',
+      'Rebonds temporaires': '0',
+      Plaintes: '1',
+      Désinscriptions: '1',
+      'Lecteurs ayant cliqué': '3',
+      Clics: '5',
+    });
+    const rows: string[][] = report
+      .find('tbody tr')
+      .get()
+      .map((tr) =>
+        $(tr)
+          .find('td')
+          .get()
+          .map((td) => $(td).text()),
+      );
+    expect(rows).toContainEqual([REPORT_URL, '3', '4', expect.any(String)]);
+    expect(rows.some((row) => row[0]!.startsWith(`${PUBLIC_URL}/articles/`) && row[2] === '1')).toBe(true);
+    expect(report.find('svg.chart rect').length).toBeGreaterThan(0);
+    // The reader token an article link gets per click is nobody's on the desk.
+    expect(report.text()).not.toContain('%%DEPECHE');
+  });
+
+  it('exports the report as CSV', async () => {
+    const csv = await desk.get(`/admin/editions/${editionId}/report.csv`);
+    expect(csv.headers['content-type']).toContain('text/csv');
+    const rows = parse<Record<string, string>>(csv.body, { columns: true });
+    const figure = (name: string) => rows.find((row) => row.row === 'figure' && row.name === name)?.count;
+    expect(figure('sent')).toBe('10');
+    expect(figure('delivered')).toBe('9');
+    expect(figure('hard_bounces')).toBe('1');
+    expect(figure('complaints')).toBe('1');
+    expect(figure('unsubscribes')).toBe('1');
+    expect(figure('clicks')).toBe('5');
+    expect(rows).toContainEqual(
+      expect.objectContaining({ row: 'link', name: REPORT_URL, count: '4', readers: '3' }),
+    );
+  });
+
+  it('warns on the dashboard when complaints pass the rate Gmail allows', async () => {
+    const page = await desk.get('/admin');
+    const $ = load(page.body);
+    const section = $('[data-testid="deliverability"]');
+    expect(section.find('[role="alert"]').text()).toContain('dépasse ces seuils');
+    const row = section
+      .find('tbody tr')
+      .first()
+      .find('td')
+      // French puts a no-break space before the percent sign (which one depends on ICU's version).
+      .map((_, td) => $(td).text().trim().replace(/\s/g, ' '))
+      .get();
+    expect(row).toEqual([expect.any(String), '10', '10 %', '10 %']);
+    expect(section.find('td.over')).toHaveLength(2);
+  });
+});
