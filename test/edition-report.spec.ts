@@ -3,13 +3,16 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickRedirect } from '../src/feedback/click-redirect.js';
 import { InboundMailServer } from '../src/feedback/inbound-mail.server.js';
+import { FeedbackRetention } from '../src/delivery/feedback-retention.js';
+import { rowsOf } from '../src/database/database-client.js';
+import { sql } from 'drizzle-orm';
 import { articleWithLink, clickedLater, hrefsOf, REPORT_URL } from './helpers/clicks.js';
 import { seedAudience } from './helpers/audience.js';
 import { DeskClient } from './helpers/desk.js';
 import { FAST_PIPELINE, finished, scheduledEdition } from './helpers/editions.js';
 import { fromCorpus, INBOUND_ENV, sendInbound } from './helpers/inbound.js';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { PUBLIC_URL, startTestApp, type TestApp } from './helpers/test-app.js';
+import { PUBLIC_URL, startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131 Safari/537.36';
 
@@ -18,6 +21,7 @@ describe("an edition's report on the desk", () => {
   let sink: SmtpSink;
   let editionId: string;
   let desk: DeskClient;
+  let emails: string[];
 
   /** A reader's click on the n-th tracked link of their copy, an hour after it was sent. */
   async function click(mail: ReceivedMail, target: string): Promise<void> {
@@ -42,6 +46,7 @@ describe("an edition's report on the desk", () => {
     const article = (await t.api('POST', '/api/articles', articleWithLink())).json();
     await t.api('POST', `/api/articles/${article.id}/publish`);
     const { free } = await seedAudience(t, { free: 10, premium: 0 }, 'bilan');
+    emails = free;
     editionId = (await scheduledEdition(t, article.id)).id;
     await finished(t, editionId);
     const mails = await Promise.all(free.map(async (email) => (await sink.waitFor(email, 1))[0]!));
@@ -144,5 +149,73 @@ describe("an edition's report on the desk", () => {
       .get();
     expect(row).toEqual([expect.any(String), '10', '10 %', '10 %']);
     expect(section.find('td.over')).toHaveLength(2);
+  });
+
+  it("shows each subscriber's history: sent, bounced or complained, unsubscribed, clicked", async () => {
+    const historyOf = async (email: string) => {
+      const subscriber = (await subscriberByEmail(t, email))!;
+      const page = await desk.get(`/admin/subscribers/${subscriber.id}`);
+      expect(page.statusCode).toBe(200);
+      const $ = load(page.body);
+      return $('[data-testid="subscriber-history"] li')
+        .get()
+        .map(
+          (li) =>
+            $(li).find('.history__what').text().replace(/\s+/g, ' ').trim() +
+            ' | ' +
+            $(li).find('.history__detail').text(),
+        );
+    };
+    const [bounced, complaining, leaving, reader] = emails;
+    const bouncedHistory = await historyOf(bounced!);
+    expect(bouncedHistory.slice(0, 2)).toEqual([
+      expect.stringMatching(/^Rebond définitif \(par courrier\) \| 5\.1\.1/),
+      'Édition envoyée | ',
+    ]);
+    // Seeded rows are created and confirmed in the same instant: their order is the clock's.
+    expect(bouncedHistory.slice(2).sort()).toEqual(['Adresse confirmée | ', 'Inscription | ']);
+    expect((await historyOf(complaining!))[0]).toMatch(/^Plainte pour spam \(par courrier\) \| abuse/);
+    expect((await historyOf(leaving!))[0]).toMatch(/^Désinscription \(par lien\)/);
+    const clicked = await historyOf(reader!);
+    expect(clicked).toContainEqual(`Clic × 2 | ${REPORT_URL}`);
+    // The list links each address to its page.
+    const list = await desk.get('/admin/subscribers');
+    const subscriber = (await subscriberByEmail(t, reader!))!;
+    expect(list.body).toContain(`href="/admin/subscribers/${subscriber.id}"`);
+  });
+
+  it('folds what came back into totals after the retention period: the report keeps its figures, readers lose their trace', async () => {
+    const figuresOf = async () => {
+      const $ = load((await desk.get(`/admin/editions/${editionId}`)).body);
+      const report = $('[data-testid="edition-report"]');
+      return {
+        figures: report
+          .find('.figures dd')
+          .get()
+          .map((dd) => $(dd).text()),
+        links: report
+          .find('tbody tr')
+          .get()
+          .map((tr) => $(tr).text().replace(/\s+/g, ' ')),
+      };
+    };
+    const before = await figuresOf();
+    const retention = t.app.get(FeedbackRetention);
+    // Everything up to now is past a retention that ends now; folding twice counts once.
+    // Rows of links a reader or a scanner followed: the test's HEAD requests made some.
+    expect(await retention.fold(new Date(Date.now() + 1000))).toEqual({
+      events: 3,
+      clicks: expect.any(Number),
+    });
+    expect(await retention.fold(new Date(Date.now() + 1000))).toEqual({ events: 0, clicks: 0 });
+    expect(await figuresOf()).toEqual(before);
+    const left = await t.database.db.execute(
+      sql`select (select count(*) from message_events)::int as events, (select count(*) from link_clicks)::int as clicks`,
+    );
+    expect(rowsOf(left)).toEqual([{ events: 0, clicks: 0 }]);
+    const bounced = (await subscriberByEmail(t, emails[0]!))!;
+    const history = await desk.get(`/admin/subscribers/${bounced.id}`);
+    expect(history.body).not.toContain('Rebond définitif');
+    expect(history.body).toContain('Édition envoyée');
   });
 });

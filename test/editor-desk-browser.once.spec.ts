@@ -176,6 +176,13 @@ describe('the editor’s desk in a browser', () => {
     expect(await report.locator('svg.chart rect').count()).toBeGreaterThan(0);
     await report.scrollIntoViewIfNeeded();
     await screenshot(page, '06-edition-report');
+    // A reader's page: their history, the click included.
+    await page.goto(`${base}/admin/subscribers`);
+    await page.getByRole('link', { name: PREMIUM_READERS[0]! }).click();
+    const history = page.getByTestId('subscriber-history');
+    await expect.poll(() => history.locator('li').first().textContent()).toContain('Clic');
+    expect(await history.textContent()).toContain('Édition envoyée');
+    await screenshot(page, '06-subscriber');
 
     await page.getByRole('link', { name: 'Éditions', exact: true }).click();
     await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
@@ -252,7 +259,7 @@ describe('the editor’s desk in a browser', () => {
     await screenshot(page, '12-sign-in');
 
     expect(problems).toEqual([]);
-    expect(shots.length).toBe(30);
+    expect(shots.length).toBe(32);
   });
 
   it('refuses a wrong password, a form without its CSRF token and an expired session', async () => {

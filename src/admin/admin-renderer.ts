@@ -25,6 +25,7 @@ export const ADMIN_PAGES = [
   'edition-new',
   'edition',
   'subscribers',
+  'subscriber',
   'tokens',
   'team',
   'payments',

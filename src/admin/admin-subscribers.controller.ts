@@ -36,6 +36,7 @@ import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { ImportProgress } from './import-progress.js';
+import { SubscriberHistory } from './subscriber-history.js';
 
 type Form = Record<string, unknown>;
 const uuid = uuidParam('a subscriber');
@@ -61,6 +62,7 @@ export class AdminSubscribersController {
     @Inject(ImportProgress) private readonly progress: ImportProgress,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
+    @Inject(SubscriberHistory) private readonly history: SubscriberHistory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -95,6 +97,30 @@ export class AdminSubscribersController {
         exportUrl: `/admin/subscribers/export.csv?${params.toString()}`,
         nextUrl: page.nextCursor ? `/admin/subscribers?${nextParams.toString()}` : undefined,
         back: `/admin/subscribers?${params.toString()}`,
+      },
+    );
+  }
+
+  /** One subscriber: who they are, their payment, and the history of their messages. */
+  @Get(':id')
+  async show(
+    @Desk() desk: DeskContext,
+    @Param('id', uuid) id: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const subscriber = await this.subscribers.get(id);
+    const paid = this.payments.enabled
+      ? (await this.payments.latestSubscriptions([subscriber.id])).get(subscriber.id)
+      : undefined;
+    await this.renderer.send(
+      reply,
+      'subscriber',
+      { title: subscriber.email, section: 'subscribers', desk },
+      {
+        subscriber: { ...subscriber, payment: this.paymentBadge(subscriber, paid) },
+        history: await this.history.of(subscriber),
+        tiers: SUBSCRIBER_TIERS,
+        back: `/admin/subscribers/${subscriber.id}`,
       },
     );
   }

@@ -28,6 +28,7 @@ import { EditorsModule } from '../editors/editors.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { EditionReports } from './edition-report.js';
+import { SubscriberHistory } from './subscriber-history.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
@@ -62,6 +63,7 @@ import { EditionReports } from './edition-report.js';
     DeskExceptionFilter,
     DeskDashboardService,
     EditionReports,
+    SubscriberHistory,
     ImportProgress,
     QueueDashboard,
     RateLimiter,

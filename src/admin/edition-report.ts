@@ -49,12 +49,13 @@ export class EditionReports {
   async reportOf(edition: EditionRow): Promise<EditionReport | undefined> {
     const start = edition.startedAt;
     if (!start) return undefined;
-    const [{ counts }, eventsByEdition, links, readerHours, eventHours] = await Promise.all([
+    const [{ counts }, eventsByEdition, links, readerHours, eventHours, foldedReaders] = await Promise.all([
       this.dashboard.withCounts(edition),
       this.events.countsForEditions([edition.id]),
       this.clicks.linkStats(edition.id),
       this.clicks.readersByHour(edition.id, start),
       this.events.hourlyForEdition(edition.id, start),
+      this.clicks.foldedReaders(edition.id),
     ]);
     const events = eventsByEdition.get(edition.id) ?? {
       'hard-bounce': 0,
@@ -70,7 +71,7 @@ export class EditionReports {
         .filter((row) => row.hour === hour && (row.kind === 'unsubscribe' || row.kind === 'complaint'))
         .reduce((sum, row) => sum + row.n, 0),
     }));
-    const readers = readerHours.reduce((sum, row) => sum + row.n, 0);
+    const readers = foldedReaders + readerHours.reduce((sum, row) => sum + row.n, 0);
     return {
       sent: counts.sent,
       delivered: Math.max(0, counts.sent - events['hard-bounce'] - events['soft-bounce']),

@@ -49,6 +49,8 @@ export interface AppConfig {
   readonly relays: RelaySettings;
   /** An address that soft-bounces in this many consecutive editions is suppressed. */
   readonly softBounceLimit: number;
+  /** How long what came back about a reader's messages is kept before it is folded into totals. */
+  readonly eventRetentionDays: number;
   /** DKIM signing of every message sent, when a selector and a key are set. */
   readonly dkim: DkimSettings | undefined;
   /** How long each API process keeps a rendered public page; 0 renders every request. */
@@ -569,6 +571,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     inbound,
     relays: readRelays(read),
     softBounceLimit: read.integer('SOFT_BOUNCE_LIMIT', 3, 1, 100),
+    eventRetentionDays: read.integer('EVENT_RETENTION_DAYS', 365, 1, 3650),
     dkim: readDkim(read, mailFrom.address),
     sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),
     smtpMaxConnections: read.integer('SMTP_MAX_CONNECTIONS', 5, 1, 100),

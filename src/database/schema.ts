@@ -526,3 +526,39 @@ export const linkClicks = pgTable(
     index('link_clicks_subscriber_idx').on(t.subscriberId),
   ],
 );
+
+/**
+ * What an edition's events and clicks add up to once the retention period (EVENT_RETENTION_DAYS)
+ * is over: the per-subscriber rows are folded in here and deleted, so reports keep their figures
+ * and nothing ties them to a reader any more.
+ */
+/** Folded events by kind, and `readers`: the readers whose clicks were folded. */
+export const EDITION_TOTAL_KINDS = [...MESSAGE_EVENT_KINDS, 'readers'] as const;
+export type EditionTotalKind = (typeof EDITION_TOTAL_KINDS)[number];
+
+export const editionTotals = pgTable(
+  'edition_totals',
+  {
+    editionId: uuid('edition_id')
+      .notNull()
+      .references(() => editions.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: EDITION_TOTAL_KINDS }).notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.editionId, t.kind] })],
+);
+
+/** An edition link's clicks once folded: readers who clicked, clicks, scanners' follows. */
+export const linkTotals = pgTable(
+  'link_totals',
+  {
+    editionId: uuid('edition_id')
+      .notNull()
+      .references(() => editions.id, { onDelete: 'cascade' }),
+    linkId: text('link_id').notNull(),
+    readers: integer('readers').notNull().default(0),
+    clicks: integer('clicks').notNull().default(0),
+    scannerClicks: integer('scanner_clicks').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.editionId, t.linkId] })],
+);

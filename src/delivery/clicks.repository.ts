@@ -82,17 +82,53 @@ export class ClicksRepository {
   async linkStats(
     editionId: string,
   ): Promise<{ url: string; readers: number; clicks: number; scans: number }[]> {
+    // Clicks past the retention period count as their link's totals.
     const result = await this.database.db.execute(sql`
       select l.url,
-        count(c.subscriber_id) filter (where c.clicks > 0)::int as readers,
-        coalesce(sum(c.clicks), 0)::int as clicks,
-        coalesce(sum(c.scanner_clicks), 0)::int as scans
+        (count(c.subscriber_id) filter (where c.clicks > 0) + coalesce(max(t.readers), 0))::int as readers,
+        (coalesce(sum(c.clicks), 0) + coalesce(max(t.clicks), 0))::int as clicks,
+        (coalesce(sum(c.scanner_clicks), 0) + coalesce(max(t.scanner_clicks), 0))::int as scans
       from edition_links l
       left join link_clicks c on c.edition_id = l.edition_id and c.link_id = l.link_id
+      left join link_totals t on t.edition_id = l.edition_id and t.link_id = l.link_id
       where l.edition_id = ${editionId}
       group by l.url
       order by clicks desc, l.url`);
     return rowsOf<{ url: string; readers: number; clicks: number; scans: number }>(result);
+  }
+
+  /**
+   * Folds the clicks of readers who last clicked before `cutoff` into their links' totals (and the
+   * edition's count of readers) and deletes them, in one statement. Answers how many rows.
+   */
+  async foldOlderThan(cutoff: Date): Promise<number> {
+    const result = await this.database.db.execute(sql`
+      with moved as (
+        delete from link_clicks where last_at < ${cutoff.toISOString()}::timestamptz
+        returning edition_id, link_id, subscriber_id, clicks, scanner_clicks
+      ), links as (
+        insert into link_totals (edition_id, link_id, readers, clicks, scanner_clicks)
+        select edition_id, link_id, count(*) filter (where clicks > 0)::int, sum(clicks)::int, sum(scanner_clicks)::int
+        from moved group by edition_id, link_id
+        on conflict (edition_id, link_id) do update set
+          readers = link_totals.readers + excluded.readers,
+          clicks = link_totals.clicks + excluded.clicks,
+          scanner_clicks = link_totals.scanner_clicks + excluded.scanner_clicks
+      ), readers as (
+        insert into edition_totals (edition_id, kind, count)
+        select edition_id, 'readers', count(distinct subscriber_id) filter (where clicks > 0)::int
+        from moved group by edition_id
+        on conflict (edition_id, kind) do update set count = edition_totals.count + excluded.count
+      )
+      select count(*)::int as n from moved`);
+    return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
+  }
+
+  /** How many readers' clicks were folded into an edition's totals. */
+  async foldedReaders(editionId: string): Promise<number> {
+    const result = await this.database.db.execute(sql`
+      select count from edition_totals where edition_id = ${editionId} and kind = 'readers'`);
+    return rowsOf<{ count: number }>(result)[0]?.count ?? 0;
   }
 
   /** Readers who clicked anything in an edition, and by the hour of their first click from `start`. */

@@ -240,12 +240,17 @@ export class DeliveriesRepository {
     return counts;
   }
 
-  /** Deliveries of one subscriber, for their data export. */
+  /** Deliveries of one subscriber, for their data export and their history on the desk. */
   async ofSubscriber(
     subscriberId: string,
-  ): Promise<{ subject: string; status: string; sentAt: Date | null }[]> {
+  ): Promise<{ subject: string; status: DeliveryStatus; sentAt: Date | null; updatedAt: Date }[]> {
     return this.db
-      .select({ subject: editions.subject, status: deliveries.status, sentAt: deliveries.sentAt })
+      .select({
+        subject: editions.subject,
+        status: deliveries.status,
+        sentAt: deliveries.sentAt,
+        updatedAt: deliveries.updatedAt,
+      })
       .from(deliveries)
       .innerJoin(editions, eq(editions.id, deliveries.editionId))
       .where(eq(deliveries.subscriberId, subscriberId))

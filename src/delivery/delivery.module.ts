@@ -6,6 +6,7 @@ import { EditionDeliveryService } from './edition-delivery.service.js';
 import { SuppressionRepository } from './suppression.repository.js';
 import { MessageEventsRepository } from './message-events.repository.js';
 import { ClicksRepository } from './clicks.repository.js';
+import { FeedbackRetention } from './feedback-retention.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { MailModule } from '../mail/mail.module.js';
@@ -18,6 +19,7 @@ import { MailModule } from '../mail/mail.module.js';
     SuppressionRepository,
     MessageEventsRepository,
     ClicksRepository,
+    FeedbackRetention,
     SendThrottle,
     EditionDeliveryService,
   ],
@@ -27,6 +29,7 @@ import { MailModule } from '../mail/mail.module.js';
     SuppressionRepository,
     MessageEventsRepository,
     ClicksRepository,
+    FeedbackRetention,
   ],
 })
 export class DeliveryModule {}

@@ -4,6 +4,7 @@ import { asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import {
   editions,
+  editionTotals,
   messageEvents,
   type MessageEventKind,
   type MessageEventSource,
@@ -158,11 +159,34 @@ export class MessageEventsRepository {
       .from(messageEvents)
       .where(inArray(messageEvents.editionId, [...editionIds]))
       .groupBy(messageEvents.editionId, messageEvents.kind);
-    for (const row of rows) {
+    // Events past the retention period count as their totals.
+    const folded = await this.database.db
+      .select({ editionId: editionTotals.editionId, kind: editionTotals.kind, n: editionTotals.count })
+      .from(editionTotals)
+      .where(inArray(editionTotals.editionId, [...editionIds]));
+    for (const row of [...rows, ...folded]) {
       const edition = row.editionId === null ? undefined : counts.get(row.editionId);
-      if (edition) edition[row.kind] = row.n;
+      if (edition && row.kind !== 'readers') edition[row.kind] += row.n;
     }
     return counts;
+  }
+
+  /**
+   * Folds the events older than `cutoff` into their editions' totals and deletes them, in one
+   * statement: every event is counted once however many workers fold at once. Answers how many.
+   */
+  async foldOlderThan(cutoff: Date): Promise<number> {
+    const result = await this.database.db.execute(sql`
+      with moved as (
+        delete from message_events where occurred_at < ${cutoff.toISOString()}::timestamptz
+        returning edition_id, kind
+      ), added as (
+        insert into edition_totals (edition_id, kind, count)
+        select edition_id, kind, count(*)::int from moved where edition_id is not null group by edition_id, kind
+        on conflict (edition_id, kind) do update set count = edition_totals.count + excluded.count
+      )
+      select count(*)::int as n from moved`);
+    return rowsOf<{ n: number }>(result)[0]?.n ?? 0;
   }
 
   /** An edition's events by hour from `start`, for its timeline. */

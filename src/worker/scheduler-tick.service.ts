@@ -8,6 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ArticlesService } from '../articles/articles.service.js';
 import { EditionDeliveryService } from '../delivery/edition-delivery.service.js';
+import { FeedbackRetention } from '../delivery/feedback-retention.js';
 import { EditionSchedulesService } from '../editions/edition-schedules.service.js';
 import { EditionsService } from '../editions/editions.service.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -35,6 +36,7 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
     @Inject(EditionSchedulesService) private readonly schedules: EditionSchedulesService,
     @Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
+    @Inject(FeedbackRetention) private readonly retention: FeedbackRetention,
     @Inject(SchedulerRegistry) private readonly registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -99,6 +101,7 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
       for (const editionId of started) this.logger.log({ editionId }, 'Edition due: sending');
       await this.delivery.reconcile();
       await this.payments.endLapsedPremium();
+      await this.retention.foldIfDue();
       await this.wakeForNextDue();
       for (const article of published)
         this.logger.log({ articleId: article.id, slug: article.slug }, 'Published scheduled article');

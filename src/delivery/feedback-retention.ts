@@ -1,0 +1,45 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { ClicksRepository } from './clicks.repository.js';
+import { MessageEventsRepository } from './message-events.repository.js';
+
+/** Folding runs at most this often in each worker; each run is one statement per table. */
+const EVERY_MS = 3_600_000;
+
+/**
+ * Keeps what came back about a reader's messages (bounces, complaints, unsubscribes, clicks) for
+ * EVENT_RETENTION_DAYS, then folds it into per-edition and per-link totals and deletes it: reports
+ * keep their figures, and nothing older ties a reader to what they did.
+ */
+@Injectable()
+export class FeedbackRetention {
+  private readonly logger = new Logger('FeedbackRetention');
+  private lastRun = 0;
+
+  constructor(
+    @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
+    @Inject(ClicksRepository) private readonly clicks: ClicksRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Folds what is past the retention period, unless this process did within the hour. */
+  async foldIfDue(now = Date.now()): Promise<void> {
+    if (now - this.lastRun < EVERY_MS) return;
+    this.lastRun = now;
+    await this.fold(new Date(now - this.config.eventRetentionDays * 86_400_000));
+  }
+
+  async fold(cutoff: Date): Promise<{ events: number; clicks: number }> {
+    const folded = {
+      events: await this.events.foldOlderThan(cutoff),
+      clicks: await this.clicks.foldOlderThan(cutoff),
+    };
+    if (folded.events + folded.clicks > 0)
+      this.logger.log(
+        { ...folded, before: cutoff.toISOString() },
+        'Folded feedback past its retention into totals',
+      );
+    return folded;
+  }
+}
