@@ -7,6 +7,7 @@
  *          --page-seconds T (10)  --quick (N=2000, one run, short page load: what CI runs)
  *          --service-only (no baselines, no import, no page: for memory at large N)
  *          --page-only (the article page alone, R runs: for the page figures)
+ *          --inbound-only (bounces into the inbound mail listener alone, R runs)
  *          --cpu-prof DIR (workers write V8 CPU profiles there, for node --cpu-prof analysis)
  *          --node-tools (the smtp-server sink and the raw-socket blaster even where Postfix is installed)
  *          --set NAME=VALUE (a setting for the worker processes, such as SMTP_MAX_CONNECTIONS=10; repeatable)
@@ -17,6 +18,7 @@ import { naiveBench, rawBench, seedEdition, serviceBench, type ServiceResult } f
 import { ensureBuilt } from '../scripts/build.mjs';
 import { bootBench } from './lib/boot-bench.js';
 import { importBench } from './lib/import-bench.js';
+import { inboundBench } from './lib/inbound-bench.js';
 import { pageBench } from './lib/page-bench.js';
 import { flushedRedisBench, killedWorkerBench, type RecoveryResult } from './lib/recovery-bench.js';
 import { median } from './lib/service.js';
@@ -32,6 +34,7 @@ const { values: options } = parseArgs({
     quick: { type: 'boolean', default: false },
     'service-only': { type: 'boolean', default: false },
     'page-only': { type: 'boolean', default: false },
+    'inbound-only': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     'node-tools': { type: 'boolean', default: false },
@@ -45,6 +48,7 @@ const sessions = Number(options.sessions);
 const pageSeconds = Number(options['page-seconds'] ?? (quick ? 2 : 10));
 const serviceOnly = options['service-only'];
 const pageOnly = options['page-only'];
+const inboundOnly = options['inbound-only'];
 if (options['node-tools']) useNodeTools();
 const workerSettings = Object.fromEntries(
   options.set.map((pair) => {
@@ -65,7 +69,7 @@ const service: ServiceResult[] = [];
 const naive: number[] = [];
 const raw: number[] = [];
 let rawTool = '';
-for (let run = 1; run <= (pageOnly ? 0 : runs); run += 1) {
+for (let run = 1; run <= (pageOnly || inboundOnly ? 0 : runs); run += 1) {
   log(`run ${run}/${runs}: seeding ${n} subscribers and an edition`);
   const seeded = await seedEdition(n);
   try {
@@ -117,15 +121,16 @@ const delivery = last && {
 };
 
 let boot: Awaited<ReturnType<typeof bootBench>> | undefined;
-if (!serviceOnly && !pageOnly) {
+if (!serviceOnly && !pageOnly && !inboundOnly) {
   log('boot to a healthy /health, as npm start runs it');
   boot = await bootBench(Math.max(3, runs));
 }
 
 let csvImport: Awaited<ReturnType<typeof importBench>> | undefined;
 let page: Awaited<ReturnType<typeof pageBench>> | undefined;
+let inbound: Awaited<ReturnType<typeof inboundBench>> | undefined;
 const recovery: { killed_worker?: RecoveryResult; flushed_redis?: RecoveryResult } = {};
-if (!serviceOnly && !pageOnly) {
+if (!serviceOnly && !pageOnly && !inboundOnly) {
   for (const [name, bench] of [
     ['killed_worker', killedWorkerBench],
     ['flushed_redis', flushedRedisBench],
@@ -142,7 +147,12 @@ if (!serviceOnly && !pageOnly) {
   log(`CSV import of ${n} rows`);
   csvImport = await importBench(n, runs);
 }
-if (!serviceOnly) {
+if (!serviceOnly && !pageOnly) {
+  const bounces = quick ? 200 : 5000;
+  log(`${bounces} bounces into the inbound mail listener`);
+  inbound = await inboundBench(bounces, runs);
+}
+if (!serviceOnly && !inboundOnly) {
   log('article page under load');
   const seeded = await seedEdition(10);
   try {
@@ -190,6 +200,11 @@ if (recovery.killed_worker && recovery.flushed_redis) {
     `  Redis's keys deleted:     the lost work was queued again ${flushed.recovered_seconds} s after; everyone reached: ${flushed.everyone ? 'yes' : 'NO'}, duplicates ${flushed.duplicates}`,
   );
 }
+if (inbound) {
+  lines.push(
+    `Bounces (Postfix DSNs) into the inbound listener, ${inbound.messages} messages over ${inbound.sessions} SMTP sessions, each applied before its 250: service ${inbound.service_messages_per_second} msg/s; a bare smtp-server taking the same messages ${inbound.bare_messages_per_second} msg/s; service/bare ${inbound.service_over_bare}; every one applied: ${inbound.all_applied ? 'yes' : 'NO'}`,
+  );
+}
 if (boot) {
   lines.push(
     `Boot to a healthy /health (npm start: embedded PGlite, outbox): first start ${boot.first_seconds} s (copies the empty database the build made), later starts ${boot.later_seconds} s; a bare Node http server ${boot.bare_seconds} s; service/bare ${boot.later_over_bare}×`,
@@ -217,5 +232,5 @@ if (page) {
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, boot, delivery, recovery, csv_import: csvImport, page })}\n`,
+  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, boot, delivery, recovery, csv_import: csvImport, inbound, page })}\n`,
 );

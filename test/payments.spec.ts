@@ -553,7 +553,7 @@ describe('payments on the desk', () => {
     expect($('#paying-members').text()).toBe(String(paying));
     expect($('#monthly-revenue').text()).toMatch(/€$/);
     expect($('svg.chart rect.chart__bar--first')).toHaveLength(12);
-    expect($('svg.chart rect.chart__bar--ended')).toHaveLength(12);
+    expect($('svg.chart rect.chart__bar--second')).toHaveLength(12);
   });
 
   it('creates the premium prices in Stripe and offers them on the upgrade page', async () => {

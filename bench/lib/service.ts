@@ -82,27 +82,41 @@ export async function startService(
 }
 
 /** A ROLE=worker process, resolved once it says it has started. */
-export async function startWorker(
+export function startWorker(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
 ): Promise<RunningProcess> {
-  const child = spawnDist({ ROLE: 'worker', ...env, LOG_LEVEL: 'info' }, 'pipe', nodeArgs);
+  return startWithoutHttp({ ROLE: 'worker', ...env }, 'Dépêche worker started', nodeArgs);
+}
+
+/** A ROLE=inbound process (the inbound mail listener), resolved once it says it has started. */
+export function startInbound(env: Record<string, string>): Promise<RunningProcess> {
+  return startWithoutHttp({ ROLE: 'inbound', ...env }, 'Dépêche inbound mail started');
+}
+
+/** A process of a role without HTTP, resolved once its banner is out. */
+async function startWithoutHttp(
+  env: Record<string, string>,
+  banner: string,
+  nodeArgs: readonly string[] = [],
+): Promise<RunningProcess> {
+  const child = spawnDist({ ...env, LOG_LEVEL: 'info' }, 'pipe', nodeArgs);
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => {
-      reject(new Error('The worker did not start'));
+      reject(new Error(`No "${banner}" within a minute`));
     }, 60_000);
     child.stdout?.on('data', (chunk: Buffer) => {
       if (seen === 'started') return;
       seen = (seen + chunk.toString()).slice(-4096);
-      if (seen.includes('Dépêche worker started')) {
+      if (seen.includes(banner)) {
         seen = 'started';
         clearTimeout(timer);
         resolve();
       }
     });
     child.once('exit', (code) => {
-      reject(new Error(`The worker exited with ${code}`));
+      reject(new Error(`The ${env.ROLE ?? ''} process exited with ${code}`));
     });
   });
   // Keep draining its logs so that a full pipe never stalls it.
