@@ -108,6 +108,7 @@ export class InboundMailServer implements OnApplicationBootstrap, OnApplicationS
                 : smtpError(451, '4.7.1 Too many messages from your address; try again later'),
             );
           },
+          // Redis cannot say: the mail is let in rather than deferred.
           () => {
             callback();
           },
@@ -149,7 +150,7 @@ export class InboundMailServer implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  /** Undefined when Redis cannot say: mail is let in rather than lost. */
+  /** Whether this client may hand over another message this minute (shared by every listener). */
   private async allowClient(session: SMTPServerSession, perMinute: number): Promise<boolean> {
     const decision = await this.limiter.hit('inbound-mail', session.remoteAddress || 'unknown', {
       max: perMinute,

@@ -77,4 +77,15 @@ describe('readInboundReport', () => {
     ];
     for (const raw of hostile) expect(readInboundReport(raw, 'bounces').kind).toBe('ignored');
   });
+
+  it('reads a hostile notice of one endless line in one pass', () => {
+    // Patterns that backtrack would take hours over these; the reader must simply finish.
+    const from = 'From: MAILER-DAEMON@mx.example\r\nSubject: failure notice\r\n\r\n';
+    for (const line of [
+      '-'.repeat(400_000),
+      `${'-'.repeat(200_000)}x${' '.repeat(200_000)}`,
+      `550 ${' \t'.repeat(200_000)}`,
+    ])
+      expect(['bounce', 'ignored']).toContain(readInboundReport(Buffer.from(from + line), 'bounces').kind);
+  });
 });

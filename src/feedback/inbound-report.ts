@@ -138,7 +138,12 @@ function readPlainBounce(
     .map(textOf)
     .join('\n');
   // The reply quoted above the copy of the message: never the copy's own text.
-  const notice = text.split(/^-{2,}.*(copy of|original message|below this line)|^Return-Path:/im)[0] ?? text;
+  // A notice is a few lines: only its head is read, and by patterns that cannot backtrack far, so a
+  // hostile message of one endless line costs no more than its size.
+  const head = text.slice(0, NOTICE_CHARS);
+  const notice =
+    head.split(/^-{2,}[^-\r\n][^\r\n]*?(?:copy of|original message|below this line)|^Return-Path:/im)[0] ??
+    head;
   const reply = /\b(5\d\d)[ :-]\s?(?:(\d\.\d{1,3}\.\d{1,3})\b)?[^\r\n]*(?:\r?\n[ \t]+[^\r\n]*)*/.exec(notice);
   if (!reply && !GAVE_UP.test(notice))
     return { kind: 'ignored', reason: 'mail system notice without a failure' };
@@ -147,6 +152,9 @@ function readPlainBounce(
   const detail = oneLine(reply?.[0] ?? notice.split(/\r?\n/).find((line) => GAVE_UP.test(line)) ?? '');
   return { kind: 'bounce', bounce: permanentFailureKind(detail), detail, quoted };
 }
+
+/** How much of a mail system's plain notice is read for the server's reply. */
+const NOTICE_CHARS = 16_384;
 
 const MANAGE_TOKEN = /[A-Za-z0-9_-]{22}\.(?:[0-9a-f]{64}|[A-Za-z0-9_-]{43})(?![\w-])/;
 

@@ -33,7 +33,8 @@ export class SnsCertificates {
     if (kept !== undefined) return kept;
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error' });
-      if (!response.ok) return undefined;
+      const length = Number(response.headers.get('content-length') ?? 0);
+      if (!response.ok || length > MAX_CERTIFICATE_BYTES) return undefined;
       const body = await response.text();
       if (body.length > MAX_CERTIFICATE_BYTES || !body.includes('-----BEGIN CERTIFICATE-----'))
         return undefined;
