@@ -105,7 +105,7 @@ describe('the inbound mail listener', () => {
     });
     port = t.app.get(InboundMailServer).port!;
     const article = await publishedArticle(t);
-    const audience = await seedAudience(t, { free: 24, premium: 0 }, 'retour');
+    const audience = await seedAudience(t, { free: 25, premium: 0 }, 'retour');
     const first = await scheduledEdition(t, article.id);
     await finished(t, first.id);
     copies = await copiesOf(first.id, audience.free);
@@ -294,6 +294,19 @@ describe('the inbound mail listener', () => {
     for (const message of garbage) expect(await deliver(copy.envelopeFrom, message)).toMatch(/^250/);
     expect(await deliver(copy.envelopeFrom, raw)).toMatch(/^250/);
     expect(await statusOf(copy.subscriber.id)).toBe('bounced');
+  });
+
+  it('keeps a report whose words hold control characters, without them', async () => {
+    const copy = nth(24);
+    const raw = fromCopy('postfix-user-unknown.eml', copy).replace(
+      'User unknown in virtual mailbox table\r\n\r\n--',
+      'User unknown\u0000 in\u0007 virtual mailbox table\r\n\r\n--',
+    );
+    expect(raw).toContain('\u0000');
+    expect(await deliver(copy.envelopeFrom, raw)).toMatch(/^250/);
+    expect(await statusOf(copy.subscriber.id)).toBe('bounced');
+    const [event] = await eventsOf(copy.subscriber.id);
+    expect(event!.detail).toContain('User unknown in virtual mailbox table');
   });
 
   it('takes a bounce for an erased subscriber without a trace', async () => {

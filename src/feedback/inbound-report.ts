@@ -1,6 +1,7 @@
 import { type BounceKind, permanentFailureKind } from '../delivery/smtp-outcome.js';
 import { readEditionMessageId } from '../mail/copy-identity.js';
 import { decodeHeaderWords, type MimePart, parseHeaderBlock, parseMime, textOf, walk } from './mime.js';
+import { detailLine } from './detail-line.js';
 
 /** The copy of ours a report quotes: its Message-ID names edition and subscriber. */
 export interface QuotedCopy {
@@ -21,13 +22,6 @@ export type InboundReport =
   | { readonly kind: 'unsubscribe'; readonly token: string }
   /** Nothing to do: an auto-reply, a delay notice, a report of success, anything else. */
   | { readonly kind: 'ignored'; readonly reason: string };
-
-const MAX_DETAIL = 300;
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > MAX_DETAIL ? `${line.slice(0, MAX_DETAIL - 1)}…` : line;
-}
 
 /** The per-message and per-recipient field blocks of a delivery-status or feedback-report part. */
 function fieldBlocks(part: MimePart): Map<string, string>[] {
@@ -98,7 +92,7 @@ function readDeliveryStatus(part: MimePart, quoted: QuotedCopy | undefined): Inb
     const diagnostic = valueOf(fields.get('diagnostic-code'));
     // A temporary failure the reporting server gave up on (4.x.x) is soft by its nature.
     const bounce: BounceKind = status.startsWith('4') ? 'soft' : permanentFailureKind(diagnostic, status);
-    return { bounce, detail: oneLine([status, diagnostic].filter((text) => text !== '').join(' ')) };
+    return { bounce, detail: detailLine([status, diagnostic].filter((text) => text !== '').join(' ')) };
   });
   const worst = read.find((entry) => entry.bounce === 'hard') ?? read[0];
   return { kind: 'bounce', bounce: worst?.bounce ?? 'soft', detail: worst?.detail ?? '', quoted };
@@ -111,7 +105,7 @@ function readFeedbackReport(part: MimePart, quoted: QuotedCopy | undefined): Inb
   if (type !== 'abuse' && type !== 'fraud' && type !== 'virus' && type !== 'other')
     return { kind: 'ignored', reason: `feedback report of type "${type || 'none'}"` };
   const agent = fields.get('user-agent');
-  return { kind: 'complaint', detail: oneLine(`${type}${agent ? ` (${agent})` : ''}`), quoted };
+  return { kind: 'complaint', detail: detailLine(`${type}${agent ? ` (${agent})` : ''}`), quoted };
 }
 
 const BOUNCE_SENDER = /^(.*<)?\s*(mailer-daemon|postmaster|mail(er)?[-_.]?(delivery|system)|bounce[s]?)@/i;
@@ -149,7 +143,7 @@ function readPlainBounce(
     return { kind: 'ignored', reason: 'mail system notice without a failure' };
   if (!reply && /still (being )?(retried|trying)|will (continue|keep) trying|delayed/i.test(notice))
     return { kind: 'ignored', reason: 'delay notice' };
-  const detail = oneLine(reply?.[0] ?? notice.split(/\r?\n/).find((line) => GAVE_UP.test(line)) ?? '');
+  const detail = detailLine(reply?.[0] ?? notice.split(/\r?\n/).find((line) => GAVE_UP.test(line)) ?? '');
   return { kind: 'bounce', bounce: permanentFailureKind(detail), detail, quoted };
 }
 

@@ -1,6 +1,7 @@
 import { createHmac, createPublicKey, timingSafeEqual, verify } from 'node:crypto';
 import type { MessageEventKind } from '../database/schema.js';
 import { permanentFailureKind } from '../delivery/smtp-outcome.js';
+import { detailLine } from './detail-line.js';
 
 /**
  * What the sending relays' webhooks report, read into one shape: Amazon SES (through SNS),
@@ -30,11 +31,6 @@ function text(value: unknown): string {
 
 function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
-}
-
-function oneLine(value: string): string {
-  const line = value.replace(/\s+/g, ' ').trim();
-  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
 function bounceKind(hard: boolean): MessageEventKind {
@@ -70,7 +66,7 @@ export function readSesNotification(message: unknown): RelayEvent[] {
           kind: bounceKind(hard),
           email,
           messageId,
-          detail: oneLine(`${bounceType}/${subType} ${status} ${diagnostic}`),
+          detail: detailLine(`${bounceType}/${subType} ${status} ${diagnostic}`),
           eventId: `${text(bounce['feedbackId'])}:${email}`,
         },
       ];
@@ -89,7 +85,7 @@ export function readSesNotification(message: unknown): RelayEvent[] {
           kind: 'complaint' as const,
           email,
           messageId,
-          detail: oneLine(`${feedbackType || 'abuse'} (Amazon SES)`),
+          detail: detailLine(`${feedbackType || 'abuse'} (Amazon SES)`),
           eventId: `${text(complaint['feedbackId'])}:${email}`,
         },
       ];
@@ -170,7 +166,7 @@ export function readPostmark(payload: unknown): RelayEvent[] {
     const type = text(body['Type']);
     const email = text(body['Email']);
     const eventId = `postmark:${text(body['ID'])}`;
-    const detail = oneLine(`${type}: ${text(body['Description'])} ${text(body['Details'])}`);
+    const detail = detailLine(`${type}: ${text(body['Description'])} ${text(body['Details'])}`);
     if (email === '') return [];
     if (record === 'SpamComplaint' || type === 'SpamComplaint')
       return [{ kind: 'complaint', email, messageId, detail, eventId }];
@@ -240,7 +236,7 @@ export function readMailgun(payload: unknown): RelayEvent[] {
     const reason = text(data['reason']);
     const hard =
       reason === 'suppress-bounce' || permanentFailureKind(words, text(status['enhanced-code'])) === 'hard';
-    return [{ kind: bounceKind(hard), email, messageId, detail: oneLine(`${reason} ${words}`), eventId }];
+    return [{ kind: bounceKind(hard), email, messageId, detail: detailLine(`${reason} ${words}`), eventId }];
   }
   if (event === 'complained')
     return [{ kind: 'complaint', email, messageId, detail: 'complained (Mailgun)', eventId }];
@@ -282,7 +278,9 @@ export function readSendgrid(payload: unknown): RelayEvent[] {
       const reason = text(event['reason']);
       // "blocked" is SendGrid's word for a refusal about the message or the sender, not the address.
       const hard = text(event['type']) !== 'blocked' && permanentFailureKind(reason, status) === 'hard';
-      return [{ kind: bounceKind(hard), email, messageId, detail: oneLine(`${status} ${reason}`), eventId }];
+      return [
+        { kind: bounceKind(hard), email, messageId, detail: detailLine(`${status} ${reason}`), eventId },
+      ];
     }
     if (kind === 'spamreport')
       return [{ kind: 'complaint', email, messageId, detail: 'spamreport (SendGrid)', eventId }];

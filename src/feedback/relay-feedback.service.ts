@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { MessageEventSource } from '../database/schema.js';
+import { isSingleLine } from '../lib/single-line.js';
 import { readEditionMessageId } from '../mail/copy-identity.js';
 import { SubscribersRepository } from '../subscribers/subscribers.repository.js';
 import { FeedbackService } from './feedback.service.js';
@@ -26,7 +27,9 @@ export class RelayFeedbackService {
   ) {}
 
   async apply(source: MessageEventSource, events: readonly RelayEvent[]): Promise<RelayOutcome> {
-    const ids = await this.subscribers.idsByEmail(events.map((event) => event.email));
+    // Only what can be an address is looked up: the relay signed it, but a database refuses a NUL.
+    const addresses = events.filter((event) => event.email.length <= 320 && isSingleLine(event.email));
+    const ids = await this.subscribers.idsByEmail(addresses.map((event) => event.email));
     let unknown = 0;
     const recorded: Promise<void>[] = [];
     for (const event of events) {
