@@ -178,6 +178,16 @@ describe("an edition's report on the desk", () => {
     expect((await historyOf(leaving!))[0]).toMatch(/^Désinscription \(par lien\)/);
     const clicked = await historyOf(reader!);
     expect(clicked).toContainEqual(`Clic × 2 | ${REPORT_URL}`);
+    // A change of tier is in the history too.
+    const { id } = (await subscriberByEmail(t, reader!))!;
+    const changed = await desk.submit(`/admin/subscribers/${id}`, `/admin/subscribers/${id}/tier`, {
+      tier: 'premium',
+      back: `/admin/subscribers/${id}`,
+    });
+    expect(changed.statusCode).toBe(303);
+    const $ = load((await desk.get(`/admin/subscribers/${id}`)).body);
+    const latest = $('[data-testid="subscriber-history"] li').first().text().replace(/\s+/g, ' ');
+    expect(latest).toContain('Formule changée Gratuite → Premium (par la rédaction)');
     // The list links each address to its page.
     const list = await desk.get('/admin/subscribers');
     const subscriber = (await subscriberByEmail(t, reader!))!;

@@ -562,3 +562,22 @@ export const linkTotals = pgTable(
   },
   (t) => [primaryKey({ columns: [t.editionId, t.linkId] })],
 );
+
+/** Every change of a subscriber's tier, as THE tier rule made it: for their history and export. */
+export const tierChanges = pgTable(
+  'tier_changes',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    subscriberId: uuid('subscriber_id')
+      .notNull()
+      .references(() => subscribers.id, { onDelete: 'cascade' }),
+    fromTier: text('from_tier', { enum: SUBSCRIBER_TIERS }).notNull(),
+    toTier: text('to_tier', { enum: SUBSCRIBER_TIERS }).notNull(),
+    /** What the tier follows now: an editor's grant, or a payment. */
+    source: text('source', { enum: TIER_SOURCES }).notNull(),
+    changedAt: timestamp('changed_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index('tier_changes_subscriber_idx').on(t.subscriberId, t.changedAt)],
+);
+
+export type TierChangeRow = typeof tierChanges.$inferSelect;

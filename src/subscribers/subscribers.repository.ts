@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import { Departures } from '../redis/departures.js';
 import {
@@ -10,6 +10,8 @@ import {
   subscribers,
   type SuppressionReason,
   suppressions,
+  type TierChangeRow,
+  tierChanges,
 } from '../database/schema.js';
 import type { ConsentEvidence } from '../queue/jobs.js';
 import { addressHash } from '../mail/email-address.js';
@@ -168,6 +170,15 @@ export class SubscribersRepository {
       .from(subscribers)
       .where(inArray(sql`lower(${subscribers.email})`, lowered));
     return new Map(rows.map((row) => [row.email.toLowerCase(), row.id]));
+  }
+
+  /** A subscriber's changes of tier, oldest first. */
+  async tierChangesOf(id: string): Promise<TierChangeRow[]> {
+    return this.db
+      .select()
+      .from(tierChanges)
+      .where(eq(tierChanges.subscriberId, id))
+      .orderBy(asc(tierChanges.changedAt), asc(tierChanges.id));
   }
 
   /** The subscriber of an address, whatever its case. */
@@ -366,11 +377,17 @@ export class SubscribersRepository {
         from subscribers s
         where s.id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb)::uuid)
         for update
+      ), updated as (
+        update subscribers as s set tier = wanted.tier, tier_source = wanted.source, updated_at = now()
+        from wanted
+        where s.id = wanted.id and (s.tier <> wanted.tier or s.tier_source <> wanted.source)
+        returning s.id, wanted.previous_tier, wanted.tier, wanted.source
+      ), logged as (
+        -- Every change of tier, in the same statement: the history can never miss one.
+        insert into tier_changes (subscriber_id, from_tier, to_tier, source)
+        select id, previous_tier, tier, source from updated where previous_tier <> tier
       )
-      update subscribers as s set tier = wanted.tier, tier_source = wanted.source, updated_at = now()
-      from wanted
-      where s.id = wanted.id and (s.tier <> wanted.tier or s.tier_source <> wanted.source)
-      returning s.id, wanted.previous_tier`);
+      select id, previous_tier from updated`);
     const changed = rowsOf<{ id: string; previous_tier: SubscriberTier }>(result);
     if (changed.length === 0) return [];
     const rows = await this.db

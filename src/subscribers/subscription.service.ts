@@ -195,6 +195,12 @@ export class SubscriptionService {
         detail: event.detail,
         at: event.occurredAt.toISOString(),
       })),
+      tier_changes: (await this.repository.tierChangesOf(s.id)).map((change) => ({
+        from: change.fromTier,
+        to: change.toTier,
+        source: change.source,
+        at: change.changedAt.toISOString(),
+      })),
       clicks: (await this.clicks.ofSubscriber(s.id)).map((click) => ({
         edition: click.subject,
         url: click.url.replace(RECIPIENT_MARKERS.readerQuery, ''),
