@@ -51,7 +51,8 @@ async function load(
   return {
     requests_per_second: Math.round(result.requests.average),
     p99_ms: result.latency.p99,
-    errors: result.errors + result.non2xx,
+    // A redirect is the click's answer, not an error: only other non-2xx replies count.
+    errors: result.errors + result.non2xx - result['3xx'],
   };
 }
 
