@@ -171,7 +171,9 @@ describe('the editor’s desk in a browser', () => {
     await t.app.get(ClickRedirect).flush();
     await page.reload();
     const report = page.getByTestId('edition-report');
-    await expect.poll(() => report.locator('.figures dd').nth(5).textContent()).toBe('3');
+    await expect
+      .poll(() => report.locator('.figures dd').nth(5).textContent(), { timeout: PATIENCE_MS })
+      .toBe('3');
     expect(await report.locator('.figures dd').nth(4).textContent()).toBe('1');
     expect(await report.locator('svg.chart rect').count()).toBeGreaterThan(0);
     await report.scrollIntoViewIfNeeded();
@@ -180,7 +182,9 @@ describe('the editor’s desk in a browser', () => {
     await page.goto(`${base}/admin/subscribers`);
     await page.getByRole('link', { name: PREMIUM_READERS[0]! }).click();
     const history = page.getByTestId('subscriber-history');
-    await expect.poll(() => history.locator('li').first().textContent()).toContain('Clic');
+    await expect
+      .poll(() => history.locator('li').first().textContent(), { timeout: PATIENCE_MS })
+      .toContain('Clic');
     expect(await history.textContent()).toContain('Édition envoyée');
     await screenshot(page, '06-subscriber');
 

@@ -71,11 +71,9 @@ export class DeskDashboardService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Bounce and complaint rates of the last finished editions. */
-  private async health(): Promise<EditionHealth[]> {
-    const watched = (await this.editions.recentSends(WATCHED)).filter(
-      (edition) => edition.sent + edition.failed > 0,
-    );
+  /** Bounce and complaint rates of these finished editions (the dashboard's last sends). */
+  private async health(sends: readonly EditionRow[]): Promise<EditionHealth[]> {
+    const watched = sends.filter((edition) => edition.sent + edition.failed > 0);
     const events = await this.events.countsForEditions(watched.map((edition) => edition.id));
     return watched.map((edition) => {
       const of = events.get(edition.id);
@@ -128,12 +126,11 @@ export class DeskDashboardService {
     const firstDay = dayIn(zone, since);
     // The query starts a day early, so that whatever the zone's offset it misses nothing of the
     // first day; the days before it that it catches join the count before the window.
-    const [upcoming, recent, totals, joins, health] = await Promise.all([
+    const [upcoming, sends, totals, joins] = await Promise.all([
       this.editions.upcoming(LISTED),
-      this.editions.recentSends(LISTED),
+      this.editions.recentSends(WATCHED),
       this.subscribers.totals(),
       this.subscribers.activeByJoinDay(new Date(Date.parse(`${firstDay}T00:00:00Z`) - 86_400_000), zone),
-      this.health(),
     ]);
     const inWindow = joins.days.filter((d) => d.day >= firstDay);
     const early = joins.days.filter((d) => d.day < firstDay).reduce((sum, d) => sum + d.count, 0);
@@ -151,10 +148,10 @@ export class DeskDashboardService {
     });
     return {
       upcoming,
-      recent: await Promise.all(recent.map((edition) => this.withCounts(edition))),
+      recent: await Promise.all(sends.slice(0, LISTED).map((edition) => this.withCounts(edition))),
       tiers,
       growth: runningTotals(joins.before + early, inWindow, firstDay, dayIn(zone, now)),
-      health,
+      health: await this.health(sends),
     };
   }
 }

@@ -7,6 +7,7 @@ import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
 import { spreadsheetSafe } from '../subscribers/spreadsheet-safe.js';
 import { DeskDashboardService } from './desk-dashboard.service.js';
 import { type PairedBars, pairedBarsSvg } from './growth-chart.js';
+import { fill } from '../i18n/admin-messages.js';
 
 /** The timeline covers the first two days of an edition, by the hour: when readers react. */
 const TIMELINE_HOURS = 48;
@@ -90,7 +91,7 @@ export class EditionReports {
     report: EditionReport,
     labels: { chart: string; first: string; second: string; hour: string },
   ): string {
-    return pairedBarsSvg(report.timeline, labels, (key) => labels.hour.replace('{n}', key));
+    return pairedBarsSvg(report.timeline, labels, (key) => fill(labels.hour, { n: key }));
   }
 
   /** The report as CSV: one row per figure, then one per link. */

@@ -159,6 +159,12 @@ export class EditionDeliveryService implements OnModuleDestroy {
   ): RecipientParts {
     const token = this.tokens.manageToken(row.subscriberId);
     const reader = this.tokens.readerToken(editionId, row.subscriberId);
+    // The moment the copy is made: a follow within seconds of it is a scanner's (ClickRedirect).
+    const clickToken = this.tokens.clickTokensFor({
+      editionId,
+      subscriberId: row.subscriberId,
+      sentAt: Math.floor(Date.now() / 1000),
+    });
     const base = this.config.publicUrl;
     return {
       email: row.email,
@@ -170,10 +176,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       preferencesUrl: `${base}/preferences/${token}`,
       webVersionUrl: `${base}/editions/${editionId}/${reader}`,
       readerQuery: readerQueryOf({ editionId, token: reader }),
-      clickUrl: (linkId) => {
-        const sentAt = Math.floor(Date.now() / 1000);
-        return `${base}/r/${this.tokens.clickToken({ editionId, linkId, subscriberId: row.subscriberId, sentAt })}`;
-      },
+      clickUrl: (linkId) => `${base}/r/${clickToken(linkId)}`,
     };
   }
 

@@ -14,10 +14,11 @@ export interface NewMessageEvent {
   readonly kind: MessageEventKind;
   readonly source: MessageEventSource;
   readonly subscriberId: string;
-  readonly editionId: string | null;
+  /** The copy's edition, known for sure; undefined: the last edition sent to the subscriber. */
+  readonly editionId: string | undefined;
   readonly detail: string;
-  /** Events with the same key are one event: the first one written stands. */
-  readonly dedupeKey: string;
+  /** What identifies the report itself, for an event that ties to no edition: sent twice, it counts once. */
+  readonly reportKey: string;
 }
 
 /** A copy of an edition: which edition, to whom. */
@@ -42,26 +43,32 @@ export class MessageEventsRepository {
   constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
 
   /**
-   * Writes events in one statement; an event whose subscriber was erased in the meantime, or whose
-   * key is already written, is left out. Answers how many were new.
+   * Writes events in one statement, each attributed to its edition (the last one sent to the
+   * subscriber when the event names none); an event whose subscriber was erased in the meantime,
+   * or whose key is already written, is left out. Per copy, an event of one kind counts once
+   * however often and by whatever way it is reported; without a copy, once per report.
    */
-  async insert(events: readonly NewMessageEvent[]): Promise<number> {
-    if (events.length === 0) return 0;
+  async insert(events: readonly NewMessageEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const unnamed = events.filter((event) => event.editionId === undefined);
+    const latest = await this.latestEditions([...new Set(unnamed.map((event) => event.subscriberId))]);
     const values = sql.join(
-      events.map(
-        (event) =>
-          sql`(${event.kind}, ${event.source}, ${event.subscriberId}::uuid, ${event.editionId}::uuid, ${event.detail}, ${event.dedupeKey})`,
-      ),
+      events.map((event) => {
+        const editionId = event.editionId ?? latest.get(event.subscriberId) ?? null;
+        const dedupeKey =
+          editionId === null
+            ? `${event.kind}:${event.subscriberId}:${event.reportKey}`
+            : `${event.kind}:${editionId}:${event.subscriberId}`;
+        return sql`(${event.kind}, ${event.source}, ${event.subscriberId}::uuid, ${editionId}::uuid, ${event.detail}, ${dedupeKey})`;
+      }),
       sql`, `,
     );
-    const result = await this.database.db.execute(sql`
+    await this.database.db.execute(sql`
       insert into message_events (kind, source, subscriber_id, edition_id, detail, dedupe_key)
       select v.kind, v.source, v.subscriber_id, v.edition_id, v.detail, v.dedupe_key
       from (values ${values}) as v(kind, source, subscriber_id, edition_id, detail, dedupe_key)
       where exists (select 1 from subscribers s where s.id = v.subscriber_id)
-      on conflict (dedupe_key) do nothing
-      returning id`);
-    return rowsOf(result).length;
+      on conflict (dedupe_key) do nothing`);
   }
 
   /** Which of these copies the ledger holds as sent: a report naming any other is not believed. */
@@ -84,7 +91,7 @@ export class MessageEventsRepository {
   }
 
   /** The edition each subscriber was sent last: what a report that names no copy is about. */
-  async latestEditions(subscriberIds: readonly string[]): Promise<Map<string, string>> {
+  private async latestEditions(subscriberIds: readonly string[]): Promise<Map<string, string>> {
     if (subscriberIds.length === 0) return new Map();
     const result = await this.database.db.execute(sql`
       select s.id as subscriber_id,
@@ -201,22 +208,17 @@ export class MessageEventsRepository {
     return rowsOf<{ hour: number; kind: MessageEventKind; n: number }>(result);
   }
 
-  /**
-   * An unsubscribe by link (the page, or the one-click POST), attributed to the last edition sent to
-   * the subscriber; counted once per edition, however many ways the reader left.
-   */
+  /** An unsubscribe by link (the page, or the one-click POST). */
   async recordUnsubscribe(subscriberId: string): Promise<void> {
-    await this.database.db.execute(sql`
-      insert into message_events (kind, source, subscriber_id, edition_id, detail, dedupe_key)
-      select 'unsubscribe', 'link', s.id, latest.edition_id, 'link',
-        'unsubscribe:' || coalesce(latest.edition_id::text || ':' || s.id::text, s.id::text || ':' || ${randomUUID()})
-      from subscribers s
-      left join lateral (
-        select d.edition_id from deliveries d
-        where d.subscriber_id = s.id and d.status = 'sent'
-        order by d.sent_at desc limit 1
-      ) latest on true
-      where s.id = ${subscriberId}::uuid
-      on conflict (dedupe_key) do nothing`);
+    await this.insert([
+      {
+        kind: 'unsubscribe',
+        source: 'link',
+        subscriberId,
+        editionId: undefined,
+        detail: 'link',
+        reportKey: randomUUID(),
+      },
+    ]);
   }
 }

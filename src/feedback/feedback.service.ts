@@ -20,7 +20,7 @@ export interface Feedback {
    */
   readonly namedBy: 'subscriber' | 'copy';
   readonly detail: string;
-  /** What identifies the report itself, for a report that ties to no edition: sent twice, it counts once. */
+  /** What identifies the report itself (see NewMessageEvent). */
   readonly reportKey: string;
 }
 
@@ -89,24 +89,14 @@ export class FeedbackService {
         : undefined;
     // A quoted Message-ID is easy to make up: only a copy the ledger sent counts as proof.
     batch = batch.filter((feedback) => feedback.namedBy === 'subscriber' || believed(feedback) !== undefined);
-    const unnamed = batch.filter((feedback) => believed(feedback) === undefined);
-    const latest = await this.events.latestEditions([...new Set(unnamed.map((f) => f.subscriberId))]);
-    const events: NewMessageEvent[] = batch.map((feedback) => {
-      const editionId = believed(feedback) ?? latest.get(feedback.subscriberId) ?? null;
-      return {
-        kind: feedback.kind,
-        source: feedback.source,
-        subscriberId: feedback.subscriberId,
-        editionId,
-        detail: feedback.detail,
-        // Per copy: a bounce or complaint about one edition's message counts once however often
-        // it is reported, and by whatever way; without a copy, per report.
-        dedupeKey:
-          editionId === null
-            ? `${feedback.kind}:${feedback.subscriberId}:${feedback.reportKey}`
-            : `${feedback.kind}:${editionId}:${feedback.subscriberId}`,
-      };
-    });
+    const events: NewMessageEvent[] = batch.map((feedback) => ({
+      kind: feedback.kind,
+      source: feedback.source,
+      subscriberId: feedback.subscriberId,
+      editionId: believed(feedback),
+      detail: feedback.detail,
+      reportKey: feedback.reportKey,
+    }));
     await this.events.insert(events);
     const of = (kind: MessageEventKind): string[] => [
       ...new Set(batch.filter((feedback) => feedback.kind === kind).map((feedback) => feedback.subscriberId)),

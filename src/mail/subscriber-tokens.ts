@@ -115,9 +115,18 @@ export class SubscriberTokens {
    * anything a spam filter could read as a Bitcoin address (see link-token.ts).
    */
   clickToken(click: Click): string {
-    const [current] = this.keys;
-    const body = `${uuidToBytes(click.editionId).toString('base64url')}.${click.linkId}.${uuidToBytes(click.subscriberId).toString('base64url')}.${click.sentAt.toString(36)}`;
-    return `${body}.${this.clickSignature(current ?? '', body).toString('hex')}`;
+    return this.clickTokensFor(click)(click.linkId);
+  }
+
+  /** The click tokens of one copy, by link: what is the copy's is encoded once, not per link. */
+  clickTokensFor(copy: Omit<Click, 'linkId'>): (linkId: string) => string {
+    const [current = ''] = this.keys;
+    const edition = uuidToBytes(copy.editionId).toString('base64url');
+    const reader = `${uuidToBytes(copy.subscriberId).toString('base64url')}.${copy.sentAt.toString(36)}`;
+    return (linkId) => {
+      const body = `${edition}.${linkId}.${reader}`;
+      return `${body}.${this.clickSignature(current, body).toString('hex')}`;
+    };
   }
 
   /** The click a token was signed for, or undefined for anything forged or mangled. */
