@@ -8,6 +8,8 @@
  *          --service-only (no baselines, no import, no page: for memory at large N)
  *          --page-only (the article page alone, R runs: for the page figures)
  *          --inbound-only (bounces into the inbound mail listener alone, R runs)
+ *          --send-only (the edition against its naive and raw baselines alone, R runs)
+ *          --boot-only (npm start to a healthy /health alone, max(3, R) runs)
  *          --cpu-prof DIR (workers write V8 CPU profiles there, for node --cpu-prof analysis)
  *          --node-tools (the smtp-server sink and the raw-socket blaster even where Postfix is installed)
  *          --set NAME=VALUE (a setting for the worker processes, such as SMTP_MAX_CONNECTIONS=10; repeatable)
@@ -35,6 +37,8 @@ const { values: options } = parseArgs({
     'service-only': { type: 'boolean', default: false },
     'page-only': { type: 'boolean', default: false },
     'inbound-only': { type: 'boolean', default: false },
+    'send-only': { type: 'boolean', default: false },
+    'boot-only': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     'node-tools': { type: 'boolean', default: false },
@@ -49,6 +53,10 @@ const pageSeconds = Number(options['page-seconds'] ?? (quick ? 2 : 10));
 const serviceOnly = options['service-only'];
 const pageOnly = options['page-only'];
 const inboundOnly = options['inbound-only'];
+const sendOnly = options['send-only'];
+const bootOnly = options['boot-only'];
+// Everything after the edition and its baselines: off when one part is asked for alone.
+const everything = !serviceOnly && !pageOnly && !inboundOnly && !sendOnly && !bootOnly;
 if (options['node-tools']) useNodeTools();
 const workerSettings = Object.fromEntries(
   options.set.map((pair) => {
@@ -69,7 +77,7 @@ const service: ServiceResult[] = [];
 const naive: number[] = [];
 const raw: number[] = [];
 let rawTool = '';
-for (let run = 1; run <= (pageOnly || inboundOnly ? 0 : runs); run += 1) {
+for (let run = 1; run <= (pageOnly || inboundOnly || bootOnly ? 0 : runs); run += 1) {
   log(`run ${run}/${runs}: seeding ${n} subscribers and an edition`);
   const seeded = await seedEdition(n);
   try {
@@ -121,7 +129,7 @@ const delivery = last && {
 };
 
 let boot: Awaited<ReturnType<typeof bootBench>> | undefined;
-if (!serviceOnly && !pageOnly && !inboundOnly) {
+if (everything || bootOnly) {
   log('boot to a healthy /health, as npm start runs it');
   boot = await bootBench(Math.max(3, runs));
 }
@@ -130,7 +138,7 @@ let csvImport: Awaited<ReturnType<typeof importBench>> | undefined;
 let page: Awaited<ReturnType<typeof pageBench>> | undefined;
 let inbound: Awaited<ReturnType<typeof inboundBench>> | undefined;
 const recovery: { killed_worker?: RecoveryResult; flushed_redis?: RecoveryResult } = {};
-if (!serviceOnly && !pageOnly && !inboundOnly) {
+if (everything) {
   for (const [name, bench] of [
     ['killed_worker', killedWorkerBench],
     ['flushed_redis', flushedRedisBench],
@@ -147,12 +155,12 @@ if (!serviceOnly && !pageOnly && !inboundOnly) {
   log(`CSV import of ${n} rows`);
   csvImport = await importBench(n, runs);
 }
-if (!serviceOnly && !pageOnly) {
+if (everything || inboundOnly) {
   const bounces = quick ? 200 : 5000;
   log(`${bounces} bounces into the inbound mail listener`);
   inbound = await inboundBench(bounces, runs);
 }
-if (!serviceOnly && !inboundOnly) {
+if (everything || pageOnly) {
   log('article page under load');
   const seeded = await seedEdition(10);
   try {

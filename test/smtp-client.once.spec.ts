@@ -68,6 +68,32 @@ const message = (body: string): Buffer =>
   );
 
 describe('SmtpPool', () => {
+  it('asks whether a message is still wanted as its session frees, and withdraws it without a command', async () => {
+    const rcpts: string[] = [];
+    const sink = await server({
+      onRcptTo(address, _session, callback) {
+        rcpts.push(address.address);
+        callback();
+      },
+    });
+    const smtp = pool(sink.url, 1);
+    let receivedWhenAsked = -1;
+    const first = smtp.send({ from: 'a@exemple.fr', to: 'garde@exemple.fr' }, message('Premier'), () => true);
+    const second = smtp.send({ from: 'a@exemple.fr', to: 'parti@exemple.fr' }, message('Second'), () => {
+      receivedWhenAsked = sink.received.length;
+      return false;
+    });
+    const third = smtp.send({ from: 'a@exemple.fr', to: 'reste@exemple.fr' }, message('Troisième'), () =>
+      Promise.resolve(true),
+    );
+    expect((await first)?.startsWith('250')).toBe(true);
+    expect(await second).toBeUndefined();
+    expect((await third)?.startsWith('250')).toBe(true);
+    // Asked when the one session was free for it, not when it was queued.
+    expect(receivedWhenAsked).toBe(1);
+    expect(rcpts).toEqual(['garde@exemple.fr', 'reste@exemple.fr']);
+  });
+
   it('sends over a few kept-open sessions, with a line starting with a dot intact', async () => {
     const sink = await server();
     const smtp = pool(sink.url, 2);
@@ -75,7 +101,7 @@ describe('SmtpPool', () => {
     const replies = await Promise.all(
       bodies.map((body, n) => smtp.send({ from: 'a@exemple.fr', to: `r${n}@exemple.fr` }, message(body))),
     );
-    expect(replies.every((reply) => reply.startsWith('250'))).toBe(true);
+    expect(replies.every((reply) => reply?.startsWith('250'))).toBe(true);
     expect(sink.received).toHaveLength(20);
     expect(sink.sessions()).toBeLessThanOrEqual(2);
     const parsed = await simpleParser(sink.received.find((r) => r.to[0] === 'r3@exemple.fr')!.raw);

@@ -26,6 +26,8 @@ export interface ClaimedDelivery {
 
 export interface DeliveryOutcome {
   readonly subscriberId: string;
+  /** The row's place in the ledger: what lets a chunk's record touch that chunk's rows alone. */
+  readonly seq: number;
   readonly status: Extract<DeliveryStatus, 'pending' | 'sent' | 'failed' | 'skipped'>;
   readonly messageId: string | null;
   readonly smtpResponse: string | null;
@@ -87,6 +89,16 @@ export class DeliveriesRepository {
       select (select id from slice order by id desc limit 1) as last_id, (select count(*)::int from slice) as n`);
     const [row] = rowsOf<{ last_id: string | null; n: number }>(result);
     return { lastId: row?.last_id ?? undefined, count: row?.n ?? 0 };
+  }
+
+  /**
+   * Brings the planner's picture of the ledger up to date while an edition's audience is frozen
+   * into it: a ledger that grew by a whole edition since autovacuum last looked is otherwise taken
+   * for a few rows, and the look for open rows after every batch reads the whole edition instead
+   * of its end. Sampled, so it costs about the same for any size of ledger.
+   */
+  async refreshStatistics(): Promise<void> {
+    await this.db.execute(sql`analyze deliveries`);
   }
 
   /** Ranges of at most `size` consecutive ledger positions after `afterSeq` that still hold work. */
@@ -194,15 +206,25 @@ export class DeliveriesRepository {
     return new Set(rowsOf<{ id: string }>(result).map((row) => row.id));
   }
 
-  /** Records a chunk's outcomes in one statement, and ends its lease. */
+  /**
+   * Records a chunk's outcomes in one statement, and ends its lease. The rows are found through the
+   * chunk's span of the ledger's (edition, seq) index: whatever the planner believes of the table,
+   * recording a chunk reads that chunk, never the whole edition.
+   */
   async record(editionId: string, leaseId: string, outcomes: readonly DeliveryOutcome[]): Promise<void> {
     if (outcomes.length === 0) {
       await this.releaseLease(leaseId);
       return;
     }
+    let fromSeq = Infinity;
+    let toSeq = -Infinity;
+    for (const outcome of outcomes) {
+      fromSeq = Math.min(fromSeq, outcome.seq);
+      toSeq = Math.max(toSeq, outcome.seq);
+    }
     const records = JSON.stringify(
       outcomes.map((o) => ({
-        id: o.subscriberId,
+        seq: o.seq,
         status: o.status,
         message_id: o.messageId,
         response: o.smtpResponse,
@@ -213,8 +235,8 @@ export class DeliveriesRepository {
       update deliveries d set status = r.status, lease_id = null, message_id = coalesce(r.message_id, d.message_id),
         smtp_response = coalesce(r.response, d.smtp_response),
         sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
-      from json_to_recordset(${records}::json) as r(id uuid, status text, message_id text, response text)
-      where d.edition_id = ${editionId} and d.subscriber_id = r.id`);
+      from json_to_recordset(${records}::json) as r(seq bigint, status text, message_id text, response text)
+      where d.edition_id = ${editionId} and d.seq between ${fromSeq} and ${toSeq} and d.seq = r.seq`);
   }
 
   /** Cancelling mid-send: whatever was not handed to SMTP yet is not sent. */

@@ -21,7 +21,7 @@ import {
   EditionLifecycleRepository,
   type SendingEdition,
 } from '../edition-lifecycle/edition-lifecycle.repository.js';
-import { SubscriberStatusReads } from './subscriber-status-reads.js';
+import { type KnownStatuses, SubscriberStatusReads } from './subscriber-status-reads.js';
 import { LeaseKeeper } from './lease-keeper.js';
 
 /** Rows claimed, sent and recorded together: one UPDATE per this many messages, and the most a crash re-sends. */
@@ -36,8 +36,21 @@ export class TransientDeliveryError extends Error {
 
 type Composed = Readonly<Record<SubscriberTier, ComposedEdition>>;
 
-function skipped(row: Pick<ClaimedDelivery, 'subscriberId'>, reason: string): DeliveryOutcome {
-  return { subscriberId: row.subscriberId, status: 'skipped', messageId: null, smtpResponse: reason };
+/** A chunk of the ledger claimed under its own lease, with its subscribers' statuses as claimed. */
+interface Claimed {
+  readonly lease: string;
+  readonly rows: ClaimedDelivery[];
+  readonly statuses: KnownStatuses;
+}
+
+function skipped(row: Pick<ClaimedDelivery, 'subscriberId' | 'seq'>, reason: string): DeliveryOutcome {
+  return {
+    subscriberId: row.subscriberId,
+    seq: row.seq,
+    status: 'skipped',
+    messageId: null,
+    smtpResponse: reason,
+  };
 }
 
 /** The send pipeline of an edition: prepare, send in batches, finalise, reconcile. */
@@ -122,6 +135,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
       );
       if (step.kind === 'done') break;
       const ranges = await this.enqueueRemaining(editionId, generation, afterSeq);
+      // Once the first batches can go, and once the whole audience is in: see refreshStatistics.
+      if (afterSeq === 0 || step.prepared) await this.ledger.refreshStatistics();
       afterSeq = ranges.at(-1)?.toSeq ?? afterSeq;
       if (step.prepared) break;
     }
@@ -192,16 +207,21 @@ export class EditionDeliveryService implements OnModuleDestroy {
     const edition = await this.lifecycle.findById(batch.editionId);
     if (edition?.status !== 'sending') return;
     const composed = await this.composedFor(edition);
-    const claimFrom = async (fromSeq: number): Promise<{ lease: string; rows: ClaimedDelivery[] }> => {
+    const claimFrom = async (fromSeq: number): Promise<Claimed> => {
       const lease = randomUUID();
       this.leases.hold(lease);
       try {
+        // Read before the claim: the statuses the claim reads are fresh as long as it stays put.
+        const counter = await this.departures.recent();
         const rows = await this.ledger.claim(batch.editionId, { fromSeq, toSeq: batch.toSeq }, FLUSH_EVERY, {
           id: lease,
           seconds: this.config.deliveryLeaseSeconds,
         });
         if (rows.length === 0) this.leases.release(lease);
-        return { lease, rows };
+        const inactive = new Set(
+          rows.filter((row) => row.subscriberStatus !== 'active').map((row) => row.subscriberId),
+        );
+        return { lease, rows, statuses: { counter, inactive } };
       } catch (error) {
         this.leases.release(lease);
         throw error;
@@ -210,7 +230,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     let transient = 0;
     let next = claimFrom(batch.fromSeq);
     for (;;) {
-      const { lease, rows: chunk } = await next;
+      const { lease, rows: chunk, statuses } = await next;
       if (chunk.length === 0) break;
       try {
         // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
@@ -225,7 +245,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
         next = claimFrom(Math.max(...chunk.map((row) => row.seq)) + 1);
         // Settled below or in the next turn; a failure here must not go unhandled meanwhile.
         next.catch(() => undefined);
-        const outcomes = await this.sendChunk(composed, batch.editionId, chunk);
+        const outcomes = await this.sendChunk(composed, batch.editionId, chunk, statuses);
         transient += outcomes.filter((outcome) => outcome.status === 'pending').length;
         await this.ledger.record(batch.editionId, lease, outcomes);
         this.progressed(batch.editionId);
@@ -251,11 +271,13 @@ export class EditionDeliveryService implements OnModuleDestroy {
     composed: Composed,
     editionId: string,
     chunk: readonly ClaimedDelivery[],
+    claimed: KnownStatuses,
   ): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
     const statuses = new SubscriberStatusReads(
       chunk.map((row) => row.subscriberId),
-      () => this.departures.count(),
+      claimed,
+      () => this.departures.recent(),
       (ids) => this.ledger.inactiveAmong(ids),
     );
     let next = 0;
@@ -280,6 +302,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       response: string,
     ): DeliveryOutcome => ({
       subscriberId: row.subscriberId,
+      seq: row.seq,
       status,
       messageId,
       smtpResponse: response,
@@ -290,13 +313,14 @@ export class EditionDeliveryService implements OnModuleDestroy {
     const parts = this.recipientParts(editionId, row);
     try {
       await this.throttle.take();
-      // Read after the throttle, the last wait before SMTP: an unsubscribe that has answered is
-      // seen by every message not yet handed over.
-      if (await statuses.gone(row.subscriberId))
-        return outcome('skipped', null, 'unsubscribed during the send');
       const raw = composed[row.tier].message.forRecipient(parts);
       const envelope = { from: this.envelopeSender(row.subscriberId), to: row.email };
-      const sent = await this.transport.sendRaw(envelope, raw, parts.messageId);
+      // Asked as the message starts, the last step before SMTP: an unsubscribe that has answered
+      // is seen by every message not started yet.
+      const sent = await this.transport.sendRawIfWanted(envelope, raw, parts.messageId, async () => {
+        return !(await statuses.gone(row.subscriberId));
+      });
+      if (sent === undefined) return outcome('skipped', null, 'unsubscribed during the send');
       return outcome('sent', parts.messageId, sent.response);
     } catch (error) {
       const failure = classifySmtpFailure(error);

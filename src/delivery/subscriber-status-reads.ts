@@ -1,48 +1,85 @@
 /**
- * A read shared by the questions asked in one turn of the event loop, started after all of them:
- * a read already under way when a question was asked never answers it.
+ * A read that answers only questions asked before it started, shared by as many of them as it
+ * can: one read at a time; the questions asked while one is under way share the next, which
+ * starts as soon as it ends (and after the turn of the event loop they were asked in). Busy lanes
+ * then cost one read per round trip, not one per message.
  */
-class FreshRead<T> {
-  private pending: Promise<T> | undefined;
+export class FreshRead<T> {
+  private current: { readonly read: Promise<T>; started: boolean } | undefined;
+  private queued: Promise<T> | undefined;
 
   constructor(private readonly read: () => Promise<T>) {}
 
   get(): Promise<T> {
-    this.pending ??= Promise.resolve().then(() => {
-      this.pending = undefined;
-      return this.read();
-    });
-    return this.pending;
+    const current = this.current;
+    if (current === undefined) return this.begin();
+    // Not started yet: asked in the same turn as the question that made it, so it answers both.
+    if (!current.started) return current.read;
+    this.queued ??= current.read.then(
+      () => this.next(),
+      () => this.next(),
+    );
+    return this.queued;
+  }
+
+  private next(): Promise<T> {
+    this.queued = undefined;
+    return this.current?.started === false ? this.current.read : this.begin();
+  }
+
+  private begin(): Promise<T> {
+    const current: { read: Promise<T>; started: boolean } = {
+      started: false,
+      // Started after the questions of this turn: each of them shares this read.
+      read: Promise.resolve().then(() => {
+        current.started = true;
+        return this.read();
+      }),
+    };
+    this.current = current;
+    const done = (): void => {
+      if (this.current === current) this.current = undefined;
+    };
+    current.read.then(done, done);
+    return current.read;
   }
 }
 
+/** The statuses of a chunk's subscribers as read from the database, and the counter read before. */
+export interface KnownStatuses {
+  readonly counter: number | undefined;
+  readonly inactive: ReadonlySet<string>;
+}
+
 /**
- * Whether a subscriber of a chunk has left, as of the moment of asking. The chunk's statuses are
- * read once from the database with the departures counter read just before; for each message the
- * counter is read again, and only when somebody left since (or Redis cannot say) are the statuses
- * read again. So an unsubscribe that has answered (its counter raised) is seen by every message
- * not yet handed over, for one Redis read per turn of the lanes.
+ * Whether a subscriber of a chunk has left, asked as a message is about to start. The chunk starts
+ * from the statuses its claim read, with the departures counter read before the claim; each
+ * question takes the counter from a recent read (see Departures.recent), and only when somebody
+ * left since (or Redis cannot say) are the statuses read again, by a read begun after the question.
  */
 export class SubscriberStatusReads {
-  private readonly counter: FreshRead<number | undefined>;
-  private readonly statuses: FreshRead<{ counter: number | undefined; inactive: Set<string> }>;
-  private known: { counter: number | undefined; inactive: Set<string> } | undefined;
+  private readonly statuses: FreshRead<KnownStatuses>;
 
   constructor(
     subscriberIds: readonly string[],
-    departures: () => Promise<number | undefined>,
+    private known: KnownStatuses,
+    private readonly recentCounter: () => Promise<number | undefined>,
     inactiveAmong: (ids: readonly string[]) => Promise<Set<string>>,
   ) {
-    this.counter = new FreshRead(departures);
     this.statuses = new FreshRead(async () => {
-      const counter = await departures();
+      const counter = await recentCounter();
       return { counter, inactive: await inactiveAmong(subscriberIds) };
     });
   }
 
   async gone(subscriberId: string): Promise<boolean> {
-    const counter = await this.counter.get();
-    if (counter === undefined || this.known?.counter !== counter) this.known = await this.statuses.get();
-    return this.known.inactive.has(subscriberId);
+    for (;;) {
+      const counter = await this.recentCounter();
+      if (counter !== undefined && counter === this.known.counter)
+        return this.known.inactive.has(subscriberId);
+      this.known = await this.statuses.get();
+      // Without Redis, the database read begun after the question is the answer.
+      if (this.known.counter === undefined) return this.known.inactive.has(subscriberId);
+    }
   }
 }

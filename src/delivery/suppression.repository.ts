@@ -54,7 +54,7 @@ export class SuppressionRepository {
           .onConflictDoNothing();
       }
     });
-    // Before the caller answers: a send in progress skips them from its next message on.
-    await this.departures.raise();
+    // Senders in progress skip them from their next message on; nobody waits on a bounce's answer.
+    await this.departures.raiseWithoutWaiting();
   }
 }

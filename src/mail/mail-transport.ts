@@ -7,7 +7,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { DkimSigner } from './dkim-signer.js';
-import { SmtpPool } from './smtp-client.js';
+import { type Envelope, SmtpPool } from './smtp-client.js';
 
 export interface SentMail {
   readonly messageId: string;
@@ -57,9 +57,28 @@ export class MailTransport implements OnApplicationShutdown {
   }
 
   /** A message composed elsewhere, sent as it is to one recipient. */
-  async sendRaw(envelope: { from: string; to: string }, raw: Buffer, messageId: string): Promise<SentMail> {
+  async sendRaw(envelope: Envelope, raw: Buffer, messageId: string): Promise<SentMail> {
+    const sent = await this.sendRawIfWanted(envelope, raw, messageId, () => true);
+    if (sent === undefined) throw new Error('unreachable: a message nobody withdrew was not sent');
+    return sent;
+  }
+
+  /**
+   * The same, with a last question asked as the message starts (just before MAIL FROM, once an
+   * SMTP session is free for it): when it answers false, nothing is sent and this gives undefined.
+   */
+  async sendRawIfWanted(
+    envelope: Envelope,
+    raw: Buffer,
+    messageId: string,
+    stillWanted: () => boolean | Promise<boolean>,
+  ): Promise<SentMail | undefined> {
     const message = this.dkim ? this.dkim.sign(raw) : raw;
-    if (this.pool) return { messageId, response: await this.pool.send(envelope, message) };
+    if (this.pool) {
+      const response = await this.pool.send(envelope, message, stillWanted);
+      return response === undefined ? undefined : { messageId, response };
+    }
+    if (!(await stillWanted())) return undefined;
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const safeId = messageId.replace(/[^A-Za-z0-9@._-]/g, '');
     const name = `${stamp}-${safeId}.eml`;

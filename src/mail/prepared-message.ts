@@ -88,22 +88,29 @@ function splice(body: string, html: boolean): SplicedBody {
   return { literals, slots, escapeHtml: html };
 }
 
-const CRLF = Buffer.from('\r\n');
+/** Length of `bytes` bytes in base64, in lines of 76 characters joined by CRLF (RFC 2045). */
+function base64LinesLength(bytes: number): number {
+  const encoded = 4 * Math.ceil(bytes / 3);
+  return encoded + 2 * Math.max(0, Math.ceil(encoded / 76) - 1);
+}
 
 /**
- * Base64 in lines of 76 characters, as RFC 2045 asks, written straight into bytes: this runs for
- * every recipient, so it copies lines rather than rewriting a string.
+ * Writes `content` as base64 in lines of 76 characters into `out` at `at`, and returns where it
+ * ended. This runs for every recipient: the encoding is written once, then each line is moved to
+ * its place inside the same buffer, from the last to the first, with no copy or buffer per line.
  */
-function base64Lines(content: Buffer): Buffer {
-  const encoded = Buffer.from(content.toString('base64'), 'latin1');
+function writeBase64Lines(content: Buffer, out: Buffer, at: number): number {
+  const encoded = content.toString('base64');
+  out.write(encoded, at, 'latin1');
   const lines = Math.ceil(encoded.length / 76);
-  const out = Buffer.allocUnsafe(encoded.length + Math.max(0, lines - 1) * 2);
-  let at = 0;
-  for (let from = 0; from < encoded.length; from += 76) {
-    if (from > 0) at += CRLF.copy(out, at);
-    at += encoded.copy(out, at, from, Math.min(from + 76, encoded.length));
+  for (let line = lines - 1; line > 0; line -= 1) {
+    const from = at + line * 76;
+    const to = from + line * 2;
+    out.copyWithin(to, from, Math.min(from + 76, at + encoded.length));
+    out[to - 2] = 0x0d;
+    out[to - 1] = 0x0a;
   }
-  return out;
+  return at + encoded.length + Math.max(0, lines - 1) * 2;
 }
 
 /** A header field folded to RFC 5322 line lengths, non-ASCII text encoded as RFC 2047 words. */
@@ -189,14 +196,24 @@ export class PreparedMessage {
       header('List-Unsubscribe', `<${recipient.unsubscribeUrl}>, <${recipient.unsubscribeMailto}>`) +
       this.fixedHeaders +
       '\r\n';
-    return Buffer.concat([
-      Buffer.from(headers, 'utf8'),
-      // RFC 2046: the last alternative is the preferred one, so the text part comes first.
-      this.textPartHead,
-      base64Lines(this.body(this.text, recipient)),
-      this.htmlPartHead,
-      base64Lines(this.body(this.html, recipient)),
-      this.closing,
-    ]);
+    const text = this.body(this.text, recipient);
+    const html = this.body(this.html, recipient);
+    const headerBytes = Buffer.byteLength(headers, 'utf8');
+    const message = Buffer.allocUnsafe(
+      headerBytes +
+        this.textPartHead.length +
+        base64LinesLength(text.length) +
+        this.htmlPartHead.length +
+        base64LinesLength(html.length) +
+        this.closing.length,
+    );
+    let at = message.write(headers, 0, 'utf8');
+    // RFC 2046: the last alternative is the preferred one, so the text part comes first.
+    at += this.textPartHead.copy(message, at);
+    at = writeBase64Lines(text, message, at);
+    at += this.htmlPartHead.copy(message, at);
+    at = writeBase64Lines(html, message, at);
+    this.closing.copy(message, at);
+    return message;
   }
 }

@@ -129,8 +129,16 @@ class SmtpConnection {
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 
-  private write(data: string | Buffer): void {
-    if (!this.failure) this.socket.write(data);
+  /** Writes these pieces in one go: one system call and as few TCP segments as they fill. */
+  private write(...pieces: (string | Buffer)[]): void {
+    if (this.failure) return;
+    if (pieces.length === 1) {
+      this.socket.write(pieces[0] ?? '');
+      return;
+    }
+    this.socket.cork();
+    for (const piece of pieces) this.socket.write(piece);
+    this.socket.uncork();
   }
 
   private async command(line: string, expect: number): Promise<Reply> {
@@ -247,8 +255,7 @@ class SmtpConnection {
     }
     const accepted = this.reply();
     const body = dotStuffed(message);
-    this.write(body);
-    this.write(body.subarray(-2).equals(Buffer.from('\r\n')) ? '.\r\n' : END_OF_DATA);
+    this.write(body, body.subarray(-2).equals(Buffer.from('\r\n')) ? '.\r\n' : END_OF_DATA);
     const reply = await accepted;
     if (Math.floor(reply.code / 100) !== 2) throw new SmtpError(reply.text, reply.code, reply.text);
     return reply.text;
@@ -265,7 +272,9 @@ class SmtpConnection {
 interface Task {
   readonly envelope: Envelope;
   readonly message: Buffer;
-  readonly resolve: (response: string) => void;
+  /** Asked once a session is free for the message, just before MAIL FROM: false withdraws it. */
+  readonly stillWanted: () => boolean | Promise<boolean>;
+  readonly resolve: (response: string | undefined) => void;
   readonly reject: (error: unknown) => void;
 }
 
@@ -283,10 +292,15 @@ export class SmtpPool {
 
   constructor(private readonly options: SmtpPoolOptions) {}
 
-  send(envelope: Envelope, message: Buffer): Promise<string> {
+  /** The server's reply to the message, or undefined when `stillWanted` withdrew it. */
+  send(
+    envelope: Envelope,
+    message: Buffer,
+    stillWanted: () => boolean | Promise<boolean> = () => true,
+  ): Promise<string | undefined> {
     if (this.closed) return Promise.reject(new SmtpError('The SMTP pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ envelope, message, resolve, reject });
+      this.queue.push({ envelope, message, stillWanted, resolve, reject });
       this.pump();
     });
   }
@@ -320,8 +334,10 @@ export class SmtpPool {
   }
 
   private run(connection: SmtpConnection, task: Task): void {
-    connection
-      .transact(task.envelope, task.message)
+    // The transaction starts in the same turn as the answer: nothing can come between them.
+    Promise.resolve()
+      .then(task.stillWanted)
+      .then((wanted) => (wanted ? connection.transact(task.envelope, task.message) : undefined))
       .then(task.resolve, task.reject)
       .finally(() => {
         if (connection.alive && !this.closed) this.idle.push(connection);

@@ -1,16 +1,33 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 
 /**
- * A counter of subscribers who stopped receiving (unsubscribed, erased), raised after the change
- * is committed and before it is answered. A sender that sees the counter unchanged since its last
- * look at the database knows that nobody left since: one Redis read per message, rather than one
- * database read, keeps an unsubscribe final the moment it answers.
+ * The oldest a counter read may be, from the moment it was sent, when a sender starts a message on
+ * it. Senders read the counter at most this often, however many messages they start.
+ */
+export const DEPARTURE_READ_MS = 25;
+
+/**
+ * How long a departure waits, after Redis counted it, before it is answered: longer than any read
+ * a sender may still start a message on. A message started after the answer was therefore checked
+ * by a read that reached Redis after the count, and saw it. Only durations are compared, each on
+ * one machine's monotonic clock, so senders and answerers may run on different machines.
+ */
+const FENCE_MS = 2 * DEPARTURE_READ_MS;
+
+/**
+ * A counter of subscribers who stopped receiving (unsubscribed, erased, suppressed), raised after
+ * the change is committed. A sender that sees the counter unchanged since its last look at the
+ * database knows that nobody left since; with the fence above, an unsubscribe is final the moment
+ * it answers, for one Redis read per sender every DEPARTURE_READ_MS rather than one per message.
  */
 @Injectable()
 export class Departures {
+  private latest: { readonly sentAt: number; readonly value: Promise<number | undefined> } | undefined;
+
   constructor(
     @Inject(Redis) private readonly redis: Redis,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -20,7 +37,14 @@ export class Departures {
     return `${this.config.queuePrefix}:departures`;
   }
 
+  /** Counts a departure, and returns once no sender can start a message to that subscriber. */
   async raise(): Promise<void> {
+    await this.raiseWithoutWaiting();
+    await sleep(FENCE_MS);
+  }
+
+  /** Counts a departure nobody waits on (a bounce, a complaint): senders see it within moments. */
+  async raiseWithoutWaiting(): Promise<void> {
     await this.redis.incr(this.key);
   }
 
@@ -30,6 +54,22 @@ export class Departures {
       return Number((await this.redis.get(this.key)) ?? 0);
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * The counter from a read sent at most DEPARTURE_READ_MS before this returns: what a sender may
+   * start a message on, in the same turn. Reads are shared by every message of the process.
+   */
+  async recent(): Promise<number | undefined> {
+    for (;;) {
+      let latest = this.latest;
+      if (latest === undefined || performance.now() - latest.sentAt > DEPARTURE_READ_MS) {
+        latest = { sentAt: performance.now(), value: this.count() };
+        this.latest = latest;
+      }
+      const value = await latest.value;
+      if (performance.now() - latest.sentAt <= DEPARTURE_READ_MS) return value;
     }
   }
 }

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SQL, sql } from 'drizzle-orm';
+import { type DatabaseClient, rowsOf } from '../src/database/database-client.js';
+import { DeliveriesRepository, type DeliveryOutcome } from '../src/delivery/deliveries.repository.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+const LEDGER = 20_000;
+const CHUNK = 100;
+
+interface PlanNode {
+  readonly 'Relation Name'?: string;
+  readonly 'Actual Rows': number;
+  readonly 'Actual Loops': number;
+  readonly Plans?: readonly PlanNode[];
+}
+
+/** Rows the plan's scans of a table produced, every loop counted. */
+function rowsRead(node: PlanNode, table: string): number {
+  const own = node['Relation Name'] === table ? node['Actual Rows'] * node['Actual Loops'] : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, table), 0);
+}
+
+/**
+ * The same database client, but each statement runs under EXPLAIN ANALYZE (so it still does what
+ * it does) and its plan is kept: what a statement read is then a number, not a time.
+ */
+function explaining(client: DatabaseClient, plans: PlanNode[]): DatabaseClient {
+  const db = new Proxy(client.db, {
+    get(target, key, receiver) {
+      if (key !== 'execute') return Reflect.get(target, key, receiver) as unknown;
+      return async (query: SQL) => {
+        const result = await target.execute(sql`explain (analyze, format json) ${query}`);
+        const [row] = rowsOf<{ 'QUERY PLAN': string | { Plan: PlanNode }[] }>(result);
+        const plan = row?.['QUERY PLAN'];
+        const parsed = typeof plan === 'string' ? (JSON.parse(plan) as { Plan: PlanNode }[]) : plan;
+        if (parsed?.[0]) plans.push(parsed[0].Plan);
+        return result;
+      };
+    },
+  });
+  return { db, engine: client.engine } as unknown as DatabaseClient;
+}
+
+describe("a send's bookkeeping, at the size of a large edition", () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('records a chunk by reading that chunk, never the whole ledger, whatever the planner believes', async () => {
+    const { db } = t.database;
+    // A ledger written in one statement and never analysed: what a fresh edition's ledger is.
+    await db.execute(sql`
+      insert into subscribers (email, name, tier, status, consent_source, consent_wording)
+      select 'lecteur' || n || '@exemple.fr', 'Lecteur ' || n, 'free', 'active', 'import', 'test'
+      from generate_series(1, ${LEDGER}::int) as n`);
+    const [edition] = rowsOf<{ id: string }>(
+      await db.execute(sql`
+        insert into editions (subject, article_ids) values ('Grande édition', '{}') returning id`),
+    );
+    await db.execute(sql`
+      insert into deliveries (edition_id, subscriber_id, tier)
+      select ${edition!.id}, id, tier from subscribers order by id`);
+    const chunk = rowsOf<{ subscriber_id: string; seq: string | number }>(
+      await db.execute(sql`
+        select subscriber_id, seq from deliveries where edition_id = ${edition!.id}
+        order by seq offset ${LEDGER / 2} limit ${CHUNK}`),
+    );
+    const outcomes: DeliveryOutcome[] = chunk.map((row) => ({
+      subscriberId: row.subscriber_id,
+      seq: Number(row.seq),
+      status: 'sent',
+      messageId: `<${row.subscriber_id}@exemple.fr>`,
+      smtpResponse: '250 2.0.0 Ok',
+    }));
+
+    const plans: PlanNode[] = [];
+    await new DeliveriesRepository(explaining(t.database, plans)).record(
+      edition!.id,
+      '00000000-0000-4000-8000-000000000000',
+      outcomes,
+    );
+
+    expect(plans).toHaveLength(1);
+    expect(rowsRead(plans[0]!, 'deliveries')).toBeLessThanOrEqual(2 * CHUNK);
+    const [recorded] = rowsOf<{ n: number }>(
+      await db.execute(sql`
+        select count(*)::int as n from deliveries where edition_id = ${edition!.id} and status = 'sent'`),
+    );
+    expect(recorded?.n).toBe(CHUNK);
+  });
+});
