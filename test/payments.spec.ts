@@ -585,6 +585,61 @@ describe('payments on the desk', () => {
     expect(upgrade('.plan').last().text()).toContain('65,00\u00a0€');
   });
 
+  it('lets the editor word the premium offer, made with the price on the blog and in free editions', async () => {
+    const seven = Array.from({ length: 7 }, (_, n) => `Avantage n° ${n + 1}`).join('\n');
+    const refused = await desk.submit('/admin/payments', '/admin/payments/offer', { offer: seven });
+    expect(refused.statusCode).toBe(400);
+    const form = load(refused.body);
+    expect(form('#offer-error').text()).toBe('Six lignes au plus.');
+    expect(form('textarea[name="offer"]').text()).toContain('Avantage n° 7');
+    const tooLong = await desk.submit('/admin/payments', '/admin/payments/offer', { offer: 'é'.repeat(161) });
+    expect(load(tooLong.body)('#offer-error').text()).toBe('Une ligne compte 160 caractères au plus.');
+
+    const lines = ['Les cartes inédites de la Syrie centrale', 'Un entretien par mois avec la rédaction'];
+    const saved = await desk.submit('/admin/payments', '/admin/payments/offer', {
+      offer: `${lines[0]}\r\n\r\n  ${lines[1]}  `,
+    });
+    expect(saved.statusCode).toBe(303);
+    expect(load((await desk.get('/admin/payments')).body)('textarea[name="offer"]').text()).toBe(
+      lines.join('\n'),
+    );
+
+    const upgrade = load((await t.request({ method: 'GET', url: '/upgrade' })).body);
+    expect(
+      upgrade('.upgrade__benefits li')
+        .map((_, li) => upgrade(li).text())
+        .get(),
+    ).toEqual(lines);
+    // Pages kept for strangers expire within seconds: the paywall makes the new offer after that.
+    const paywall = await eventually(async () => {
+      const $ = load((await articlePage()).body);
+      return $('.paywall__benefits li').first().text() === lines[0] ? $ : undefined;
+    });
+    // 6,50 € a month or 65 € a year: the year's twelfth is the lowest.
+    expect(paywall('.paywall__price').text()).toContain('5,42\u00a0€');
+
+    await addMember(t, 'offre@exemple.fr', 'free');
+    await addMember(t, 'offre-premium@exemple.fr', 'premium');
+    const edition = (
+      await t.api('POST', '/api/editions', { subject: 'L’offre', article_ids: [article.id] })
+    ).json();
+    const scheduled = await t.api('POST', `/api/editions/${edition.id}/schedule`, {
+      send_at: new Date(Date.now() + 300).toISOString(),
+    });
+    expect(scheduled.statusCode).toBe(200);
+    const [free] = await sink.waitFor('offre@exemple.fr', 1);
+    const html = load(String(free!.parsed.html));
+    expect(
+      html('.offer li')
+        .map((_, li) => html(li).text())
+        .get(),
+    ).toEqual(lines);
+    expect(html.text()).toContain('À partir de 5,42\u00a0€ par mois');
+    expect(free!.parsed.text).toContain(lines[1]);
+    const [premium] = await sink.waitFor('offre-premium@exemple.fr', 1);
+    expect(String(premium!.parsed.html)).not.toContain(lines[0]);
+  });
+
   it('lets the editor set the grace after a failed payment, which the next failure follows', async () => {
     const refused = await desk.submit('/admin/payments', '/admin/payments/grace', { grace_days: '365' });
     expect(refused.statusCode).toBe(400);

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { formatMoney, parseMoney } from '../i18n/money.js';
 import { MAX_GRACE_DAYS, PaymentsService, USED_STRIPE_EVENTS } from '../payments/payments.service.js';
 import { PaymentProviderError, type Price } from '../payments/stripe-gateway.js';
+import { offerLines } from '../settings/settings.repository.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
@@ -19,6 +20,7 @@ interface PricesForm {
   readonly monthly?: string;
   readonly yearly?: string;
   readonly graceDays?: string;
+  readonly offer?: string;
 }
 
 /** The desk's payments page: the premium prices, and how Stripe is wired to the publication. */
@@ -35,10 +37,13 @@ export class AdminPaymentsController {
 
   @Get()
   async show(@Desk() desk: DeskContext, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
-    const saved = one(query.saved);
-    const notice =
-      saved === 'grace' ? this.renderer.t.saved : saved ? this.renderer.t.paymentsPricesSaved : undefined;
-    await this.page(reply, desk, {}, {}, 200, notice);
+    const t = this.renderer.t;
+    const notices: Readonly<Record<string, string>> = {
+      '1': t.paymentsPricesSaved,
+      grace: t.saved,
+      offer: t.paymentsOfferSaved,
+    };
+    await this.page(reply, desk, {}, {}, 200, notices[one(query.saved) ?? '']);
   }
 
   /** New prices: created in Stripe in the publication's currency, and offered from now on. */
@@ -81,6 +86,24 @@ export class AdminPaymentsController {
     await seeOther(reply, '/admin/payments?saved=grace');
   }
 
+  /** What premium gives, line by line, wherever premium is offered. */
+  @Post('offer')
+  async setOffer(@Desk() desk: DeskContext, @Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
+    const t = this.renderer.t;
+    const text = one(form.offer) ?? '';
+    const checked = offerLines(text);
+    if ('problem' in checked) {
+      const problem = {
+        'too-many': t.paymentsOfferTooMany,
+        'too-long': t.paymentsOfferTooLong,
+        control: t.paymentsOfferControl,
+      }[checked.problem];
+      return this.page(reply, desk, { offer: text }, { offer: problem }, 400);
+    }
+    await this.payments.setOfferLines(checked.lines);
+    await seeOther(reply, '/admin/payments?saved=offer');
+  }
+
   private async page(
     reply: FastifyReply,
     desk: DeskContext,
@@ -114,6 +137,7 @@ export class AdminPaymentsController {
         })),
         pricesUnavailable,
         graceDays: form.graceDays ?? String(await this.payments.graceDays()),
+        offer: form.offer ?? (await this.payments.offer()).benefits.join('\n'),
         maxGraceDays: MAX_GRACE_DAYS,
         webhookUrl: `${this.config.publicUrl}/stripe/webhook`,
         events: USED_STRIPE_EVENTS,

@@ -233,6 +233,14 @@ const ADMIN_MESSAGES = {
     paymentsGraceHint:
       'Quand le paiement d’un membre échoue, il reste premium ce nombre de jours et reçoit un e-mail lui demandant de mettre à jour sa carte.',
     paymentsGraceDays: 'Délai de grâce (jours)',
+    paymentsOffer: 'L’offre premium',
+    paymentsOfferHint:
+      'Ce que donne l’abonnement premium, une ligne par avantage (six au plus) : montré sur le paywall, la page d’abonnement et dans chaque édition gratuite, avec le prix. Vide : le texte par défaut.',
+    paymentsOfferLines: 'Avantages, un par ligne',
+    paymentsOfferTooMany: 'Six lignes au plus.',
+    paymentsOfferTooLong: 'Une ligne compte 160 caractères au plus.',
+    paymentsOfferControl: 'Retirez les caractères invisibles (tabulations, caractères de contrôle).',
+    paymentsOfferSaved: 'Offre enregistrée : elle paraît sur le site et dans les prochaines éditions.',
     payingMembers: 'Membres payants',
     monthlyRevenue: 'Revenu mensuel récurrent',
     paidPerMonth: 'Abonnements payants, par mois',
@@ -495,6 +503,14 @@ const ADMIN_MESSAGES = {
     paymentsGraceHint:
       'When a member’s payment fails, they stay premium this many days and get an email asking them to update their card.',
     paymentsGraceDays: 'Grace period (days)',
+    paymentsOffer: 'The premium offer',
+    paymentsOfferHint:
+      'What premium gives, one benefit per line (six at most): shown in the paywall, on the upgrade page and in every free edition, with the price. Empty: the default text.',
+    paymentsOfferLines: 'Benefits, one per line',
+    paymentsOfferTooMany: 'Six lines at most.',
+    paymentsOfferTooLong: 'A line has 160 characters at most.',
+    paymentsOfferControl: 'Remove the invisible characters (tabs, control characters).',
+    paymentsOfferSaved: 'Offer saved: it shows on the site and in the next editions.',
     payingMembers: 'Paying members',
     monthlyRevenue: 'Monthly recurring revenue',
     paidPerMonth: 'Paid subscriptions, per month',

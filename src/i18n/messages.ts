@@ -336,6 +336,11 @@ const MESSAGES = {
 
 export type Messages = (typeof MESSAGES)[Locale];
 
+/** What premium gives, in the locale's words: the offer until an editor writes their own. */
+export function defaultOfferBenefits(messages: Messages): string[] {
+  return [messages.upgradeBenefit1, messages.upgradeBenefit2, messages.upgradeBenefit3];
+}
+
 export function messagesFor(locale: Locale): Messages {
   return MESSAGES[locale];
 }

@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { defaultOfferBenefits, messagesFor } from '../i18n/messages.js';
+import { premiumOffer, SettingsRepository } from '../settings/settings.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { gatedContent } from '../content/access-gate.js';
@@ -38,6 +40,7 @@ export class EditionComposer {
 
   constructor(
     @Inject(EmailRenderer) private readonly renderer: EmailRenderer,
+    @Inject(SettingsRepository) private readonly settings: SettingsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.dateFormat = longDateFormat(config.locale, config.timezone);
@@ -61,6 +64,15 @@ export class EditionComposer {
       preferencesUrl: marker(RECIPIENT_MARKERS.preferencesUrl),
       webVersionUrl: marker(RECIPIENT_MARKERS.webVersionUrl),
       premiumUrl: this.config.premiumUrl,
+      // The free edition makes the offer the blog makes: the desk's words, the price from Stripe.
+      offer:
+        tier === 'free'
+          ? await premiumOffer(
+              this.settings,
+              defaultOfferBenefits(messagesFor(this.config.locale)),
+              this.config.stripe !== undefined,
+            )
+          : undefined,
       articles: articles.map((article) => ({
         title: article.title,
         lede: article.lede,

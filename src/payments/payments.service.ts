@@ -8,7 +8,8 @@ import { InvalidInputException } from '../http/api-error.js';
 import { normaliseEmail } from '../mail/email-address.js';
 import { MemberQueue } from '../queue/member.queue.js';
 import { SubscribersRepository } from '../subscribers/subscribers.repository.js';
-import { SettingsRepository } from '../settings/settings.repository.js';
+import { type PremiumOffer, premiumOffer, SettingsRepository } from '../settings/settings.repository.js';
+import { defaultOfferBenefits, messagesFor } from '../i18n/messages.js';
 import {
   type PaymentMonth,
   type PaymentTotals,
@@ -50,6 +51,16 @@ export interface CompletedCheckout {
   readonly signIn: boolean;
 }
 
+/** The lowest price a month among these plans (a year's twelfth), as the locale writes it. */
+function lowestMonthly(locale: AppConfig['locale'], plans: readonly Price[]): string | undefined {
+  const monthly = plans.map((plan) => ({
+    currency: plan.currency,
+    amount: plan.interval === 'year' ? Math.round(plan.amount / 12) : plan.amount,
+  }));
+  const lowest = monthly.sort((a, b) => a.amount - b.amount)[0];
+  return lowest ? formatMoney(locale, lowest.currency, lowest.amount) : undefined;
+}
+
 /**
  * Readers who pay: checkout, the billing portal, and the tier following each paid subscription.
  * Stripe's word is always read back from its API (never taken from an event's payload), so an
@@ -88,7 +99,8 @@ export class PaymentsService {
 
   /**
    * The lowest price a month on offer, as the locale writes it ("4,17 €"), for paywalls; undefined
-   * with payments off, no price, or Stripe out of reach (a paywall does without).
+   * with payments off, no price, or Stripe out of reach (a paywall does without). Kept in the
+   * settings as it changes, for the emails that make the same offer (see premiumOffer).
    */
   async startingPrice(): Promise<string | undefined> {
     if (!this.enabled) return undefined;
@@ -99,12 +111,24 @@ export class PaymentsService {
       if (!(error instanceof PaymentProviderError)) throw error;
       return undefined;
     }
-    const monthly = plans.map((plan) => ({
-      currency: plan.currency,
-      amount: plan.interval === 'year' ? Math.round(plan.amount / 12) : plan.amount,
-    }));
-    const lowest = monthly.sort((a, b) => a.amount - b.amount)[0];
-    return lowest ? formatMoney(this.config.locale, lowest.currency, lowest.amount) : undefined;
+    const price = lowestMonthly(this.config.locale, plans);
+    const { 'offer.from_price': known } = await this.settings.get(['offer.from_price']);
+    if (price !== undefined && price !== known) await this.settings.set({ 'offer.from_price': price });
+    return price;
+  }
+
+  /** The premium offer as a reader is shown it: the desk's words, and the price from Stripe now. */
+  async offer(): Promise<PremiumOffer> {
+    const [offer, fromPrice] = await Promise.all([
+      premiumOffer(this.settings, defaultOfferBenefits(messagesFor(this.config.locale)), false),
+      this.startingPrice(),
+    ]);
+    return { ...offer, ...(fromPrice ? { fromPrice } : {}) };
+  }
+
+  /** What premium gives, as the editor words it: empty lines bring back the locale's words. */
+  async setOfferLines(lines: readonly string[]): Promise<void> {
+    await this.settings.set({ 'offer.benefits': lines.join('\n') });
   }
 
   /**
@@ -122,6 +146,7 @@ export class PaymentsService {
     await this.settings.set({
       'stripe.price.month': created.monthly.id,
       'stripe.price.year': created.yearly.id,
+      'offer.from_price': lowestMonthly(this.config.locale, [created.monthly, created.yearly]) ?? '',
     });
     this.logger.log({ monthly: created.monthly.id, yearly: created.yearly.id }, 'Premium prices set');
     return [created.monthly, created.yearly];

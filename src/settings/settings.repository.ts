@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { inArray, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import { settings } from '../database/schema.js';
+import { isSingleLine } from '../lib/single-line.js';
 
 /** Every setting an editor may change on the desk, by key. */
 export const SETTING_KEYS = [
@@ -9,6 +10,8 @@ export const SETTING_KEYS = [
   'stripe.price.year',
   'payments.grace_days',
   'tracking.clicks',
+  'offer.benefits',
+  'offer.from_price',
 ] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
@@ -42,4 +45,50 @@ export class SettingsRepository {
 export async function clickTracking(settings: SettingsRepository): Promise<boolean> {
   const { 'tracking.clicks': value } = await settings.get(['tracking.clicks']);
   return value !== 'off';
+}
+
+/** The most lines an editor may give for what premium gives, and the longest line. */
+export const OFFER_MAX_LINES = 6;
+export const OFFER_MAX_LINE_LENGTH = 160;
+
+/** What the premium offer says wherever it is made: the paywall, the upgrade page, free emails. */
+export interface PremiumOffer {
+  /** What premium gives, line by line: the editor's words, else the locale's. */
+  readonly benefits: readonly string[];
+  /** The lowest price a month, as the blog last showed it ("4,17 €"); absent without one. */
+  readonly fromPrice?: string;
+}
+
+/**
+ * The premium offer as it stands: the lines an editor wrote on the desk (`defaults` when none),
+ * and the starting price the payments module last learnt from Stripe.
+ */
+export async function premiumOffer(
+  settings: SettingsRepository,
+  defaults: readonly string[],
+  payments: boolean,
+): Promise<PremiumOffer> {
+  const stored = await settings.get(['offer.benefits', 'offer.from_price']);
+  const lines = (stored['offer.benefits'] ?? '').split('\n').filter((line) => line !== '');
+  const fromPrice = payments ? stored['offer.from_price'] : undefined;
+  return { benefits: lines.length > 0 ? lines : defaults, ...(fromPrice ? { fromPrice } : {}) };
+}
+
+/**
+ * The lines of the offer as typed on the desk, checked: at most OFFER_MAX_LINES lines of at most
+ * OFFER_MAX_LINE_LENGTH characters with no control character, blank lines dropped; an empty text
+ * brings back the defaults.
+ */
+export function offerLines(
+  text: string,
+): { lines: string[] } | { problem: 'too-many' | 'too-long' | 'control' } {
+  const lines = text
+    .replace(/\r\n?/g, '\n')
+    .split('\n')
+    .map((line) => line.replace(/\s+/g, ' ').trim())
+    .filter((line) => line !== '');
+  if (!lines.every(isSingleLine)) return { problem: 'control' };
+  if (lines.length > OFFER_MAX_LINES) return { problem: 'too-many' };
+  if (lines.some((line) => line.length > OFFER_MAX_LINE_LENGTH)) return { problem: 'too-long' };
+  return { lines };
 }

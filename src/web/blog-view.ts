@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/app-config.js';
+import type { PremiumOffer } from '../settings/settings.repository.js';
 import { type Audience, gatedContent } from '../content/access-gate.js';
 import { plainText, truncateText } from '../content/markdown.js';
 import type { ArticleRow } from '../database/schema.js';
@@ -102,13 +103,15 @@ export interface Paywall {
   readonly signIn: boolean;
   /** The lowest price a month, as the locale writes it, when payments are on. */
   readonly fromPrice?: string;
+  /** What premium gives, line by line (see premiumOffer). */
+  readonly benefits: readonly string[];
 }
 
 export function paywallFor(
   config: AppConfig,
   reader: BlogReader,
   article: ArticleView,
-  fromPrice: string | undefined,
+  offer: PremiumOffer,
 ): Paywall {
   const subscriber = reader.audience !== 'public';
   const onSale = config.stripe !== undefined;
@@ -119,7 +122,8 @@ export function paywallFor(
     upgradeUrl: upgradeUrl(config, `/articles/${article.slug}`),
     freeOffer: !subscriber && onSale,
     signIn: !reader.member,
-    ...(fromPrice ? { fromPrice } : {}),
+    ...(offer.fromPrice ? { fromPrice: offer.fromPrice } : {}),
+    benefits: offer.benefits,
   };
 }
 

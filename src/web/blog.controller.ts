@@ -120,7 +120,7 @@ export class BlogController {
         article,
         reader,
         paywall: article.gated
-          ? paywallFor(this.config, reader, article, await this.payments.startingPrice())
+          ? paywallFor(this.config, reader, article, await this.payments.offer())
           : undefined,
       },
     );

@@ -83,7 +83,7 @@ export class UpgradeController {
     form: UpgradeForm,
     status = 200,
   ): Promise<void> {
-    const plans = await this.payments.plans();
+    const [plans, offer] = await Promise.all([this.payments.plans(), this.payments.offer()]);
     await this.send(
       reply,
       'upgrade',
@@ -92,6 +92,7 @@ export class UpgradeController {
         reader: readerOf(member),
         member,
         plans: this.plansView(plans, form.plan),
+        benefits: offer.benefits,
         next: form.next,
         nextEncoded: encodeURIComponent(form.next),
         email: form.email,
