@@ -382,6 +382,40 @@ describe('the tier follows the subscription', () => {
     expect(paywall.find('a.button').text()).toBe('Reprendre l’abonnement premium');
   });
 
+  it('makes a member free when their payment is refunded in full, until they pay again', async () => {
+    const member = await payingMember('rembourse@exemple.fr');
+    const refunded = (charge: object) => deliver(stripe.signedEvent('charge.refunded', charge));
+    // A partial refund, a goodwill gesture: still premium.
+    expect((await refunded(stripe.refund(member.charge, 100))).json()).toMatchObject({ applied: false });
+    expect(await tierOf('rembourse@exemple.fr')).toEqual({ tier: 'premium', source: 'payment' });
+
+    const before = sink.to('rembourse@exemple.fr').length;
+    expect((await refunded(stripe.refund(member.charge))).json()).toMatchObject({ applied: true });
+    expect(await tierOf('rembourse@exemple.fr')).toEqual({ tier: 'free', source: 'editor' });
+    await sink.waitFor('rembourse@exemple.fr', before + 1);
+    expect(load((await articlePage(member.cookie)).body).text()).not.toContain(CANARY_MARK);
+
+    // Stripe still calls the subscription active, and the invoice paid before the refund comes late.
+    const active = stripe.subscription(member.subscription)!;
+    expect((await deliver(stripe.signedEvent('customer.subscription.updated', active))).statusCode).toBe(200);
+    const invoice = (paidAt: number) => ({
+      id: `in_${paidAt}`,
+      object: 'invoice',
+      customer: member.customer,
+      status_transitions: { paid_at: paidAt },
+      parent: { type: 'subscription_details', subscription_details: { subscription: member.subscription } },
+    });
+    const now = Math.floor(Date.now() / 1000);
+    expect((await deliver(stripe.signedEvent('invoice.paid', invoice(now - 60)))).statusCode).toBe(200);
+    expect((await tierOf('rembourse@exemple.fr')).tier).toBe('free');
+
+    // A payment after the refund: premium again.
+    expect((await deliver(stripe.signedEvent('invoice.paid', invoice(now + 5)))).json()).toMatchObject({
+      applied: true,
+    });
+    expect(await tierOf('rembourse@exemple.fr')).toEqual({ tier: 'premium', source: 'payment' });
+  });
+
   it('follows Stripe’s state, not the order events arrive in', async () => {
     const member = await payingMember('desordre@exemple.fr');
     const activeCopy = structuredClone(stripe.subscription(member.subscription)!);

@@ -404,6 +404,8 @@ export const paidSubscriptions = pgTable(
     pastDueSince: timestamp('past_due_since', { withTimezone: true, precision: 3 }),
     grantsPremium: boolean('grants_premium').notNull().default(false),
     premiumUntil: timestamp('premium_until', { withTimezone: true, precision: 3 }),
+    /** When the member's payment was refunded in full: no premium until they pay again. */
+    refundedAt: timestamp('refunded_at', { withTimezone: true, precision: 3 }),
     startedAt: timestamp('started_at', { withTimezone: true, precision: 3 }).notNull(),
     endedAt: timestamp('ended_at', { withTimezone: true, precision: 3 }),
     ...timestamps,

@@ -60,9 +60,11 @@ export class PaidSubscriptionsRepository {
     state: SubscriptionState,
     subscriberId: string,
     pastDueSince: Date | null,
+    refundedAt: Date | null,
     grant: PremiumGrant,
   ): Promise<void> {
     const values = {
+      refundedAt,
       subscriberId,
       customerId: state.customerId,
       status: state.status,
@@ -90,6 +92,19 @@ export class PaidSubscriptionsRepository {
           updatedAt: sql`now()`,
         },
       });
+  }
+
+  /**
+   * A full refund of a payment of this subscriber's: their subscriptions that grant premium stop
+   * granting it, until a payment made after `at`. Answers how many did.
+   */
+  async revokeForRefund(subscriberId: string, at: Date): Promise<number> {
+    const rows = await this.db
+      .update(paidSubscriptions)
+      .set({ refundedAt: at, grantsPremium: false, premiumUntil: null, updatedAt: sql`now()` })
+      .where(and(eq(paidSubscriptions.subscriberId, subscriberId), eq(paidSubscriptions.grantsPremium, true)))
+      .returning({ id: paidSubscriptions.id });
+    return rows.length;
   }
 
   /** Subscriptions whose grant ran out (a cancelled period ended, a grace passed): their subscribers. */

@@ -17,7 +17,13 @@ import {
 } from './paid-subscriptions.repository.js';
 import { premiumGrant } from './premium-rule.js';
 import { formatMoney } from '../i18n/money.js';
-import { type CheckoutState, PaymentProviderError, type Price, StripeGateway } from './stripe-gateway.js';
+import {
+  type CheckoutState,
+  PaymentProviderError,
+  type Price,
+  StripeGateway,
+  toDate,
+} from './stripe-gateway.js';
 
 /** The webhook events Dépêche applies: the ones to enable on the endpoint in Stripe. */
 export const USED_STRIPE_EVENTS = [
@@ -27,6 +33,7 @@ export const USED_STRIPE_EVENTS = [
   'customer.subscription.deleted',
   'invoice.paid',
   'invoice.payment_failed',
+  'charge.refunded',
 ] as const;
 
 /** What became of a webhook event. */
@@ -285,14 +292,39 @@ export class PaymentsService {
     if (event.type === 'invoice.paid' || event.type === 'invoice.payment_failed') {
       const subscriptionId = invoiceSubscription(event.data.object);
       const failed = event.type === 'invoice.payment_failed';
+      // A payment made after a refund brings premium back; an older one, arriving late, does not.
+      const invoice: Partial<Stripe.Invoice> = event.data.object;
+      const paidAt = failed ? undefined : toDate(invoice.status_transitions?.paid_at);
       return async () => {
         if (!subscriptionId) return ignored('invoice of no subscription');
-        const outcome = await this.syncSubscription(subscriptionId);
+        const outcome = await this.syncSubscription(subscriptionId, undefined, paidAt);
         if (failed && outcome.applied) await this.tellPaymentFailed(subscriptionId);
         return outcome;
       };
     }
+    if (event.type === 'charge.refunded') {
+      const chargeId = event.data.object.id;
+      return () => this.applyRefund(chargeId);
+    }
     return undefined;
+  }
+
+  /**
+   * A payment refunded in full takes premium back from its member at once (they are told), until
+   * they pay again; a partial refund (a goodwill gesture) changes nothing.
+   */
+  private async applyRefund(chargeId: string): Promise<EventOutcome> {
+    const charge = await this.gateway.charge(chargeId);
+    if (!charge) return ignored('unknown charge');
+    if (!charge.refunded) return ignored('refunded in part');
+    const subscriber = charge.customerId
+      ? await this.subscribers.findByCustomer(charge.customerId)
+      : undefined;
+    if (!subscriber) return ignored('unknown customer');
+    if ((await this.paid.revokeForRefund(subscriber.id, new Date())) === 0)
+      return ignored('no premium paid for');
+    await this.refreshTiers([subscriber.id]);
+    return APPLIED;
   }
 
   /** Asks the member to update their card, while premium lasts for them to do so. */
@@ -355,7 +387,11 @@ export class PaymentsService {
   }
 
   /** Reads a subscription back from Stripe and lets its member's tier follow. */
-  private async syncSubscription(id: string, knownSubscriberId?: string): Promise<EventOutcome> {
+  private async syncSubscription(
+    id: string,
+    knownSubscriberId?: string,
+    paidAt?: Date | null,
+  ): Promise<EventOutcome> {
     const state = await this.gateway.subscription(id);
     if (!state) return ignored('unknown subscription');
     const subscriberId =
@@ -366,12 +402,14 @@ export class PaymentsService {
     const previous = await this.paid.find(id);
     const now = new Date();
     const pastDueSince = state.status === 'past_due' ? (previous?.pastDueSince ?? now) : null;
+    const refunded = previous?.refundedAt ?? null;
+    const refundedAt = refunded && paidAt && paidAt > refunded ? null : refunded;
     const grant = premiumGrant(
-      { status: state.status, endsAt: state.endsAt, pastDueSince },
+      { status: state.status, endsAt: state.endsAt, pastDueSince, refundedAt },
       await this.graceDays(),
       now,
     );
-    await this.paid.save(state, subscriberId, pastDueSince, grant);
+    await this.paid.save(state, subscriberId, pastDueSince, refundedAt, grant);
     await this.refreshTiers([subscriberId]);
     return APPLIED;
   }

@@ -12,6 +12,8 @@ export interface PaidState {
   readonly endsAt: Date | null;
   /** Since when a payment has been failing, for a past-due subscription. */
   readonly pastDueSince: Date | null;
+  /** When the member's payment was refunded in full, if it was and nothing was paid since. */
+  readonly refundedAt: Date | null;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -19,10 +21,12 @@ const DAY_MS = 24 * 3600 * 1000;
 /**
  * THE rule from a subscription to premium. Active or trialing: premium (until the end of the period
  * its member cancelled, if they did). Past due: premium for the grace period after the first
- * failed payment, for the member to update their card. Anything else (cancelled, unpaid,
- * incomplete, paused): not premium.
+ * failed payment, for the member to update their card. Refunded in full: not premium, whatever
+ * the subscription says, until a new payment. Anything else (cancelled, unpaid, incomplete,
+ * paused): not premium.
  */
 export function premiumGrant(state: PaidState, graceDays: number, now: Date): PremiumGrant {
+  if (state.refundedAt !== null) return { grants: false, until: null };
   switch (state.status) {
     case 'active':
     case 'trialing':

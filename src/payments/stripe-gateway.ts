@@ -15,6 +15,13 @@ export interface Price {
   readonly currency: string;
 }
 
+/** A charge as Stripe says it is now: whose, and whether it was refunded in full. */
+export interface ChargeState {
+  readonly id: string;
+  readonly customerId: string | null;
+  readonly refunded: boolean;
+}
+
 /** A subscription as Stripe holds it now. */
 export interface SubscriptionState {
   readonly id: string;
@@ -61,7 +68,7 @@ export class PaymentProviderError extends Error {
 const PRICE_CACHE_MS = 10 * 60_000;
 const planInterval = (interval: string | undefined): PlanInterval | null =>
   interval === 'month' || interval === 'year' ? interval : null;
-const toDate = (seconds: number | null | undefined): Date | null =>
+export const toDate = (seconds: number | null | undefined): Date | null =>
   typeof seconds === 'number' ? new Date(seconds * 1000) : null;
 const idOf = (value: string | { id: string } | null | undefined): string | null =>
   typeof value === 'string' ? value : (value?.id ?? null);
@@ -214,6 +221,12 @@ export class StripeGateway {
       endedAt: toDate(sub.ended_at),
       subscriberId: sub.metadata.subscriber_id ?? null,
     };
+  }
+
+  async charge(id: string): Promise<ChargeState | undefined> {
+    const charge = await this.lookup('read a charge', (stripe) => stripe.charges.retrieve(id));
+    if (!charge) return undefined;
+    return { id: charge.id, customerId: idOf(charge.customer), refunded: charge.refunded };
   }
 
   async portal(customerId: string, returnUrl: string): Promise<string> {

@@ -70,6 +70,16 @@ export interface StandInSubscription {
   };
 }
 
+export interface StandInCharge {
+  readonly id: string;
+  readonly object: 'charge';
+  readonly customer: string;
+  readonly amount: number;
+  amount_refunded: number;
+  refunded: boolean;
+  readonly currency: string;
+}
+
 export interface StripeStandIn {
   readonly url: string;
   /** The env that points Dépêche at the stand-in, with a monthly and a yearly price. */
@@ -80,7 +90,9 @@ export interface StripeStandIn {
   session(id: string): Session | undefined;
   subscription(id: string): StandInSubscription | undefined;
   /** Pays an open checkout as the hosted page would: a customer, an active subscription. */
-  pay(sessionId: string): { customer: string; subscription: string; successUrl: string };
+  pay(sessionId: string): { customer: string; subscription: string; charge: string; successUrl: string };
+  /** Refunds a charge, in full or this many minor units of it; answers the charge as it is now. */
+  refund(chargeId: string, amount?: number): StandInCharge;
   /** Changes a subscription as Stripe would after a cancellation, a failed payment… */
   updateSubscription(id: string, change: Partial<StandInSubscription>): StandInSubscription;
   /** A webhook event about an object, and the Stripe-Signature header Stripe would send with it. */
@@ -134,6 +146,7 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     { id: string; currency: string; unit_amount: number; interval: string; product: string }
   >();
   const customers = new Map<string, { id: string; email: string }>();
+  const charges = new Map<string, StandInCharge>();
   let failing = false;
   let base = '';
   const signer = new Stripe(STAND_IN_SECRET_KEY);
@@ -206,6 +219,16 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
       },
     };
     subscriptions.set(subscription.id, subscription);
+    const charge: StandInCharge = {
+      id: newId('ch'),
+      object: 'charge',
+      customer,
+      amount: price.unit_amount,
+      amount_refunded: 0,
+      refunded: false,
+      currency: price.currency,
+    };
+    charges.set(charge.id, charge);
     Object.assign(session, {
       status: 'complete',
       payment_status: 'paid',
@@ -216,6 +239,7 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     return {
       customer,
       subscription: subscription.id,
+      charge: charge.id,
       successUrl: session.success_url.replace('{CHECKOUT_SESSION_ID}', session.id),
     };
   };
@@ -263,6 +287,10 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     if (method === 'GET' && (match = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
       const subscription = subscriptions.get(match[1] ?? '');
       return subscription ? json(200, subscription) : missing('subscription');
+    }
+    if (method === 'GET' && (match = /^\/v1\/charges\/([^/]+)$/.exec(path))) {
+      const charge = charges.get(match[1] ?? '');
+      return charge ? json(200, charge) : missing('charge');
     }
     if (method === 'GET' && (match = /^\/v1\/prices\/([^/]+)$/.exec(path))) {
       const price = priceJson(match[1] ?? '');
@@ -347,6 +375,13 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     session: (id) => sessions.get(id),
     subscription: (id) => subscriptions.get(id),
     pay,
+    refund: (chargeId, amount) => {
+      const charge = charges.get(chargeId);
+      if (!charge) throw new Error(`No charge ${chargeId}`);
+      charge.amount_refunded = Math.min(charge.amount, charge.amount_refunded + (amount ?? charge.amount));
+      charge.refunded = charge.amount_refunded === charge.amount;
+      return structuredClone(charge);
+    },
     updateSubscription: (id, change) => {
       const subscription = subscriptions.get(id);
       if (!subscription) throw new Error(`No subscription ${id}`);
