@@ -1,3 +1,4 @@
+import { load } from 'cheerio';
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../src/database/database-client.js';
@@ -23,6 +24,7 @@ describe('click tracking', () => {
   let premium: string[];
 
   const later = (href: string): string => clickedLater(t, href, 60);
+  let deskOwner: DeskClient | undefined;
 
   async function countsOf(linkUrlPart?: string) {
     await t.app.get(ClickRedirect).flush();
@@ -194,6 +196,7 @@ describe('click tracking', () => {
   it('can be turned off on the desk: the next edition links straight to its targets', async () => {
     const desk = new DeskClient(t);
     await desk.setUp();
+    deskOwner = desk;
     const page = await desk.get('/admin/editions');
     expect(page.body).toContain('name="clicks" value="on" checked');
     const saved = await desk.submit('/admin/editions', '/admin/editions/tracking', {});
@@ -209,5 +212,58 @@ describe('click tracking', () => {
     expect(
       hrefs.some((href) => href.startsWith(`${PUBLIC_URL}/articles/${slug}?edition=${next.id}&reader=`)),
     ).toBe(true);
+  });
+
+  it('counts opens only once an editor turns the pixel on, and calls them unreliable', async () => {
+    const [first] = await sink.waitFor(free[1]!, 1);
+    expect(String(first!.parsed.html)).not.toContain(`${PUBLIC_URL}/o/`);
+    const desk = deskOwner ?? new DeskClient(t);
+    if (!deskOwner) await desk.setUp();
+    const page = await desk.get('/admin/editions');
+    expect(page.body).toContain('Désactivé par défaut, et peu fiable');
+    expect(load(page.body)('input[name="opens"]').is(':checked')).toBe(false);
+    // Clicks stay off (the test before); opens on.
+    expect(
+      (await desk.submit('/admin/editions', '/admin/editions/tracking', { opens: 'on' })).statusCode,
+    ).toBe(303);
+    expect(load((await desk.get('/admin/editions')).body)('input[name="opens"]').is(':checked')).toBe(true);
+
+    const next = await scheduledEdition(t, articleId);
+    await finished(t, next.id);
+    const mail = (await sink.waitFor(free[1]!, 3)).find((m) => m.parsed.messageId?.includes(next.id))!;
+    const pixel = load(String(mail.parsed.html))('img[width="1"][height="1"]').attr('src') ?? '';
+    expect(pixel.startsWith(`${PUBLIC_URL}/o/`)).toBe(true);
+    const tokens = t.app.get(SubscriberTokens);
+    const view = tokens.verifyClickToken(pixel.split('/o/')[1]!)!;
+    expect(view.linkId).toBe('open-pixel');
+    // Opened an hour after it arrived, twice; a scanner's fetch on arrival is counted apart.
+    const opened = `/o/${tokens.clickToken({ ...view, sentAt: view.sentAt - 3600 })}`;
+    for (let n = 0; n < 2; n += 1) {
+      const response = await t.request({ method: 'GET', url: opened, headers: { 'user-agent': BROWSER } });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('image/gif');
+      expect(response.headers['cache-control']).toBe('no-store, private');
+    }
+    expect((await t.request({ method: 'GET', url: pixel.slice(PUBLIC_URL.length) })).statusCode).toBe(200);
+    const forged = opened.slice(0, -1) + (opened.endsWith('a') ? 'b' : 'a');
+    expect((await t.request({ method: 'GET', url: forged })).statusCode).toBe(404);
+    // The pixel's token leads nowhere as a click.
+    expect((await t.request({ method: 'GET', url: opened.replace('/o/', '/r/') })).statusCode).toBe(404);
+
+    await t.app.get(ClickRedirect).flush();
+    const report = load((await desk.get(`/admin/editions/${next.id}`)).body);
+    expect(report('#report-opens').text()).toBe('2 · 1 lecteurs');
+    const csv = (await desk.get(`/admin/editions/${next.id}/report.csv`)).body;
+    expect(csv).toContain('figure,readers_who_clicked,0');
+    expect(csv).toContain('figure,opens_unreliable,2');
+    const subscriber = await subscriberByEmail(t, free[1]!);
+    expect((await desk.get(`/admin/subscribers/${subscriber!.id}`)).body).toContain(
+      'Ouverture (pixel, peu fiable)',
+    );
+    // The web version is read on the blog: no pixel there.
+    const web = hrefsOf(mail).find((href) => href.startsWith(`${PUBLIC_URL}/editions/`));
+    expect((await t.request({ method: 'GET', url: web!.slice(PUBLIC_URL.length) })).body).not.toContain(
+      '/o/',
+    );
   });
 });

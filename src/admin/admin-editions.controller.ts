@@ -38,7 +38,7 @@ import {
 } from './edition-views.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { isFinished } from '../edition-lifecycle/edition-states.js';
-import { clickTracking, SettingsRepository } from '../settings/settings.repository.js';
+import { SettingsRepository, tracking } from '../settings/settings.repository.js';
 import { EditionReports } from './edition-report.js';
 
 type Form = Record<string, unknown>;
@@ -74,16 +74,19 @@ export class AdminEditionsController {
       {
         open: items.filter((i) => !isFinished(i.edition.status)),
         past: items.filter((i) => isFinished(i.edition.status)),
-        clicksTracked: await clickTracking(this.settings),
+        tracking: await tracking(this.settings),
         redirectBase: `${this.config.publicUrl}/r/`,
       },
     );
   }
 
-  /** Whether the next editions' links go through the click redirect; editions already sent keep theirs. */
+  /** What the next editions count (clicks, opens); editions already sent keep theirs. */
   @Post('tracking')
   async setTracking(@Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
-    await this.settings.set({ 'tracking.clicks': one(form.clicks) === 'on' ? 'on' : 'off' });
+    await this.settings.set({
+      'tracking.clicks': one(form.clicks) === 'on' ? 'on' : 'off',
+      'tracking.opens': one(form.opens) === 'on' ? 'on' : 'off',
+    });
     await seeOther(reply, '/admin/editions?saved=tracking');
   }
 

@@ -33,6 +33,8 @@ export interface EditionReport {
   readonly clicks: number;
   readonly scans: number;
   readonly links: readonly LinkReport[];
+  /** What the open pixel counted, when it was on (unreliable: see tracked-links.ts). */
+  readonly opens: { readonly readers: number; readonly opens: number; readonly scans: number };
   /** Readers' first clicks and departures (unsubscribes, complaints) by hour since the start. */
   readonly timeline: readonly PairedBars[];
 }
@@ -50,14 +52,16 @@ export class EditionReports {
   async reportOf(edition: EditionRow): Promise<EditionReport | undefined> {
     const start = edition.startedAt;
     if (!start) return undefined;
-    const [{ counts }, eventsByEdition, links, readerHours, eventHours, foldedReaders] = await Promise.all([
-      this.dashboard.withCounts(edition),
-      this.events.countsForEditions([edition.id]),
-      this.clicks.linkStats(edition.id),
-      this.clicks.readersByHour(edition.id, start),
-      this.events.hourlyForEdition(edition.id, start),
-      this.clicks.foldedReaders(edition.id),
-    ]);
+    const [{ counts }, eventsByEdition, links, readerHours, eventHours, foldedReaders, opens] =
+      await Promise.all([
+        this.dashboard.withCounts(edition),
+        this.events.countsForEditions([edition.id]),
+        this.clicks.linkStats(edition.id),
+        this.clicks.readersByHour(edition.id, start),
+        this.events.hourlyForEdition(edition.id, start),
+        this.clicks.foldedReaders(edition.id),
+        this.clicks.openStats(edition.id),
+      ]);
     const events = eventsByEdition.get(edition.id) ?? {
       'hard-bounce': 0,
       'soft-bounce': 0,
@@ -83,6 +87,7 @@ export class EditionReports {
       scans: links.reduce((sum, link) => sum + link.scans, 0),
       // An article link is shown as readers see it, without the marker its reader query fills.
       links: links.map((link) => ({ ...link, url: link.url.replace(RECIPIENT_MARKERS.readerQuery, '') })),
+      opens,
       timeline,
     };
   }
@@ -107,6 +112,8 @@ export class EditionReports {
       ['readers_who_clicked', report.readers],
       ['clicks', report.clicks],
       ['scanner_clicks', report.scans],
+      ['readers_who_opened_unreliable', report.opens.readers],
+      ['opens_unreliable', report.opens.opens],
     ];
     return stringify([
       ['row', 'name', 'count', 'readers', 'scanner_clicks'],

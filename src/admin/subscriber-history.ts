@@ -16,7 +16,8 @@ import { SubscribersRepository } from '../subscribers/subscribers.repository.js'
 export interface HistoryEntry {
   readonly at: Date;
   /** A sign-up, a confirmation, an edition sent (or not), a click, or what came back (an event). */
-  readonly kind: 'joined' | 'confirmed' | 'sent' | 'failed' | 'skipped' | 'click' | 'tier' | MessageEventKind;
+  readonly kind:
+    'joined' | 'confirmed' | 'sent' | 'failed' | 'skipped' | 'click' | 'open' | 'tier' | MessageEventKind;
   readonly edition?: string;
   readonly detail?: string;
   readonly source?: MessageEventSource;
@@ -36,10 +37,11 @@ export class SubscriberHistory {
   ) {}
 
   async of(subscriber: SubscriberRow): Promise<HistoryEntry[]> {
-    const [deliveries, events, clicks, tiers] = await Promise.all([
+    const [deliveries, events, clicks, opens, tiers] = await Promise.all([
       this.deliveries.ofSubscriber(subscriber.id),
       this.events.ofSubscriber(subscriber.id),
       this.clicks.ofSubscriber(subscriber.id),
+      this.clicks.opensOfSubscriber(subscriber.id),
       this.subscribers.tierChangesOf(subscriber.id),
     ]);
     const entries: HistoryEntry[] = [
@@ -65,6 +67,7 @@ export class SubscriberHistory {
         detail: c.url.replace(RECIPIENT_MARKERS.readerQuery, ''),
         count: c.clicks,
       })),
+      ...opens.map((o) => ({ at: o.firstAt, kind: 'open' as const, edition: o.subject, count: o.opens })),
       ...tiers.map((change) => ({
         at: change.changedAt,
         kind: 'tier' as const,

@@ -1,7 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
 import { editionLinks, editions, linkClicks } from '../database/schema.js';
+import { OPEN_PIXEL_ID } from '../mail/tracked-links.js';
 
 /** Clicks counted in memory since the last write, for one link and one subscriber. */
 export interface ClickCount {
@@ -50,7 +51,8 @@ export class ClicksRepository {
       insert into link_clicks (edition_id, link_id, subscriber_id, clicks, scanner_clicks, first_at, last_at)
       select v.* from (values ${values}) as v(edition_id, link_id, subscriber_id, clicks, scanner_clicks, first_at, last_at)
       where exists (select 1 from subscribers s where s.id = v.subscriber_id)
-        and exists (select 1 from edition_links l where l.edition_id = v.edition_id and l.link_id = v.link_id)
+        and (exists (select 1 from edition_links l where l.edition_id = v.edition_id and l.link_id = v.link_id)
+          or (v.link_id = ${OPEN_PIXEL_ID} and exists (select 1 from editions e where e.id = v.edition_id)))
       on conflict (edition_id, link_id, subscriber_id) do update set
         clicks = link_clicks.clicks + excluded.clicks,
         scanner_clicks = link_clicks.scanner_clicks + excluded.scanner_clicks,
@@ -98,6 +100,45 @@ export class ClicksRepository {
   }
 
   /**
+   * An edition's opens, as its pixel counted them: readers who opened (views by scanners apart),
+   * views, and scanners' views; folded ones included.
+   */
+  async openStats(editionId: string): Promise<{ readers: number; opens: number; scans: number }> {
+    const result = await this.database.db.execute(sql`
+      select
+        ((select count(*) from link_clicks c where c.edition_id = ${editionId} and c.link_id = ${OPEN_PIXEL_ID} and c.clicks > 0)
+          + coalesce(max(t.readers), 0))::int as readers,
+        ((select coalesce(sum(c.clicks), 0) from link_clicks c where c.edition_id = ${editionId} and c.link_id = ${OPEN_PIXEL_ID})
+          + coalesce(max(t.clicks), 0))::int as opens,
+        ((select coalesce(sum(c.scanner_clicks), 0) from link_clicks c where c.edition_id = ${editionId} and c.link_id = ${OPEN_PIXEL_ID})
+          + coalesce(max(t.scanner_clicks), 0))::int as scans
+      from (select 1) one
+      left join link_totals t on t.edition_id = ${editionId} and t.link_id = ${OPEN_PIXEL_ID}`);
+    return (
+      rowsOf<{ readers: number; opens: number; scans: number }>(result)[0] ?? {
+        readers: 0,
+        opens: 0,
+        scans: 0,
+      }
+    );
+  }
+
+  /** A subscriber's opens, by edition, for their data export and history. */
+  async opensOfSubscriber(subscriberId: string) {
+    return this.database.db
+      .select({
+        subject: editions.subject,
+        opens: linkClicks.clicks,
+        firstAt: linkClicks.firstAt,
+        lastAt: linkClicks.lastAt,
+      })
+      .from(linkClicks)
+      .innerJoin(editions, eq(editions.id, linkClicks.editionId))
+      .where(and(eq(linkClicks.subscriberId, subscriberId), eq(linkClicks.linkId, OPEN_PIXEL_ID)))
+      .orderBy(asc(linkClicks.firstAt));
+  }
+
+  /**
    * Folds the clicks of readers who last clicked before `cutoff` into their links' totals (and the
    * edition's count of readers) and deletes them, in one statement. Answers how many rows.
    */
@@ -116,7 +157,7 @@ export class ClicksRepository {
           scanner_clicks = link_totals.scanner_clicks + excluded.scanner_clicks
       ), readers as (
         insert into edition_totals (edition_id, kind, count)
-        select edition_id, 'readers', count(distinct subscriber_id) filter (where clicks > 0)::int
+        select edition_id, 'readers', count(distinct subscriber_id) filter (where clicks > 0 and link_id <> ${OPEN_PIXEL_ID})::int
         from moved group by edition_id
         on conflict (edition_id, kind) do update set count = edition_totals.count + excluded.count
       )
@@ -137,7 +178,7 @@ export class ClicksRepository {
       select floor(extract(epoch from (first_at - ${start.toISOString()}::timestamptz)) / 3600)::int as hour, count(*)::int as n
       from (
         select subscriber_id, min(first_at) as first_at from link_clicks
-        where edition_id = ${editionId} and clicks > 0 group by subscriber_id
+        where edition_id = ${editionId} and clicks > 0 and link_id <> ${OPEN_PIXEL_ID} group by subscriber_id
       ) readers
       group by 1 order by 1`);
     return rowsOf<{ hour: number; n: number }>(result);

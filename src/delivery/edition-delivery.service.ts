@@ -6,10 +6,11 @@ import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import { type ComposedEdition, EditionComposer, type EditionLinks } from '../mail/edition-composer.js';
 import { MailTransport } from '../mail/mail-transport.js';
 import type { RecipientParts } from '../mail/prepared-message.js';
-import { clickTracking, SettingsRepository } from '../settings/settings.repository.js';
+import { SettingsRepository, tracking } from '../settings/settings.repository.js';
 import { ClicksRepository } from './clicks.repository.js';
 import { editionMessageId, unsubscribeAddress, verpSender } from '../mail/copy-identity.js';
 import { readerQueryOf, SubscriberTokens } from '../mail/subscriber-tokens.js';
+import { OPEN_PIXEL_ID } from '../mail/tracked-links.js';
 import { Departures } from '../redis/departures.js';
 import { SendThrottle } from '../redis/send-throttle.js';
 import { type ClaimedDelivery, DeliveriesRepository, type DeliveryOutcome } from './deliveries.repository.js';
@@ -105,9 +106,9 @@ export class EditionDeliveryService implements OnModuleDestroy {
     let composed = this.composed.get(edition.id);
     if (!composed) {
       composed = this.ledger.articlesOf(edition).then(async (articles) => {
-        const tracked = await clickTracking(this.settings);
-        const free = await this.composer.compose(edition, articles, 'free', 'recipient', tracked);
-        const premium = await this.composer.compose(edition, articles, 'premium', 'recipient', tracked);
+        const counted = await tracking(this.settings);
+        const free = await this.composer.compose(edition, articles, 'free', 'recipient', counted);
+        const premium = await this.composer.compose(edition, articles, 'premium', 'recipient', counted);
         // Written before any copy leaves: a click always finds the link it was for.
         await this.clicks.saveLinks(edition.id, new Map([...free.links, ...premium.links]));
         return { free, premium };
@@ -191,7 +192,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
       preferencesUrl: `${base}/preferences/${token}`,
       webVersionUrl: `${base}/editions/${editionId}/${reader}`,
       readerQuery: readerQueryOf({ editionId, token: reader }),
-      clickUrl: (linkId) => `${base}/r/${clickToken(linkId)}`,
+      // The open pixel's views are counted at /o/, where the answer is an image, not a redirect.
+      clickUrl: (linkId) => `${base}/${linkId === OPEN_PIXEL_ID ? 'o' : 'r'}/${clickToken(linkId)}`,
     };
   }
 

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { type ClickCount, ClicksRepository } from '../delivery/clicks.repository.js';
 import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
+import { OPEN_PIXEL_ID } from '../mail/tracked-links.js';
 import { type Click, readerQueryOf, SubscriberTokens } from '../mail/subscriber-tokens.js';
 
 /** Security scanners that follow every link of a message before its reader sees it. */
@@ -29,6 +30,15 @@ function redirectHeaders(target: string): Record<string, string | number> {
     'content-length': 0,
   };
 }
+
+/** The open pixel: a transparent GIF of one pixel, never kept by anyone. */
+const PIXEL = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+const PIXEL_HEADERS = {
+  'content-type': 'image/gif',
+  'content-length': PIXEL.length,
+  'cache-control': 'no-store, private',
+  'referrer-policy': 'no-referrer',
+};
 
 interface Waiting {
   editionId: string;
@@ -74,8 +84,16 @@ export class ClickRedirect implements OnApplicationShutdown {
    * `fallback` (the application), which answers with the blog's 404.
    */
   serve(request: IncomingMessage, response: ServerResponse, fallback: () => void): boolean {
-    if (!(request.url ?? '').startsWith('/r/') || (request.method !== 'GET' && request.method !== 'HEAD'))
+    const url = request.url ?? '';
+    const open = url.startsWith('/o/');
+    if ((!open && !url.startsWith('/r/')) || (request.method !== 'GET' && request.method !== 'HEAD'))
       return false;
+    if (open) {
+      if (this.opened(request))
+        response.writeHead(200, PIXEL_HEADERS).end(request.method === 'HEAD' ? '' : PIXEL);
+      else fallback();
+      return true;
+    }
     this.follow(request).then(
       (target) => {
         if (target === undefined) fallback();
@@ -96,6 +114,20 @@ export class ClickRedirect implements OnApplicationShutdown {
   register(fastify: FastifyInstance): void {
     fastify.route({
       method: ['GET', 'HEAD'],
+      url: '/o/*',
+      handler: async (request, reply) => {
+        if (!this.opened(request.raw)) {
+          reply.callNotFound();
+          return reply;
+        }
+        return reply
+          .code(200)
+          .headers(PIXEL_HEADERS)
+          .send(request.method === 'HEAD' ? '' : PIXEL);
+      },
+    });
+    fastify.route({
+      method: ['GET', 'HEAD'],
       url: '/r/*',
       handler: async (request, reply) => {
         const target = await this.follow(request.raw);
@@ -107,6 +139,16 @@ export class ClickRedirect implements OnApplicationShutdown {
         return reply.code(302).headers(redirectHeaders(target)).send();
       },
     });
+  }
+
+  /** Counts a view of an open pixel (`/o/<token>`); false for a token that is not one. */
+  private opened(request: IncomingMessage): boolean {
+    const url = request.url ?? '';
+    const end = url.indexOf('?');
+    const view = this.tokens.verifyClickToken(url.slice('/o/'.length, end === -1 ? undefined : end));
+    if (view?.linkId !== OPEN_PIXEL_ID) return false;
+    this.count(view, this.isScanner(request, view));
+    return true;
   }
 
   /** Where a click link leads, counting the click; undefined for a link that is not ours. */

@@ -159,6 +159,11 @@ const ADMIN_MESSAGES = {
     clickTrackingHint:
       'Les liens des éditions passent par le site de la publication, qui compte les clics lien par lien et lecteur par lecteur ; les liens de désinscription, de préférences et de version web ne sont jamais suivis. Adresse des liens suivis :',
     clickTrackingOn: 'Compter les clics des prochaines éditions',
+    openTrackingOn: 'Compter aussi les ouvertures (pixel invisible)',
+    openTrackingHint:
+      'Désactivé par défaut, et peu fiable : Apple Mail et d’autres chargent les images dès la réception sans que personne ne lise (protection de la confidentialité), d’autres ne les chargent jamais. À lire comme une tendance, jamais comme un nombre de lecteurs.',
+    reportOpens: 'Ouvertures (peu fiables)',
+    reportOpeners: 'lecteurs',
     reportFeedback: 'Retours et clics',
     history: 'Historique',
     consentSource: 'Origine',
@@ -172,6 +177,7 @@ const ADMIN_MESSAGES = {
     history_failed: 'Envoi refusé',
     history_skipped: 'Non envoyée',
     history_click: 'Clic',
+    history_open: 'Ouverture (pixel, peu fiable)',
     history_tier: 'Formule changée',
     tierSource_editor: 'par la rédaction',
     tierSource_payment: 'par le paiement',
@@ -429,6 +435,11 @@ const ADMIN_MESSAGES = {
     clickTrackingHint:
       "Editions' links go through the publication's own site, which counts clicks per link and per reader; unsubscribe, preferences and web-version links are never tracked. Tracked links look like:",
     clickTrackingOn: 'Count clicks in the next editions',
+    openTrackingOn: 'Count opens too (an invisible pixel)',
+    openTrackingHint:
+      'Off by default, and unreliable: Apple Mail and others fetch images on delivery without anyone reading (privacy protection), others never fetch them. Read it as a trend, never as a number of readers.',
+    reportOpens: 'Opens (unreliable)',
+    reportOpeners: 'readers',
     reportFeedback: 'Bounces, complaints and clicks',
     history: 'History',
     consentSource: 'Source',
@@ -442,6 +453,7 @@ const ADMIN_MESSAGES = {
     history_failed: 'Sending refused',
     history_skipped: 'Not sent',
     history_click: 'Click',
+    history_open: 'Open (pixel, unreliable)',
     history_tier: 'Tier changed',
     tierSource_editor: 'by an editor',
     tierSource_payment: 'by payment',

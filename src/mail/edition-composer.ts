@@ -1,6 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { defaultOfferBenefits, messagesFor } from '../i18n/messages.js';
-import { premiumOffer, SettingsRepository } from '../settings/settings.repository.js';
+import {
+  NO_TRACKING,
+  premiumOffer,
+  SettingsRepository,
+  type Tracking,
+} from '../settings/settings.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { gatedContent } from '../content/access-gate.js';
@@ -8,7 +13,7 @@ import type { ArticleRow, EditionRow, SubscriberTier } from '../database/schema.
 import { longDateFormat } from '../i18n/dates.js';
 import { EmailRenderer } from './email-renderer.js';
 import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-message.js';
-import { trackLinks } from './tracked-links.js';
+import { trackLinks, withOpenPixel } from './tracked-links.js';
 
 /** Gmail clips messages whose HTML passes 102 KB and hides the rest behind a link. */
 export const GMAIL_CLIP_BYTES = 102 * 1024;
@@ -52,7 +57,7 @@ export class EditionComposer {
     articles: readonly ArticleRow[],
     tier: SubscriberTier,
     links: EditionLinks = 'recipient',
-    trackClicks = false,
+    counted: Tracking = NO_TRACKING,
   ): Promise<ComposedEdition> {
     const marker = (value: string): string => (links === 'recipient' ? value : '');
     const readerQuery = RECIPIENT_MARKERS.readerQuery;
@@ -82,13 +87,15 @@ export class EditionComposer {
       })),
     });
     // The web version is read on the blog itself: only a recipient's copy goes through the redirect.
+    const recipientCopy = links === 'recipient';
     const {
-      html,
+      html: trackedHtml,
       text,
       links: tracked,
-    } = links === 'recipient' && trackClicks
+    } = recipientCopy && counted.clicks
       ? trackLinks(rendered.html, rendered.text)
       : { ...rendered, links: new Map<string, string>() };
+    const html = recipientCopy && counted.opens ? withOpenPixel(trackedHtml) : trackedHtml;
     const message = new PreparedMessage({
       from: formatAddress(this.config.mailFrom.name, this.config.mailFrom.address),
       ...(this.config.replyTo

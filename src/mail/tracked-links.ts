@@ -4,6 +4,21 @@ import { createHash } from 'node:crypto';
 export const CLICK_MARKER = { start: '%%DEPECHE_CLICK_', end: '%%' } as const;
 export const CLICK_MARKER_PATTERN = /%%DEPECHE_CLICK_([A-Za-z0-9_-]{10})%%/g;
 
+/**
+ * The pixel that counts opens is a tracked "link" of its own, with this id (no edition link has
+ * it: theirs are hashes): its views are counted as clicks on it are, through the same token, at
+ * `/o/<token>`. Opens are off unless an editor turns them on, and unreliable: Apple Mail and some
+ * other clients fetch every image on delivery (Mail Privacy Protection), others never do.
+ */
+export const OPEN_PIXEL_ID = 'open-pixel';
+
+/** The pixel, put at the end of an edition's HTML when opens are counted. */
+export function withOpenPixel(html: string): string {
+  const pixel = `<img src="${CLICK_MARKER.start}${OPEN_PIXEL_ID}${CLICK_MARKER.end}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">`;
+  const end = html.lastIndexOf('</body>');
+  return end === -1 ? `${html}${pixel}` : `${html.slice(0, end)}${pixel}${html.slice(end)}`;
+}
+
 /** A link's id: derived from its URL, so that every worker names the same link the same way. */
 export function linkIdOf(url: string): string {
   return createHash('sha256').update(url, 'utf8').digest('base64url').slice(0, 10);

@@ -10,6 +10,7 @@ export const SETTING_KEYS = [
   'stripe.price.year',
   'payments.grace_days',
   'tracking.clicks',
+  'tracking.opens',
   'offer.benefits',
   'offer.from_price',
 ] as const;
@@ -41,10 +42,19 @@ export class SettingsRepository {
   }
 }
 
-/** Whether editions' links go through the click redirect: on unless an editor turned it off. */
-export async function clickTracking(settings: SettingsRepository): Promise<boolean> {
-  const { 'tracking.clicks': value } = await settings.get(['tracking.clicks']);
-  return value !== 'off';
+/** What an edition's copies count of their readers. */
+export interface Tracking {
+  /** Links go through the click redirect: on unless an editor turned it off. */
+  readonly clicks: boolean;
+  /** A pixel counts opens: off unless an editor turned it on (unreliable, see tracked-links.ts). */
+  readonly opens: boolean;
+}
+
+export const NO_TRACKING: Tracking = { clicks: false, opens: false };
+
+export async function tracking(settings: SettingsRepository): Promise<Tracking> {
+  const stored = await settings.get(['tracking.clicks', 'tracking.opens']);
+  return { clicks: stored['tracking.clicks'] !== 'off', opens: stored['tracking.opens'] === 'on' };
 }
 
 /** The most lines an editor may give for what premium gives, and the longest line. */

@@ -208,6 +208,12 @@ export class SubscriptionService {
         first_at: click.firstAt.toISOString(),
         last_at: click.lastAt.toISOString(),
       })),
+      opens: (await this.clicks.opensOfSubscriber(s.id)).map((open) => ({
+        edition: open.subject,
+        opens: open.opens,
+        first_at: open.firstAt.toISOString(),
+        last_at: open.lastAt.toISOString(),
+      })),
     };
   }
 }
