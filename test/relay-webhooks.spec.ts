@@ -282,8 +282,8 @@ describe('relay webhooks', () => {
   });
 
   describe('Mailgun', () => {
-    const signed = (eventData: object, key = MAILGUN_KEY) => {
-      const timestamp = String(Math.floor(Date.now() / 1000));
+    const signed = (eventData: object, key = MAILGUN_KEY, secondsAgo = 0) => {
+      const timestamp = String(Math.floor(Date.now() / 1000) - secondsAgo);
       const token = randomUUID().replace(/-/g, '');
       const signature = createHmac('sha256', key)
         .update(timestamp + token)
@@ -304,6 +304,8 @@ describe('relay webhooks', () => {
       expect((await post('/feedback/mailgun', signed(failed, 'not-the-key-0123456789'))).statusCode).toBe(
         401,
       );
+      // Well signed, an hour ago: a replay.
+      expect((await post('/feedback/mailgun', signed(failed, MAILGUN_KEY, 3600))).statusCode).toBe(401);
       expect(await statusOf(8)).toBe('active');
       expect((await post('/feedback/mailgun', signed(failed))).json()).toEqual({ applied: 1, unknown: 0 });
       expect(await statusOf(8)).toBe('bounced');
@@ -325,8 +327,8 @@ describe('relay webhooks', () => {
   });
 
   describe('SendGrid', () => {
-    const signedHeaders = (body: string, key = sendgridKeys.privateKey) => {
-      const timestamp = String(Math.floor(Date.now() / 1000));
+    const signedHeaders = (body: string, key = sendgridKeys.privateKey, secondsAgo = 0) => {
+      const timestamp = String(Math.floor(Date.now() / 1000) - secondsAgo);
       return {
         'x-twilio-email-event-webhook-timestamp': timestamp,
         'x-twilio-email-event-webhook-signature': sign('sha256', Buffer.from(timestamp + body), key).toString(
@@ -366,6 +368,13 @@ describe('relay webhooks', () => {
         (await post('/feedback/sendgrid', body.replace(emails[13]!, emails[15]!), headers)).statusCode,
       ).toBe(401);
       expect((await post('/feedback/sendgrid', body)).statusCode).toBe(401);
+      const replayed = await post(
+        '/feedback/sendgrid',
+        body,
+        signedHeaders(body, sendgridKeys.privateKey, 3600),
+      );
+      expect(replayed.statusCode).toBe(401);
+      expect(replayed.json().message).toContain('in the last 5 minutes');
       expect(await statusOf(13)).toBe('active');
 
       expect((await post('/feedback/sendgrid', body, headers)).json()).toEqual({ applied: 4, unknown: 0 });

@@ -206,14 +206,26 @@ export function basicAuthValid(header: string | undefined, user: string, passwor
 // ---- Mailgun --------------------------------------------------------------------------------------
 
 /** Mailgun signs timestamp and token with the webhook signing key (HMAC-SHA256, hex). */
-export function mailgunSignatureValid(payload: unknown, signingKey: string): boolean {
+/**
+ * How far a relay's signed timestamp may be from now: a request captured and sent again later
+ * (a replay) is refused, however well signed. Five minutes, as Stripe allows.
+ */
+export const SIGNATURE_TOLERANCE_SECONDS = 300;
+
+/** Whether a signed Unix timestamp (seconds) is within the tolerance of `now`. */
+export function signedRecently(timestamp: string, now: Date = new Date()): boolean {
+  if (!/^\d{1,12}$/.test(timestamp)) return false;
+  return Math.abs(now.getTime() / 1000 - Number(timestamp)) <= SIGNATURE_TOLERANCE_SECONDS;
+}
+
+export function mailgunSignatureValid(payload: unknown, signingKey: string, now: Date = new Date()): boolean {
   const signature = object(object(payload)['signature']);
   const [timestamp, token, given] = [
     text(signature['timestamp']),
     text(signature['token']),
     text(signature['signature']),
   ];
-  if (timestamp === '' || token === '' || !/^[0-9a-f]{64}$/i.test(given)) return false;
+  if (!signedRecently(timestamp, now) || token === '' || !/^[0-9a-f]{64}$/i.test(given)) return false;
   const expected = createHmac('sha256', signingKey)
     .update(timestamp + token)
     .digest();
@@ -253,8 +265,14 @@ export function sendgridSignatureValid(
   timestamp: string | undefined,
   rawBody: string,
   signature: string | undefined,
+  now: Date = new Date(),
 ): boolean {
-  if (timestamp === undefined || signature === undefined || timestamp === '' || signature === '')
+  if (
+    timestamp === undefined ||
+    signature === undefined ||
+    !signedRecently(timestamp, now) ||
+    signature === ''
+  )
     return false;
   try {
     const key = createPublicKey({ key: Buffer.from(publicKeyBase64, 'base64'), format: 'der', type: 'spki' });

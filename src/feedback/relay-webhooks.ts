@@ -77,7 +77,9 @@ export class RelayWebhooks {
     if (key === undefined)
       throw new NotFoundException('Mailgun webhooks are off: set MAILGUN_WEBHOOK_SIGNING_KEY');
     if (!mailgunSignatureValid(body, key))
-      throw new UnauthorizedException('signature: not signed with MAILGUN_WEBHOOK_SIGNING_KEY');
+      throw new UnauthorizedException(
+        'signature: not signed with MAILGUN_WEBHOOK_SIGNING_KEY in the last 5 minutes',
+      );
     return this.relays.apply('mailgun', readMailgun(body));
   }
 
@@ -92,7 +94,7 @@ export class RelayWebhooks {
     const raw = typeof rawBody === 'string' ? rawBody : '';
     if (!sendgridSignatureValid(key, timestamp, raw, signature))
       throw new UnauthorizedException(
-        'X-Twilio-Email-Event-Webhook-Signature: not signed with the key of SENDGRID_WEBHOOK_PUBLIC_KEY',
+        'X-Twilio-Email-Event-Webhook-Signature: not signed with the key of SENDGRID_WEBHOOK_PUBLIC_KEY in the last 5 minutes',
       );
     return this.relays.apply('sendgrid', readSendgrid(parseJson(raw)));
   }
