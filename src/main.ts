@@ -1,12 +1,10 @@
 import 'reflect-metadata';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { type INestApplicationContext, Logger } from '@nestjs/common';
-import { createHttpApp, createWorkerContext } from './bootstrap.js';
+import type { INestApplicationContext, Logger } from '@nestjs/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { startEmbeddedDatabase } from './database/embedded-database.js';
 import { bannerLines, bootFacts } from './logging/boot-banner.js';
 import { ensureRedis, type PrivateRedis, RedisUnavailableError } from './redis/private-redis.js';
-
-const logger = new Logger('Main');
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -14,27 +12,30 @@ function fail(message: string): never {
 }
 
 /** The banner: lines for a person, or one JSON line with the same facts as fields. */
-function announce(config: AppConfig, facts: ReturnType<typeof bootFacts>): void {
+function announce(logger: Logger, config: AppConfig, facts: ReturnType<typeof bootFacts>): void {
   const [title = '', ...rows] = bannerLines(facts);
   if (config.logFormat === 'json') logger.log({ ...facts }, title);
   else logger.log([title, ...rows].join('\n'));
 }
 
 async function start(
+  logger: Logger,
   config: AppConfig,
   privateRedis: PrivateRedis | undefined,
 ): Promise<INestApplicationContext> {
+  // Loaded here, not at the top: the embedded database starts while the service loads.
+  const { createHttpApp, createWorkerContext } = await import('./bootstrap.js');
   if (config.role === 'worker' || config.role === 'inbound') {
     const worker = await createWorkerContext(config);
     await worker.init();
-    announce(config, bootFacts(config, privateRedis?.dir));
+    announce(logger, config, bootFacts(config, privateRedis?.dir));
     return worker;
   }
   const app = await createHttpApp(config);
   await app.listen({ port: config.port, host: config.host });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  announce(config, bootFacts(config, privateRedis?.dir, port));
+  announce(logger, config, bootFacts(config, privateRedis?.dir, port));
   return app;
 }
 
@@ -43,6 +44,7 @@ async function start(
  * private Redis if this process started one, then exit. A second signal exits at once.
  */
 function closeOnSignal(
+  logger: Logger,
   app: INestApplicationContext,
   privateRedis: PrivateRedis | undefined,
   timeoutMs: number,
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
     throw error;
   }
   closeDataDir(config.dataDir);
+  if (config.databaseUrl === undefined) startEmbeddedDatabase(config.dataDir);
   let privateRedis: PrivateRedis | undefined;
   try {
     privateRedis = await ensureRedis(config);
@@ -100,7 +103,8 @@ async function main(): Promise<void> {
     if (error instanceof RedisUnavailableError) fail(error.message);
     throw error;
   }
-  closeOnSignal(await start(config, privateRedis), privateRedis, config.shutdownTimeoutMs);
+  const logger = new (await import('@nestjs/common')).Logger('Main');
+  closeOnSignal(logger, await start(logger, config, privateRedis), privateRedis, config.shutdownTimeoutMs);
 }
 
 main().catch((error: unknown) => {

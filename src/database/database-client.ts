@@ -1,6 +1,3 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
 import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator';
@@ -8,36 +5,9 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
-import { EMBEDDED_DATABASE_TEMPLATE, MIGRATIONS_DIR } from '../config/paths.js';
+import { MIGRATIONS_DIR } from '../config/paths.js';
+import { openEmbeddedDatabase } from './embedded-database.js';
 import * as schema from './schema.js';
-
-/** The template's modes are the build's (readable by all, for the user that runs it): not the data's. */
-function ownerOnly(dir: string): void {
-  chmodSync(dir, 0o700);
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) ownerOnly(file);
-    else chmodSync(file, 0o600);
-  }
-}
-
-/**
- * A first start copies the database the build made (migrated then) rather than initialising a
- * cluster; the copy is renamed into place whole, so a start interrupted mid-copy leaves nothing
- * half-made. Without a template (a build without it), PGlite initialises the folder itself.
- */
-function createFromTemplate(dir: string): void {
-  if (existsSync(path.join(dir, 'PG_VERSION')) || !existsSync(EMBEDDED_DATABASE_TEMPLATE)) {
-    mkdirSync(dir, { recursive: true });
-    return;
-  }
-  const partial = `${dir}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  cpSync(EMBEDDED_DATABASE_TEMPLATE, partial, { recursive: true });
-  ownerOnly(partial);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(partial, dir);
-}
 
 /** Any key works as long as every Dépêche process uses the same one. */
 const MIGRATION_LOCK_KEY = 0x64657065;
@@ -100,9 +70,7 @@ export class DatabaseClient {
         () => pool.end(),
       );
     }
-    const dir = path.join(options.dataDir, 'pglite');
-    createFromTemplate(dir);
-    const client = new PGlite(dir);
+    const client = openEmbeddedDatabase(options.dataDir);
     const db = drizzlePglite({ client, schema });
     return new DatabaseClient(
       db,
