@@ -105,6 +105,6 @@ export class FeedbackService {
     await this.suppressions.suppress(of('complaint'), 'complaint');
     const worn = await this.events.bouncedEveryTime(of('soft-bounce'), this.config.softBounceLimit);
     await this.suppressions.suppress(worn, 'soft-bounce');
-    for (const subscriberId of of('unsubscribe')) await this.subscribers.unsubscribe(subscriberId);
+    await this.subscribers.unsubscribeAll(of('unsubscribe'));
   }
 }

@@ -197,6 +197,15 @@ export class SubscribersRepository {
 
   /** Idempotent: an unsubscribed (or bounced) subscriber stays as it is. */
   async unsubscribe(id: string): Promise<void> {
+    await this.unsubscribeAll([id]);
+  }
+
+  /**
+   * The same for many at once (a relay's batch, mailed unsubscribes): one statement, and one wait
+   * for senders to see them (Departures.raise), whatever their number.
+   */
+  async unsubscribeAll(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
     await this.db
       .update(subscribers)
       .set({
@@ -205,7 +214,7 @@ export class SubscribersRepository {
         confirmTokenHash: null,
         updatedAt: sql`now()`,
       })
-      .where(and(eq(subscribers.id, id), inArray(subscribers.status, ['active', 'pending'])));
+      .where(and(inArray(subscribers.id, [...ids]), inArray(subscribers.status, ['active', 'pending'])));
     // Before the caller answers: a send in progress sees it from its next message on.
     await this.departures.raise();
   }
