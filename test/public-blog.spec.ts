@@ -296,3 +296,41 @@ describe('the page cache', () => {
     expect(missing.headers['x-cache']).toBeUndefined();
   });
 });
+
+describe('for search engines', () => {
+  it('lists the published articles, their tags and the home page in sitemap.xml, never a draft', async () => {
+    const created = await t.api('POST', '/api/articles', sampleArticle({ title: 'Brouillon jamais publié' }));
+    expect(created.statusCode).toBe(201);
+    const draft: { slug: string } = created.json();
+    const res = await t.request({ method: 'GET', url: '/sitemap.xml' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/xml; charset=utf-8');
+    const $ = load(res.body, { xml: true });
+    const locs = $('url > loc')
+      .map((_, el) => $(el).text())
+      .get();
+    const base = t.config.publicUrl;
+    expect(locs).toEqual(
+      expect.arrayContaining([
+        `${base}/`,
+        `${base}/articles/${premium.slug}`,
+        `${base}/articles/edition-publique`,
+        `${base}/tags/armee-arabe-syrienne`,
+      ]),
+    );
+    expect(locs.some((loc) => loc.endsWith(`/articles/${draft.slug}`))).toBe(false);
+    expect($('url > lastmod').first().text()).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+    expect(res.body).not.toContain(CANARY_MARK);
+  });
+
+  it('keeps crawlers out of the desk, the API and readers’ links, and names the sitemap', async () => {
+    const res = await t.request({ method: 'GET', url: '/robots.txt' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+    const lines = res.body.split('\n');
+    for (const closed of ['/admin', '/api/', '/preferences/', '/unsubscribe/', '/editions/', '/r/', '/o/'])
+      expect(lines).toContain(`Disallow: ${closed}`);
+    expect(lines).not.toContain('Disallow: /articles/');
+    expect(lines).toContain(`Sitemap: ${t.config.publicUrl}/sitemap.xml`);
+  });
+});

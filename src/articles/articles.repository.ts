@@ -118,6 +118,19 @@ export class ArticlesRepository {
     return this.page(where, [desc(articles.publishedAt), desc(articles.id)], query.limit, query.offset);
   }
 
+  /**
+   * What the sitemap lists of the published articles: address, last change and tags, newest
+   * first, at most `limit` (a sitemap holds 50,000 addresses).
+   */
+  async sitemapEntries(limit: number): Promise<Pick<ArticleRow, 'slug' | 'updatedAt' | 'tagSlugs'>[]> {
+    return this.db
+      .select({ slug: articles.slug, updatedAt: articles.updatedAt, tagSlugs: articles.tagSlugs })
+      .from(articles)
+      .where(eq(articles.status, 'published'))
+      .orderBy(desc(articles.publishedAt), desc(articles.id))
+      .limit(limit);
+  }
+
   listForEditors(query: EditorQuery): Promise<Page<ArticleRow>> {
     const where = query.status === undefined ? undefined : eq(articles.status, query.status);
     return this.page(where, [desc(articles.updatedAt), desc(articles.id)], query.limit, query.offset);

@@ -4,6 +4,7 @@ import { EditionsModule } from '../editions/editions.module.js';
 import { BlogController } from './blog.controller.js';
 import { BlogReaders } from './blog-readers.js';
 import { EditionPageController } from './edition-page.controller.js';
+import { CrawlersController } from './crawlers.controller.js';
 import { FeedController } from './feed.controller.js';
 import { HttpExceptionFilter } from './http-exception.filter.js';
 import { PageRenderer } from './page-renderer.js';
@@ -31,6 +32,7 @@ import { RelayWebhooksController } from './relay-webhooks.controller.js';
   ],
   controllers: [
     FeedController,
+    CrawlersController,
     BlogController,
     EditionPageController,
     SubscriptionController,
