@@ -104,15 +104,14 @@ export class ClicksRepository {
    * views, and scanners' views; folded ones included.
    */
   async openStats(editionId: string): Promise<{ readers: number; opens: number; scans: number }> {
+    // The pixel's reader rows and its folded totals (one row at most), as linkStats reads a link.
     const result = await this.database.db.execute(sql`
       select
-        ((select count(*) from link_clicks c where c.edition_id = ${editionId} and c.link_id = ${OPEN_PIXEL_ID} and c.clicks > 0)
-          + coalesce(max(t.readers), 0))::int as readers,
-        ((select coalesce(sum(c.clicks), 0) from link_clicks c where c.edition_id = ${editionId} and c.link_id = ${OPEN_PIXEL_ID})
-          + coalesce(max(t.clicks), 0))::int as opens,
-        ((select coalesce(sum(c.scanner_clicks), 0) from link_clicks c where c.edition_id = ${editionId} and c.link_id = ${OPEN_PIXEL_ID})
-          + coalesce(max(t.scanner_clicks), 0))::int as scans
+        (count(c.subscriber_id) filter (where c.clicks > 0) + coalesce(max(t.readers), 0))::int as readers,
+        (coalesce(sum(c.clicks), 0) + coalesce(max(t.clicks), 0))::int as opens,
+        (coalesce(sum(c.scanner_clicks), 0) + coalesce(max(t.scanner_clicks), 0))::int as scans
       from (select 1) one
+      left join link_clicks c on c.edition_id = ${editionId} and c.link_id = ${OPEN_PIXEL_ID}
       left join link_totals t on t.edition_id = ${editionId} and t.link_id = ${OPEN_PIXEL_ID}`);
     return (
       rowsOf<{ readers: number; opens: number; scans: number }>(result)[0] ?? {

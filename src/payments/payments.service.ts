@@ -105,32 +105,29 @@ export class PaymentsService {
   }
 
   /**
-   * The lowest price a month on offer, as the locale writes it ("4,17 €"), for paywalls; undefined
-   * with payments off, no price, or Stripe out of reach (a paywall does without). Kept in the
-   * settings as it changes, for the emails that make the same offer (see premiumOffer).
+   * The premium offer as a reader is shown it: the desk's words, and the lowest price a month on
+   * offer ("4,17 €") as Stripe says now; no price with payments off, no price, or Stripe out of
+   * reach (a paywall does without). A price that changed is kept in the settings, for the emails
+   * that make the same offer (see premiumOffer).
    */
-  async startingPrice(): Promise<string | undefined> {
+  async offer(): Promise<PremiumOffer> {
+    const [stored, fromPrice] = await Promise.all([
+      premiumOffer(this.settings, defaultOfferBenefits(messagesFor(this.config.locale)), true),
+      this.livePrice(),
+    ]);
+    if (fromPrice !== undefined && fromPrice !== stored.fromPrice)
+      await this.settings.set({ 'offer.from_price': fromPrice });
+    return { benefits: stored.benefits, ...(fromPrice ? { fromPrice } : {}) };
+  }
+
+  private async livePrice(): Promise<string | undefined> {
     if (!this.enabled) return undefined;
-    let plans: Price[];
     try {
-      plans = await this.plans();
+      return lowestMonthly(this.config.locale, await this.plans());
     } catch (error) {
       if (!(error instanceof PaymentProviderError)) throw error;
       return undefined;
     }
-    const price = lowestMonthly(this.config.locale, plans);
-    const { 'offer.from_price': known } = await this.settings.get(['offer.from_price']);
-    if (price !== undefined && price !== known) await this.settings.set({ 'offer.from_price': price });
-    return price;
-  }
-
-  /** The premium offer as a reader is shown it: the desk's words, and the price from Stripe now. */
-  async offer(): Promise<PremiumOffer> {
-    const [offer, fromPrice] = await Promise.all([
-      premiumOffer(this.settings, defaultOfferBenefits(messagesFor(this.config.locale)), false),
-      this.startingPrice(),
-    ]);
-    return { ...offer, ...(fromPrice ? { fromPrice } : {}) };
   }
 
   /** What premium gives, as the editor words it: empty lines bring back the locale's words. */
