@@ -405,8 +405,11 @@ describe('the tier follows the subscription', () => {
       status_transitions: { paid_at: paidAt },
       parent: { type: 'subscription_details', subscription_details: { subscription: member.subscription } },
     });
+    // Paid when the subscription started, before the refund, however slow this machine is.
+    expect((await deliver(stripe.signedEvent('invoice.paid', invoice(active.start_date)))).statusCode).toBe(
+      200,
+    );
     const now = Math.floor(Date.now() / 1000);
-    expect((await deliver(stripe.signedEvent('invoice.paid', invoice(now - 60)))).statusCode).toBe(200);
     expect((await tierOf('rembourse@exemple.fr')).tier).toBe('free');
 
     // A payment after the refund: premium again.
