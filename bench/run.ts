@@ -215,7 +215,7 @@ if (inbound) {
 }
 if (boot) {
   lines.push(
-    `Boot to a healthy /health (npm start: embedded PGlite, outbox): first start ${boot.first_seconds} s (copies the empty database the build made), later starts ${boot.later_seconds} s; a bare Node http server ${boot.bare_seconds} s; service/bare ${boot.later_over_bare}×`,
+    `Boot to a healthy /health (npm start: embedded PGlite, outbox; medians): first start ${boot.first_seconds} s (copies the empty database the build made), later starts ${boot.later_seconds} s; a bare Node http server ${boot.bare_seconds} s; service/bare ${boot.later_over_bare}×`,
   );
 }
 if (csvImport) {

@@ -112,7 +112,7 @@ function makeEmbeddedDatabaseTemplate(staging) {
       '--input-type=module',
       '-e',
       `const { DatabaseClient } = await import(${JSON.stringify(client)});
-       const database = DatabaseClient.open({ url: undefined, dataDir: ${JSON.stringify(dataDir)} });
+       const database = await DatabaseClient.open({ url: undefined, dataDir: ${JSON.stringify(dataDir)} });
        await database.migrate();
        await database.close();`,
     ],

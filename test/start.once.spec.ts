@@ -60,6 +60,11 @@ describe('npm start on a clean checkout', () => {
       );
       expect(folders.filter((name) => (statSync(path.join(data, name)).mode & 0o077) !== 0)).toEqual([]);
       expect(statSync(path.join(data, 'secret-key')).mode & 0o077).toBe(0);
+      // The first start copied the build's empty database whole and made the copy its own (the
+      // files PostgreSQL writes later sit in those closed folders, with modes of its choosing).
+      const database = path.join(data, 'pglite');
+      expect(statSync(path.join(database, 'PG_VERSION')).mode & 0o077).toBe(0);
+      expect(existsSync(`${database}.partial`)).toBe(false);
       // A banner for a person: where the blog and the desk are, what it uses, where it listens.
       const banner = run.output();
       expect(banner).toMatch(
@@ -245,7 +250,7 @@ describe('a Redis outage', () => {
 /** A PostgreSQL database holding one published article and `count` active subscribers. */
 async function sendingSetUp(count: number, prefix: string) {
   const database = await createPostgresDatabase();
-  const client = DatabaseClient.open({ url: database.url, dataDir: cleanFolder() });
+  const client = await DatabaseClient.open({ url: database.url, dataDir: cleanFolder() });
   await client.migrate();
   const [article] = await client.db
     .insert(articles)
@@ -385,7 +390,7 @@ describe('ROLE=inbound', () => {
   it('runs the inbound mail listener alone, takes a bounce into the shared database, and stops on SIGTERM', async () => {
     const setUp = await sendingSetUp(2, 'inbound');
     const port = await freePort();
-    const client = DatabaseClient.open({ url: setUp.url, dataDir: cleanFolder() });
+    const client = await DatabaseClient.open({ url: setUp.url, dataDir: cleanFolder() });
     const run = runService(cleanFolder(), {
       ROLE: 'inbound',
       DATABASE_URL: setUp.url,

@@ -7,7 +7,7 @@ import { freePort } from '../../test/helpers/net.js';
 import { median, ROOT } from './service.js';
 
 export interface BootResult {
-  /** `npm start`'s first boot in an empty folder: the embedded database is created. */
+  /** `npm start`'s first boot in an empty data folder (the build's empty database copied): median. */
   readonly first_seconds: number;
   /** Later boots on that data: the median of the runs. */
   readonly later_seconds: number;
@@ -34,24 +34,33 @@ async function timeToAnswer(start: () => ChildProcess, url: string): Promise<num
     }
     return Number(((performance.now() - started) / 1000).toFixed(2));
   } finally {
+    // The process leads a group of its own (npm and the service it starts): stop them all.
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
     await exited;
   }
 }
 
-/** Boot time of the built service as `npm start` runs it (PGlite, outbox, Redis from REDIS_URL). */
+/** Boot time of `npm start` itself (PGlite, outbox, Redis from REDIS_URL), first and later starts. */
 export async function bootBench(runs: number): Promise<BootResult> {
-  const cwd = mkdtempSync(path.join(tmpdir(), 'depeche-boot-'));
+  const folders: string[] = [];
+  const dataFolder = (): string => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'depeche-boot-'));
+    folders.push(dir);
+    return dir;
+  };
   try {
-    const service = async (): Promise<number> => {
+    const service = async (dataDir: string): Promise<number> => {
       const port = await freePort();
       return timeToAnswer(
         () =>
-          spawn(process.execPath, [path.join(ROOT, 'dist', 'main.js')], {
-            cwd,
+          spawn('npm', ['start', '--silent'], {
+            cwd: ROOT,
+            detached: true,
             env: {
               PATH: process.env.PATH ?? '',
+              HOME: process.env.HOME ?? tmpdir(),
+              DATA_DIR: dataDir,
               PORT: String(port),
               REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
               QUEUE_PREFIX: `bench-boot-${port}`,
@@ -66,24 +75,26 @@ export async function bootBench(runs: number): Promise<BootResult> {
       const port = await freePort();
       const script = `require('node:http').createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1')`;
       return timeToAnswer(
-        () => spawn(process.execPath, ['-e', script], { stdio: 'ignore' }),
+        () => spawn(process.execPath, ['-e', script], { detached: true, stdio: 'ignore' }),
         `http://127.0.0.1:${port}/`,
       );
     };
-    const first = await service();
+    const first: number[] = [];
     const later: number[] = [];
     const bares: number[] = [];
     for (let run = 0; run < runs; run += 1) {
-      later.push(await service());
+      const dataDir = dataFolder();
+      first.push(await service(dataDir));
+      later.push(await service(dataDir));
       bares.push(await bare());
     }
     return {
-      first_seconds: first,
+      first_seconds: median(first),
       later_seconds: median(later),
       bare_seconds: median(bares),
       later_over_bare: Number((median(later) / median(bares)).toFixed(1)),
     };
   } finally {
-    rmSync(cwd, { recursive: true, force: true });
+    for (const dir of folders) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -96,7 +96,7 @@ export async function inboundBench(n: number, runs: number): Promise<InboundResu
   let allApplied = true;
   for (let run = 0; run < runs; run += 1) {
     const database = await createPostgresDatabase();
-    const client = DatabaseClient.open({ url: database.url, dataDir: tmpdir() });
+    const client = await DatabaseClient.open({ url: database.url, dataDir: tmpdir() });
     const port = await freePort();
     let inbound: Awaited<ReturnType<typeof startInbound>> | undefined;
     const sink = await bareSink();

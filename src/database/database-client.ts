@@ -57,7 +57,7 @@ export class DatabaseClient {
     private readonly closeFn: () => Promise<void>,
   ) {}
 
-  static open(options: DatabaseOptions): DatabaseClient {
+  static async open(options: DatabaseOptions): Promise<DatabaseClient> {
     if (options.url !== undefined) {
       const pool = new pg.Pool({ connectionString: options.url, max: 10 });
       // An idle client losing its server must not crash the process; the next query reports it.
@@ -70,7 +70,7 @@ export class DatabaseClient {
         () => pool.end(),
       );
     }
-    const client = openEmbeddedDatabase(options.dataDir);
+    const client = await openEmbeddedDatabase(options.dataDir);
     const db = drizzlePglite({ client, schema });
     return new DatabaseClient(
       db,

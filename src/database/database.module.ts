@@ -10,7 +10,7 @@ import { DatabaseClient } from './database-client.js';
       provide: DatabaseClient,
       inject: [APP_CONFIG],
       useFactory: async (config: AppConfig): Promise<DatabaseClient> => {
-        const client = DatabaseClient.open({ url: config.databaseUrl, dataDir: config.dataDir });
+        const client = await DatabaseClient.open({ url: config.databaseUrl, dataDir: config.dataDir });
         await client.migrate();
         return client;
       },

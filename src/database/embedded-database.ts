@@ -1,38 +1,71 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { EMBEDDED_DATABASE_TEMPLATE } from '../config/paths.js';
 
-/** The template's modes are the build's (readable by all, for the user that runs it): not the data's. */
-function ownerOnly(dir: string): void {
-  chmodSync(dir, 0o700);
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const file = path.join(dir, entry.name);
+/**
+ * Copies the template into a new folder and renames it into place whole, so that a start
+ * interrupted mid-copy leaves nothing half-made. The template's modes are the build's (readable
+ * by all, for the user that runs it), not the data's: the copy is made the owner's alone.
+ * Plain CommonJS evaluated in a worker thread (with none of the parent's flags, which could make
+ * it a module), so that it runs the same from src/, dist/ and the build.
+ */
+const COPY_TEMPLATE = `
+const { chmodSync, cpSync, readdirSync, renameSync, rmSync } = require('node:fs');
+const path = require('node:path');
+const { workerData: { template, dir } } = require('node:worker_threads');
+function ownerOnly(folder) {
+  chmodSync(folder, 0o700);
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    const file = path.join(folder, entry.name);
     if (entry.isDirectory()) ownerOnly(file);
     else chmodSync(file, 0o600);
   }
 }
+const partial = dir + '.partial';
+rmSync(partial, { recursive: true, force: true });
+cpSync(template, partial, { recursive: true });
+ownerOnly(partial);
+rmSync(dir, { recursive: true, force: true });
+renameSync(partial, dir);
+`;
 
 /**
  * A first start copies the database the build made (migrated then) rather than initialising a
- * cluster; the copy is renamed into place whole, so a start interrupted mid-copy leaves nothing
- * half-made. Without a template (a build without it), PGlite initialises the folder itself.
+ * cluster, which takes seconds. The copy (a thousand files) runs on a thread of its own, beside
+ * the loading of the service rather than before it. Without a template (a build without it),
+ * PGlite initialises the folder itself.
  */
-function createFromTemplate(dir: string): void {
+function createFromTemplate(dir: string): Promise<void> {
   if (existsSync(path.join(dir, 'PG_VERSION')) || !existsSync(EMBEDDED_DATABASE_TEMPLATE)) {
     mkdirSync(dir, { recursive: true });
-    return;
+    return Promise.resolve();
   }
-  const partial = `${dir}.partial`;
-  rmSync(partial, { recursive: true, force: true });
-  cpSync(EMBEDDED_DATABASE_TEMPLATE, partial, { recursive: true });
-  ownerOnly(partial);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(partial, dir);
+  return new Promise((resolve, reject) => {
+    const copy = new Worker(COPY_TEMPLATE, {
+      eval: true,
+      execArgv: [],
+      workerData: { template: EMBEDDED_DATABASE_TEMPLATE, dir },
+    });
+    copy.once('error', reject);
+    copy.once('exit', (code) => {
+      if (code === 0) resolve();
+      else
+        reject(new Error(`Copying the embedded database's template into ${dir} stopped with code ${code}`));
+    });
+  });
+}
+
+async function startIn(dir: string): Promise<PGlite> {
+  await createFromTemplate(dir);
+  const client = new PGlite(dir);
+  await client.waitReady;
+  return client;
 }
 
 /** Embedded databases started ahead of their use, by folder: each is taken once. */
-const startedAhead = new Map<string, PGlite>();
+const startedAhead = new Map<string, Promise<PGlite>>();
 
 function folderOf(dataDir: string): string {
   return path.join(dataDir, 'pglite');
@@ -45,19 +78,16 @@ function folderOf(dataDir: string): string {
 export function startEmbeddedDatabase(dataDir: string): void {
   const dir = folderOf(dataDir);
   if (startedAhead.has(dir)) return;
-  createFromTemplate(dir);
-  const client = new PGlite(dir);
+  const started = startIn(dir);
   // A start that fails is reported by whoever takes the database, not as an unhandled rejection.
-  client.waitReady.catch(() => undefined);
-  startedAhead.set(dir, client);
+  started.catch(() => undefined);
+  startedAhead.set(dir, started);
 }
 
 /** DATA_DIR's embedded database: the one started ahead, else one started now. */
-export function openEmbeddedDatabase(dataDir: string): PGlite {
+export function openEmbeddedDatabase(dataDir: string): Promise<PGlite> {
   const dir = folderOf(dataDir);
   const started = startedAhead.get(dir);
   startedAhead.delete(dir);
-  if (started) return started;
-  createFromTemplate(dir);
-  return new PGlite(dir);
+  return started ?? startIn(dir);
 }

@@ -14,7 +14,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   // built once here rather than inside a test's own set-up.
   await ensureBuilt();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'depeche-pglite-template-'));
-  const client = DatabaseClient.open({ url: undefined, dataDir });
+  const client = await DatabaseClient.open({ url: undefined, dataDir });
   await client.migrate();
   await client.close();
   project.provide('pgliteTemplate', path.join(dataDir, 'pglite'));
