@@ -127,12 +127,18 @@ function compile() {
   const staging = path.join(ROOT, `.dist-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', staging], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
-  makeEmbeddedDatabaseTemplate(staging);
-  writeFileSync(path.join(staging, '.source-fingerprint'), fingerprint);
+  try {
+    execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', staging], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+    makeEmbeddedDatabaseTemplate(staging);
+    writeFileSync(path.join(staging, '.source-fingerprint'), fingerprint);
+  } catch (error) {
+    // A failed build leaves nothing behind: dist/ stays as it was.
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
+  }
   // Swap the whole folder: nobody ever sees half a build.
   const old = path.join(ROOT, `.dist-old-${process.pid}`);
   if (existsSync(DIST)) renameSync(DIST, old);

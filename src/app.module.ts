@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { SettingsModule } from './settings/settings.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { QueueModule } from './queue/queue.module.js';
@@ -31,6 +32,7 @@ export class AppModule {
       imports: [
         ConfigModule.forConfig(config),
         DatabaseModule,
+        SettingsModule,
         EditorsModule,
         RedisModule,
         QueueModule,

@@ -15,6 +15,7 @@ import { registerRequestLog } from './logging/request-log.js';
 import { MetricsService } from './ops/metrics.service.js';
 import { HttpExceptionFilter } from './web/http-exception.filter.js';
 import { PageCache } from './web/page-cache.js';
+import { PublicationSettings } from './settings/publication-settings.js';
 import { QueueDashboard } from './admin/queue-dashboard.js';
 import { ClickRedirect } from './feedback/click-redirect.js';
 
@@ -48,7 +49,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
       }),
   });
   // First of all hooks: a cached public page is answered before anything else runs.
-  new PageCache(config.pageCacheSeconds).register(adapter.getInstance());
+  const pageCache = new PageCache(config.pageCacheSeconds);
+  pageCache.register(adapter.getInstance());
   const logger = createAppLogger(config);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forConfig(config), adapter, {
     logger: new NestPinoLogger(logger),
@@ -57,6 +59,9 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     // Boot errors (a broken template, an unreachable database) are thrown to the caller, which
     // reports them, rather than ending the process from inside Nest.
     abortOnError: false,
+  });
+  app.get(PublicationSettings).onChange(() => {
+    pageCache.clear();
   });
   const clickRedirect = app.get(ClickRedirect);
   clickRedirect.register(app.getHttpAdapter().getInstance());

@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageEvents, type SubscriberRow, subscribers, suppressions } from '../src/database/schema.js';
 import { InboundMailServer } from '../src/feedback/inbound-mail.server.js';
-import { addressHash } from '../src/mail/email-address.js';
+import { addressHash } from '../src/lib/email-address.js';
 import { seedAudience } from './helpers/audience.js';
 import { type CorpusFields, fromCorpus, INBOUND_ENV, sendInbound } from './helpers/inbound.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';

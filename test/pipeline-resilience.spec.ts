@@ -9,7 +9,7 @@ import { seedAudience } from './helpers/audience.js';
 import { deleteQueueKeys } from './helpers/queues.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
 import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { sameDeployment, startTestApp, type TestApp } from './helpers/test-app.js';
 import { testEngine } from './helpers/test-database.js';
 
 function perRecipient(sink: SmtpSink): Map<string, number> {
@@ -30,9 +30,7 @@ describe.runIf(testEngine() === 'postgres')('two workers and two scheduler ticks
     second = await startTestApp({
       SMTP_URL: sink.url,
       ...FAST_PIPELINE,
-      DATABASE_URL: first.config.databaseUrl ?? '',
-      QUEUE_PREFIX: first.config.queuePrefix,
-      SECRET_KEY: first.config.secretKey,
+      ...sameDeployment(first),
     });
   });
   afterAll(async () => {

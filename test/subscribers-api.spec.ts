@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribers, suppressions } from '../src/database/schema.js';
-import { addressHash } from '../src/mail/email-address.js';
+import { addressHash } from '../src/lib/email-address.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, subscriberByEmail, TEST_TOKEN, type TestApp } from './helpers/test-app.js';
 

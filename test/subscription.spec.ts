@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subscribers, suppressions } from '../src/database/schema.js';
 import { SUBSCRIPTIONS_QUEUE } from '../src/queue/jobs.js';
-import { addressHash } from '../src/mail/email-address.js';
+import { addressHash } from '../src/lib/email-address.js';
 import { startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 import { eventually, type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 

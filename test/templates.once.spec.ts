@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/app-config.js';
 import { TEMPLATES_DIR } from '../src/config/paths.js';
 import { EmailRenderer } from '../src/mail/email-renderer.js';
+import { PublicationSettings } from '../src/settings/publication-settings.js';
+import type { SettingsRepository } from '../src/settings/settings.repository.js';
 import { startTestApp } from './helpers/test-app.js';
 
 const copies: string[] = [];
@@ -73,13 +75,15 @@ describe('templates checked at boot', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'depeche-template-check-'));
     copies.push(dataDir);
     const config = loadConfig({ TEMPLATES_DIR: dir, DATA_DIR: dataDir });
-    await new EmailRenderer(config).onModuleInit();
+    await new EmailRenderer(config, new PublicationSettings(config, {} as SettingsRepository)).onModuleInit();
     const stamp = path.join(dataDir, 'email-templates-checked');
     expect(readFileSync(stamp, 'utf8')).toMatch(/^[0-9a-f]{64}$/);
-    await new EmailRenderer(config).onModuleInit();
+    await new EmailRenderer(config, new PublicationSettings(config, {} as SettingsRepository)).onModuleInit();
 
     const target = path.join(dir, 'welcome.mjml');
     writeFileSync(target, readFileSync(target, 'utf8').replace('<mj-text>', '<mj-text colr="red">'));
-    await expect(new EmailRenderer(config).onModuleInit()).rejects.toThrow(/welcome\.mjml, line \d+: .*colr/);
+    await expect(
+      new EmailRenderer(config, new PublicationSettings(config, {} as SettingsRepository)).onModuleInit(),
+    ).rejects.toThrow(/welcome\.mjml, line \d+: .*colr/);
   });
 });

@@ -1,7 +1,7 @@
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../editors/passwords.js';
 import type { FieldProblem } from '../http/api-error.js';
 import { isSingleLine } from '../lib/single-line.js';
-import { normaliseEmail } from '../mail/email-address.js';
+import { normaliseEmail } from '../lib/email-address.js';
 
 export interface AccountInput {
   readonly email: string;

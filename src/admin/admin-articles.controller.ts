@@ -16,6 +16,7 @@ import { CreateArticleDto } from '../articles/dto/article-input.dto.js';
 import { ArticlesService } from '../articles/articles.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { ARTICLE_STATUSES, type ArticleRow, type ArticleStatus } from '../database/schema.js';
 import { uuidParam } from '../http/validation.js';
 import { parsePublicationTime } from '../lib/publication-time.js';
@@ -47,6 +48,7 @@ export class AdminArticlesController {
   constructor(
     @Inject(ArticlesService) private readonly articles: ArticlesService,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -73,7 +75,13 @@ export class AdminArticlesController {
 
   @Get('new')
   async newForm(@Desk() desk: DeskContext, @Res() reply: FastifyReply): Promise<void> {
-    await this.form(reply, desk, undefined, storedArticleValues(undefined, this.config.timezone), {});
+    await this.form(
+      reply,
+      desk,
+      undefined,
+      storedArticleValues(undefined, this.publication.current().timeZone),
+      {},
+    );
   }
 
   @Get(':id')
@@ -89,7 +97,7 @@ export class AdminArticlesController {
       reply,
       desk,
       article,
-      storedArticleValues(article, this.config.timezone),
+      storedArticleValues(article, this.publication.current().timeZone),
       {},
       200,
       notice,
@@ -170,7 +178,7 @@ export class AdminArticlesController {
       this.form(reply, desk, current, values, errors, 400);
 
     if (action === 'schedule') {
-      const at = parsePublicationTime(values.publish_at, this.config.timezone);
+      const at = parsePublicationTime(values.publish_at, this.publication.current().timeZone);
       if (!at || at.getTime() <= Date.now()) {
         return refuse({ publish_at: this.renderer.t.timeInvalid });
       }

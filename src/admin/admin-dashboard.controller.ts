@@ -38,13 +38,14 @@ export class AdminDashboardController {
       { title: t.dashboard, section: 'dashboard', desk },
       {
         ...data,
+        checklistDone: data.checklist.filter((step) => step.done).length,
         chart,
         current: data.growth.at(-1)?.total ?? 0,
         payments: await this.paymentFigures(),
         health: data.health.map((row) => ({
           ...row,
-          bounce: percent(this.config.locale, row.bounceRate),
-          complaint: percent(this.config.locale, row.complaintRate),
+          bounce: percent(this.renderer.locale, row.bounceRate),
+          complaint: percent(this.renderer.locale, row.complaintRate),
         })),
         healthWarning: data.health.some((row) => row.overBounceLimit || row.overComplaintLimit),
       },
@@ -60,8 +61,8 @@ export class AdminDashboardController {
       payingMembers: figures.totals.payingMembers,
       monthlyRevenue:
         figures.totals.monthlyRevenue
-          .map((revenue) => formatMoney(this.config.locale, revenue.currency, revenue.amount))
-          .join(' + ') || formatMoney(this.config.locale, this.config.currency, 0),
+          .map((revenue) => formatMoney(this.renderer.locale, revenue.currency, revenue.amount))
+          .join(' + ') || formatMoney(this.renderer.locale, this.config.currency, 0),
       chart: pairedBarsSvg(
         figures.months.map((m) => ({ key: m.month, first: m.started, second: m.ended })),
         { chart: t.paidPerMonth, first: t.paidStarted, second: t.paidEnded },

@@ -16,6 +16,7 @@ import type { FastifyReply } from 'fastify';
 import { ArticlesService } from '../articles/articles.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { type EditionRow, SUBSCRIBER_TIERS } from '../database/schema.js';
 import { CreateEditionDto, TestEditionDto } from '../editions/dto/edition-input.dto.js';
 import { EditionsService } from '../editions/editions.service.js';
@@ -58,6 +59,7 @@ export class AdminEditionsController {
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
     @Inject(SettingsRepository) private readonly settings: SettingsRepository,
     @Inject(EditionReports) private readonly reports: EditionReports,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -292,7 +294,7 @@ export class AdminEditionsController {
         previews,
         progress: progressView(edition, counts),
         ...editionActions(edition),
-        zone: this.config.timezone,
+        zone: this.publication.current().timeZone,
         editorEmail: desk.editor.email,
         report,
         timeline: report

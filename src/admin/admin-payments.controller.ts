@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { formatMoney, parseMoney } from '../i18n/money.js';
 import { MAX_GRACE_DAYS, PaymentsService, USED_STRIPE_EVENTS } from '../payments/payments.service.js';
 import { PaymentProviderError, type Price } from '../payments/stripe-gateway.js';
@@ -32,6 +33,7 @@ export class AdminPaymentsController {
   constructor(
     @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -132,7 +134,7 @@ export class AdminPaymentsController {
         currency: this.config.currency,
         plans: plans.map((price) => ({
           name: price.interval === 'month' ? t.paymentsMonthly : t.paymentsYearly,
-          price: formatMoney(this.config.locale, price.currency, price.amount),
+          price: formatMoney(this.publication.current().locale, price.currency, price.amount),
           id: price.id,
         })),
         pricesUnavailable,

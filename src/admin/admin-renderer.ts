@@ -3,8 +3,10 @@ import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import Handlebars from 'handlebars';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig, Locale } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import type { Publication } from '../settings/publication.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { type AdminMessages, adminMessagesFor, fill } from '../i18n/admin-messages.js';
 import {
   compileTemplateFile,
@@ -29,6 +31,7 @@ export const ADMIN_PAGES = [
   'tokens',
   'team',
   'payments',
+  'settings',
   'account',
   'error',
 ] as const;
@@ -39,7 +42,15 @@ export const ADMIN_FRAGMENTS = ['article-preview', 'edition-progress', 'import-r
 export type AdminFragment = (typeof ADMIN_FRAGMENTS)[number];
 
 export type AdminSection =
-  'dashboard' | 'articles' | 'editions' | 'subscribers' | 'payments' | 'tokens' | 'team' | 'account';
+  | 'dashboard'
+  | 'articles'
+  | 'editions'
+  | 'subscribers'
+  | 'payments'
+  | 'settings'
+  | 'tokens'
+  | 'team'
+  | 'account';
 
 /** Who is signed in, as the layout shows them; absent on the sign-in and setup pages. */
 export interface DeskViewer {
@@ -71,57 +82,60 @@ export type AdminAsset = keyof typeof ASSETS;
  * Renders the editor's desk from templates/admin/*.hbs inside templates/layouts/admin.hbs, in the
  * publication's locale. Compiled at boot like the public pages.
  */
+interface DeskWords {
+  readonly locale: Locale;
+  readonly t: AdminMessages;
+  readonly dateTime: Intl.DateTimeFormat;
+  readonly day: Intl.DateTimeFormat;
+  readonly calendarDay: Intl.DateTimeFormat;
+  readonly calendarMonth: Intl.DateTimeFormat;
+}
+
+function deskWords({ locale, timeZone }: Publication): DeskWords {
+  return {
+    locale,
+    t: adminMessagesFor(locale),
+    dateTime: new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }),
+    day: new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeZone }),
+    // A calendar day (YYYY-MM-DD) is already in the publication's zone: format it as is.
+    calendarDay: new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', timeZone: 'UTC' }),
+    calendarMonth: new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric', timeZone: 'UTC' }),
+  };
+}
+
 @Injectable()
 export class AdminRenderer {
   private readonly handlebars = Handlebars.create();
   private readonly layout: Handlebars.TemplateDelegate;
   private readonly pages: ReadonlyMap<AdminPage, Handlebars.TemplateDelegate>;
   private readonly fragments: ReadonlyMap<AdminFragment, Handlebars.TemplateDelegate>;
-  readonly t: AdminMessages;
   readonly assets: ReadonlyMap<string, VersionedAsset>;
-  private readonly dateTime: Intl.DateTimeFormat;
-  private readonly day: Intl.DateTimeFormat;
-  private readonly calendarDay: Intl.DateTimeFormat;
-  private readonly calendarMonth: Intl.DateTimeFormat;
+  /** The wording and formats of the publication's locale and time zone, remade when they change. */
+  private readonly words: () => DeskWords;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.t = adminMessagesFor(config.locale);
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
+  ) {
+    this.words = publication.derive(deskWords);
     const dir = path.join(config.templatesDir, 'admin');
-    this.dateTime = new Intl.DateTimeFormat(config.locale, {
-      dateStyle: 'medium',
-      timeStyle: 'short',
-      timeZone: config.timezone,
-    });
-    this.day = new Intl.DateTimeFormat(config.locale, { dateStyle: 'medium', timeZone: config.timezone });
-    // A calendar day (YYYY-MM-DD) is already in the publication's zone: format it as is.
-    this.calendarMonth = new Intl.DateTimeFormat(config.locale, {
-      month: 'short',
-      year: 'numeric',
-      timeZone: 'UTC',
-    });
-    this.calendarDay = new Intl.DateTimeFormat(config.locale, {
-      day: 'numeric',
-      month: 'short',
-      timeZone: 'UTC',
-    });
-    const t = this.t as Readonly<Record<string, string>>;
     this.handlebars.registerHelper('dateTime', (value: unknown) =>
-      value instanceof Date ? this.dateTime.format(value) : '',
+      value instanceof Date ? this.words().dateTime.format(value) : '',
     );
     this.handlebars.registerHelper('day', (value: unknown) =>
-      value instanceof Date ? this.day.format(value) : '',
+      value instanceof Date ? this.words().day.format(value) : '',
     );
     // The wording for one value of an enumeration: (label "status" row.status) reads t.status_sent.
-    this.handlebars.registerHelper(
-      'label',
-      (kind: unknown, value: unknown) => t[`${String(kind)}_${String(value)}`] ?? String(value),
-    );
+    this.handlebars.registerHelper('label', (kind: unknown, value: unknown) => {
+      const t = this.t as Readonly<Record<string, string>>;
+      return t[`${String(kind)}_${String(value)}`] ?? String(value);
+    });
     this.handlebars.registerHelper('fill', (message: unknown, options: Handlebars.HelperOptions) =>
       fill(String(message), options.hash as Record<string, string | number>),
     );
     this.handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     this.handlebars.registerHelper('number', (value: unknown) =>
-      typeof value === 'number' ? value.toLocaleString(config.locale) : '',
+      typeof value === 'number' ? value.toLocaleString(this.words().locale) : '',
     );
     registerPartialsFrom(this.handlebars, path.join(dir, 'partials'));
     this.layout = compileTemplateFile(
@@ -147,25 +161,35 @@ export class AdminRenderer {
     );
   }
 
+  /** The desk's wording in the publication's locale, as it stands. */
+  get t(): AdminMessages {
+    return this.words().t;
+  }
+
+  get locale(): Locale {
+    return this.words().locale;
+  }
+
   /** "3 mars" for 2026-03-03. */
   shortDay(isoDay: string): string {
-    return this.calendarDay.format(new Date(`${isoDay}T00:00:00Z`));
+    return this.words().calendarDay.format(new Date(`${isoDay}T00:00:00Z`));
   }
 
   /** "nov. 2026" from 2026-11. */
   shortMonth(isoMonth: string): string {
-    return this.calendarMonth.format(new Date(`${isoMonth}-01T00:00:00Z`));
+    return this.words().calendarMonth.format(new Date(`${isoMonth}-01T00:00:00Z`));
   }
 
   private context(data: object): object {
+    const publication = this.publication.current();
     return {
       ...data,
       t: this.t,
       site: {
-        name: this.config.publicationName,
+        name: publication.name,
         url: this.config.publicUrl,
-        lang: this.config.locale,
-        timezone: this.config.timezone,
+        lang: publication.locale,
+        timezone: publication.timeZone,
         css: this.assets.get('admin.css')?.url,
         js: this.assets.get('admin.js')?.url,
         htmx: this.assets.get('htmx.min.js')?.url,

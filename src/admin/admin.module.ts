@@ -10,6 +10,7 @@ import { AdminAuthService } from './admin-auth.service.js';
 import { AdminDashboardController } from './admin-dashboard.controller.js';
 import { AdminEditionsController } from './admin-editions.controller.js';
 import { AdminPaymentsController } from './admin-payments.controller.js';
+import { AdminSettingsController } from './admin-settings.controller.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { PaymentsModule } from '../payments/payments.module.js';
 import { AdminSubscribersController } from './admin-subscribers.controller.js';
@@ -51,6 +52,7 @@ import { SubscriberHistory } from './subscriber-history.js';
     AdminEditionsController,
     AdminSubscribersController,
     AdminPaymentsController,
+    AdminSettingsController,
     AdminTokensController,
     AdminTeamController,
   ],

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { ArticlesRepository } from '../articles/articles.repository.js';
 import type { AppConfig } from '../config/app-config.js';
+import type { PublicationSettings } from '../settings/publication-settings.js';
 import type { EditionRow } from '../database/schema.js';
 import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
 import type { MessageEventsRepository } from '../delivery/message-events.repository.js';
@@ -15,7 +17,9 @@ function service(counts: () => Promise<DeliveryCounts>): DeskDashboardService {
     editions,
     {} as SubscribersAdminService,
     {} as MessageEventsRepository,
-    { timezone: 'Europe/Paris' } as AppConfig,
+    { current: () => ({ timeZone: 'Europe/Paris' }) } as PublicationSettings,
+    {} as ArticlesRepository,
+    {} as AppConfig,
   );
 }
 

@@ -1,6 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { normaliseEmail } from '../lib/email-address.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
 import { countsInLedger } from '../edition-lifecycle/edition-states.js';
@@ -47,7 +50,17 @@ export interface TierTotals {
   readonly left: number;
 }
 
+/** A step of a new publication's set-up, and whether it is done. */
+export interface FirstRunStep {
+  readonly step: 'postal-address' | 'sender' | 'dkim' | 'first-article' | 'first-subscriber';
+  readonly done: boolean;
+  /** Where on the desk it is done; DKIM is set in the environment (see the README). */
+  readonly href?: string;
+}
+
 export interface Dashboard {
+  /** What a new publication still has to do before its first send; empty once all is done. */
+  readonly checklist: readonly FirstRunStep[];
   readonly upcoming: readonly EditionRow[];
   readonly recent: readonly EditionWithCounts[];
   readonly tiers: readonly TierTotals[];
@@ -68,8 +81,39 @@ export class DeskDashboardService {
     @Inject(EditionsService) private readonly editions: EditionsService,
     @Inject(SubscribersAdminService) private readonly subscribers: SubscribersAdminService,
     @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
+    @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * The first-run checklist: a postal address (the law asks for it in every email), a sender of
+   * the publication's own domain (not the default at localhost), DKIM signing, a first article and
+   * a first subscriber. Shown until every step is done.
+   */
+  private async checklist(tiers: readonly TierTotals[]): Promise<FirstRunStep[]> {
+    const publication = this.publication.current();
+    const sender = publication.mailFrom.address;
+    const senderDomain = sender.slice(sender.lastIndexOf('@') + 1);
+    const published = await this.articles.listPublished({ limit: 1, offset: 0 });
+    const steps: FirstRunStep[] = [
+      { step: 'postal-address', done: publication.postalAddress !== '', href: '/admin/settings' },
+      {
+        step: 'sender',
+        done:
+          normaliseEmail(sender).ok && senderDomain !== 'localhost' && !senderDomain.endsWith('.localhost'),
+        href: '/admin/settings',
+      },
+      { step: 'dkim', done: this.config.dkim !== undefined },
+      { step: 'first-article', done: published.total > 0, href: '/admin/articles/new' },
+      {
+        step: 'first-subscriber',
+        done: tiers.some((tier) => tier.active > 0),
+        href: '/admin/subscribers',
+      },
+    ];
+    return steps.every((step) => step.done) ? [] : steps;
+  }
 
   /** Bounce and complaint rates of these finished editions (the dashboard's last sends). */
   private async health(sends: readonly EditionRow[]): Promise<EditionHealth[]> {
@@ -121,7 +165,7 @@ export class DeskDashboardService {
   }
 
   async dashboard(now = new Date()): Promise<Dashboard> {
-    const zone = this.config.timezone;
+    const zone = this.publication.current().timeZone;
     const since = new Date(now.getTime() - (CHART_DAYS - 1) * 86_400_000);
     const firstDay = dayIn(zone, since);
     // The query starts a day early, so that whatever the zone's offset it misses nothing of the
@@ -147,6 +191,7 @@ export class DeskDashboardService {
       };
     });
     return {
+      checklist: await this.checklist(tiers),
       upcoming,
       recent: await Promise.all(sends.slice(0, LISTED).map((edition) => this.withCounts(edition))),
       tiers,

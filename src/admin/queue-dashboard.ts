@@ -7,6 +7,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { DELIVERY_QUEUE, MEMBERS_QUEUE, SUBSCRIPTIONS_QUEUE } from '../queue/jobs.js';
 import { adminMessagesFor } from '../i18n/admin-messages.js';
 import { DeskCookies } from './desk-cookies.js';
@@ -22,8 +23,6 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 @Injectable()
 export class QueueDashboard {
   private readonly origin: string;
-  private readonly boardTitle: string;
-  private readonly backLabel: string;
 
   constructor(
     @InjectQueue(DELIVERY_QUEUE) private readonly deliveryQueue: Queue,
@@ -31,14 +30,15 @@ export class QueueDashboard {
     @InjectQueue(MEMBERS_QUEUE) private readonly membersQueue: Queue,
     @Inject(AdminAuthService) private readonly auth: AdminAuthService,
     @Inject(DeskCookies) private readonly cookies: DeskCookies,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.origin = new URL(config.publicUrl).origin;
-    this.boardTitle = config.publicationName;
-    this.backLabel = adminMessagesFor(config.locale).desk;
   }
 
+  /** Titled as the publication was at boot: the board's own page takes its options once. */
   async register(fastify: FastifyInstance): Promise<void> {
+    const publication = this.publication.current();
     const serverAdapter = new FastifyAdapter();
     createBullBoard({
       queues: [
@@ -49,9 +49,9 @@ export class QueueDashboard {
       serverAdapter,
       options: {
         uiConfig: {
-          boardTitle: this.boardTitle,
+          boardTitle: publication.name,
           // The way back to the desk, and no link out to bull-board's own site.
-          miscLinks: [{ text: this.backLabel, url: '/admin' }],
+          miscLinks: [{ text: adminMessagesFor(publication.locale).desk, url: '/admin' }],
           hideDocsLink: true,
         },
       },

@@ -1,6 +1,7 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { renderMarkdown } from '../content/markdown.js';
 import { cutTeaser } from '../content/teaser.js';
 import type { ArticleRow, ArticleStatus, NewArticleRow } from '../database/schema.js';
@@ -32,6 +33,7 @@ function normaliseTags(tags: readonly string[]): { tags: string[]; tagSlugs: str
 export class ArticlesService {
   constructor(
     @Inject(ArticlesRepository) private readonly repository: ArticlesRepository,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -131,7 +133,7 @@ export class ArticlesService {
   }
 
   async schedule(id: string, publishAtInput: string): Promise<ArticleRow> {
-    const publishAt = parsePublicationTime(publishAtInput, this.config.timezone);
+    const publishAt = parsePublicationTime(publishAtInput, this.publication.current().timeZone);
     if (!publishAt) {
       throw InvalidInputException.field(
         'publish_at',

@@ -36,8 +36,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       redisUrl: 'redis://127.0.0.1:6379',
       redisUrlExplicit: false,
-      timezone: 'Europe/Paris',
-      locale: 'fr',
+      publication: expect.objectContaining({ timeZone: 'Europe/Paris', locale: 'fr' }),
     });
     expect(config.secretKey).toHaveLength(43);
     expect(readFileSync(path.join(dataDir, 'secret-key'), 'utf8').trim()).toBe(config.secretKey);
@@ -66,7 +65,7 @@ describe('loadConfig', () => {
       redisUrlExplicit: true,
       queuePrefix: '{depeche}',
       role: 'worker',
-      locale: 'en',
+      publication: expect.objectContaining({ locale: 'en' }),
     });
   });
 
@@ -123,7 +122,10 @@ describe('loadConfig', () => {
       DATA_DIR: tempDir(),
       MAIL_REPLY_TO: 'Rédaction Dépêche <redaction@exemple.fr>',
     });
-    expect(config.replyTo).toEqual({ name: 'Rédaction Dépêche', address: 'redaction@exemple.fr' });
+    expect(config.publication.replyTo).toEqual({
+      name: 'Rédaction Dépêche',
+      address: 'redaction@exemple.fr',
+    });
     expect(problems({ MAIL_REPLY_TO: 'pas une adresse' })).toEqual([
       'MAIL_REPLY_TO: expected an address or "Name <address>", got "pas une adresse"',
     ]);

@@ -23,8 +23,8 @@ export interface AppConfig {
   readonly host: string;
   /** Absolute origin used in links, feeds and emails, without a trailing slash. */
   readonly publicUrl: string;
-  readonly publicationName: string;
-  readonly publicationDescription: string;
+  /** Who the publication is, as the environment says: what the desk's settings start from. */
+  readonly publication: PublicationEnvironment;
   readonly dataDir: string;
   /** Page and email templates: the shipped ones, or a publication's own copy. */
   readonly templatesDir: string;
@@ -39,18 +39,12 @@ export interface AppConfig {
   readonly previousSecretKeys: readonly string[];
   /** Unset: messages are written as .eml files to DATA_DIR/outbox. */
   readonly smtpUrl: string | undefined;
-  readonly mailFrom: { readonly name: string; readonly address: string };
-  readonly replyTo: { readonly name: string; readonly address: string } | undefined;
   /** With it, each message's envelope sender is this address with the subscriber id after a + (VERP). */
   readonly verpAddress: string | undefined;
   /** The SMTP listener that takes bounces, complaints and mailed unsubscribes; undefined: off. */
   readonly inbound: InboundSettings | undefined;
   /** The sending relays whose bounce and complaint webhooks are taken, each as it signs them. */
   readonly relays: RelaySettings;
-  /** An address that soft-bounces in this many consecutive editions is suppressed. */
-  readonly softBounceLimit: number;
-  /** How long what came back about a reader's messages is kept before it is folded into totals. */
-  readonly eventRetentionDays: number;
   /** DKIM signing of every message sent, when a selector and a key are set. */
   readonly dkim: DkimSettings | undefined;
   /** How long each API process keeps a rendered public page; 0 renders every request. */
@@ -59,8 +53,6 @@ export interface AppConfig {
   readonly smtpMaxConnections: number;
   /** At most this many messages a second handed to SMTP, across every worker; 0 for no limit. */
   readonly sendRateLimit: number;
-  /** The publication's postal address, shown in every email footer as anti-spam laws ask. */
-  readonly postalAddress: string;
   /** Fastify's trustProxy: whether and how far to believe X-Forwarded-For for client addresses. */
   readonly trustProxy: boolean | number | string;
   readonly confirmTokenTtlHours: number;
@@ -92,8 +84,6 @@ export interface AppConfig {
   readonly adminApiToken: string | undefined;
   /** Bearer token for /metrics from anywhere; unset, only this machine may read it. */
   readonly metricsToken: string | undefined;
-  readonly timezone: string;
-  readonly locale: Locale;
   readonly logLevel: LogLevel;
   /** One JSON object per line (production's default, for collectors), or lines for people. */
   readonly logFormat: LogFormat;
@@ -105,6 +95,25 @@ export interface AppConfig {
   readonly maxBodyBytes: number;
   /** PATH, to find a redis-server to start when none runs. */
   readonly searchPath: string;
+}
+
+/**
+ * The publication's identity and habits as the environment sets them. Nothing reads these but the
+ * settings (src/settings/publication.ts), which lay what an editor saved on the desk over them.
+ */
+export interface PublicationEnvironment {
+  readonly name: string;
+  readonly description: string;
+  readonly mailFrom: { readonly name: string; readonly address: string };
+  readonly replyTo: { readonly name: string; readonly address: string } | undefined;
+  /** Shown in every email footer, as anti-spam laws ask. */
+  readonly postalAddress: string;
+  readonly locale: Locale;
+  readonly timeZone: string;
+  /** An address that soft-bounces in this many consecutive editions is suppressed. */
+  readonly softBounceLimit: number;
+  /** How long what came back about a reader's messages is kept before it is folded into totals. */
+  readonly eventRetentionDays: number;
 }
 
 export interface StripeSettings {
@@ -554,8 +563,17 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     host,
     publicUrl,
-    publicationName,
-    publicationDescription: read.string('PUBLICATION_DESCRIPTION', ''),
+    publication: {
+      name: publicationName,
+      description: read.string('PUBLICATION_DESCRIPTION', ''),
+      mailFrom,
+      replyTo: read.mailbox('MAIL_REPLY_TO', undefined),
+      postalAddress: read.string('POSTAL_ADDRESS', ''),
+      locale: read.oneOf('LOCALE', LOCALES, 'fr'),
+      timeZone: timezone,
+      softBounceLimit: read.integer('SOFT_BOUNCE_LIMIT', 3, 1, 100),
+      eventRetentionDays: read.integer('EVENT_RETENTION_DAYS', 365, 1, 3650),
+    },
     dataDir,
     templatesDir,
     databaseUrl,
@@ -565,18 +583,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     secretKey: secretKey ?? '',
     previousSecretKeys,
     smtpUrl,
-    mailFrom,
-    replyTo: read.mailbox('MAIL_REPLY_TO', undefined),
     verpAddress,
     inbound,
     relays: readRelays(read),
-    softBounceLimit: read.integer('SOFT_BOUNCE_LIMIT', 3, 1, 100),
-    eventRetentionDays: read.integer('EVENT_RETENTION_DAYS', 365, 1, 3650),
     dkim: readDkim(read, mailFrom.address),
     sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),
     smtpMaxConnections: read.integer('SMTP_MAX_CONNECTIONS', 5, 1, 100),
     pageCacheSeconds: read.integer('PAGE_CACHE_SECONDS', 5, 0, 3600),
-    postalAddress: read.string('POSTAL_ADDRESS', ''),
     trustProxy,
     confirmTokenTtlHours: read.integer('CONFIRM_TOKEN_TTL_HOURS', 48, 1, 720),
     subscribeRateLimit: read.rateLimit('SUBSCRIBE_RATE_LIMIT', '10/600'),
@@ -595,8 +608,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     paymentGraceDays: read.integer('PAYMENT_GRACE_DAYS', 7, 0, 60),
     adminApiToken,
     metricsToken,
-    timezone,
-    locale: read.oneOf('LOCALE', LOCALES, 'fr'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: read.oneOf('LOG_FORMAT', LOG_FORMATS, production ? 'json' : 'pretty'),
     teaserWords: read.integer('TEASER_WORDS', 120, 10, 5000),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import { type ComposedEdition, EditionComposer, type EditionLinks } from '../mail/edition-composer.js';
 import { MailTransport } from '../mail/mail-transport.js';
@@ -77,6 +78,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     @Inject(Departures) private readonly departures: Departures,
     @Inject(ClicksRepository) private readonly clicks: ClicksRepository,
     @Inject(SettingsRepository) private readonly settings: SettingsRepository,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.leases = new LeaseKeeper(
@@ -160,13 +162,13 @@ export class EditionDeliveryService implements OnModuleDestroy {
   /** The MAIL FROM of a subscriber's message: with VERP_ADDRESS, bounces say whose message bounced. */
   private envelopeSender(subscriberId: string): string {
     const verp = this.config.verpAddress;
-    return verp === undefined ? this.config.mailFrom.address : verpSender(verp, subscriberId);
+    return verp === undefined ? this.publication.current().mailFrom.address : verpSender(verp, subscriberId);
   }
 
   /** Where a mailed unsubscribe goes: the listener's box with VERP_ADDRESS, else the sender. */
   private get unsubscribeBox(): string {
     const verp = this.config.verpAddress;
-    return verp === undefined ? this.config.mailFrom.address : unsubscribeAddress(verp);
+    return verp === undefined ? this.publication.current().mailFrom.address : unsubscribeAddress(verp);
   }
 
   recipientParts(
@@ -435,7 +437,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       clickUrl: () => this.config.publicUrl,
     };
     await this.transport.sendRaw(
-      { from: this.config.mailFrom.address, to: job.email },
+      { from: this.publication.current().mailFrom.address, to: job.email },
       composed.message.forRecipient(parts),
       parts.messageId,
     );

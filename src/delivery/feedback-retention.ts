@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config.js';
-import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { ClicksRepository } from './clicks.repository.js';
 import { MessageEventsRepository } from './message-events.repository.js';
 
@@ -9,7 +8,7 @@ const EVERY_MS = 3_600_000;
 
 /**
  * Keeps what came back about a reader's messages (bounces, complaints, unsubscribes, clicks) for
- * EVENT_RETENTION_DAYS, then folds it into per-edition and per-link totals and deletes it: reports
+ * the retention period the publication sets (EVENT_RETENTION_DAYS by default), then folds it into per-edition and per-link totals and deletes it: reports
  * keep their figures, and nothing older ties a reader to what they did.
  */
 @Injectable()
@@ -20,14 +19,14 @@ export class FeedbackRetention {
   constructor(
     @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
     @Inject(ClicksRepository) private readonly clicks: ClicksRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
   ) {}
 
   /** Folds what is past the retention period, unless this process did within the hour. */
   async foldIfDue(now = Date.now()): Promise<void> {
     if (now - this.lastRun < EVERY_MS) return;
     this.lastRun = now;
-    await this.fold(new Date(now - this.config.eventRetentionDays * 86_400_000));
+    await this.fold(new Date(now - this.publication.current().eventRetentionDays * 86_400_000));
   }
 
   async fold(cutoff: Date): Promise<{ events: number; clicks: number }> {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { and, inArray, ne, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import { type SubscriberStatus, subscribers, suppressions } from '../database/schema.js';
-import { addressHash } from '../mail/email-address.js';
+import { addressHash } from '../lib/email-address.js';
 import { Departures } from '../redis/departures.js';
 
 /** Why an address is suppressed by what came back from a message; erasure and editors have their own paths. */

@@ -1,6 +1,5 @@
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config.js';
-import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { EditionScheduleRow, NewEditionScheduleRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { longDateFormat } from '../i18n/dates.js';
@@ -23,7 +22,7 @@ const DATE_PLACEHOLDER = '{date}';
 export class EditionSchedulesService {
   constructor(
     @Inject(EditionSchedulesRepository) private readonly repository: EditionSchedulesRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
   ) {}
 
   /** The recurrence the input describes, or a 400 naming the field at fault. */
@@ -40,10 +39,10 @@ export class EditionSchedulesService {
   }
 
   async create(input: CreateScheduleDto, now = new Date()): Promise<EditionScheduleRow> {
-    const recurrence = this.recurrence(input.cron, input.time_zone ?? this.config.timezone);
+    const recurrence = this.recurrence(input.cron, input.time_zone ?? this.publication.current().timeZone);
     let coveredUntil = now;
     if (input.articles_since !== undefined) {
-      const since = parsePublicationTime(input.articles_since, this.config.timezone);
+      const since = parsePublicationTime(input.articles_since, this.publication.current().timeZone);
       if (!since) {
         throw InvalidInputException.field(
           'articles_since',
@@ -118,7 +117,7 @@ export class EditionSchedulesService {
     if (!last) return { edition: undefined, coveredUntil: schedule.coveredUntil, nextRunAt };
     // A full edition covers up to its newest article; the rest wait for the next slot.
     const coveredUntil = articles.length === MAX_EDITION_ARTICLES ? last.publishedAt : slot;
-    const date = longDateFormat(this.config.locale, schedule.timeZone).format(slot);
+    const date = longDateFormat(this.publication.current().locale, schedule.timeZone).format(slot);
     return {
       edition: {
         content: {

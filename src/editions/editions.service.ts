@@ -1,6 +1,7 @@
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { EditionRow, EditionStatus, SubscriberTier } from '../database/schema.js';
 import {
   type EditionContent,
@@ -11,7 +12,7 @@ import { DeliveryQueue } from '../queue/delivery.queue.js';
 import { EditionDeliveryService } from '../delivery/edition-delivery.service.js';
 import { truncateText } from '../content/markdown.js';
 import { InvalidInputException } from '../http/api-error.js';
-import { normaliseEmail } from '../mail/email-address.js';
+import { normaliseEmail } from '../lib/email-address.js';
 import { type ComposedEdition, GMAIL_CLIP_BYTES } from '../mail/edition-composer.js';
 import { ExpiringCache } from '../lib/expiring-cache.js';
 import { fillHtmlMarkers } from '../mail/prepared-message.js';
@@ -39,6 +40,7 @@ export class EditionsService {
     @Inject(DeliveriesRepository) private readonly ledger: DeliveriesRepository,
     @Inject(EditionDeliveryService) private readonly delivery: EditionDeliveryService,
     @Inject(DeliveryQueue) private readonly queue: DeliveryQueue,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -103,7 +105,7 @@ export class EditionsService {
   async schedule(id: string, sendAtInput: string | undefined): Promise<EditionRow> {
     let sendAt = new Date();
     if (sendAtInput !== undefined) {
-      const parsed = parsePublicationTime(sendAtInput, this.config.timezone);
+      const parsed = parsePublicationTime(sendAtInput, this.publication.current().timeZone);
       if (!parsed) {
         throw InvalidInputException.field(
           'send_at',

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AppConfig } from '../config/app-config.js';
-import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { MessageEventKind, MessageEventSource } from '../database/schema.js';
 import { MessageEventsRepository, type NewMessageEvent } from '../delivery/message-events.repository.js';
 import { SuppressionRepository } from '../delivery/suppression.repository.js';
@@ -47,7 +46,7 @@ export class FeedbackService {
   private draining: Promise<void> | undefined;
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
     @Inject(SuppressionRepository) private readonly suppressions: SuppressionRepository,
     @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
@@ -103,7 +102,10 @@ export class FeedbackService {
     ];
     await this.suppressions.suppress(of('hard-bounce'), 'hard-bounce');
     await this.suppressions.suppress(of('complaint'), 'complaint');
-    const worn = await this.events.bouncedEveryTime(of('soft-bounce'), this.config.softBounceLimit);
+    const worn = await this.events.bouncedEveryTime(
+      of('soft-bounce'),
+      this.publication.current().softBounceLimit,
+    );
     await this.suppressions.suppress(worn, 'soft-bounce');
     await this.subscribers.unsubscribeAll(of('unsubscribe'));
   }

@@ -103,6 +103,7 @@ const MESSAGES = {
     paywallSignIn: 'Déjà abonné ?',
     signOut: 'Se déconnecter',
     myAccount: 'Mon compte',
+    siteNavigation: 'Navigation du site',
     signInTitle: 'Se connecter',
     signInText:
       'Indiquez l’adresse à laquelle vous recevez la newsletter : nous y envoyons un lien de connexion, sans mot de passe.',
@@ -267,6 +268,7 @@ const MESSAGES = {
     paywallSignIn: 'Already subscribed?',
     signOut: 'Sign out',
     myAccount: 'My account',
+    siteNavigation: 'Site navigation',
     signInTitle: 'Sign in',
     signInText:
       'Give the address at which you receive the newsletter: we send a sign-in link there, no password needed.',

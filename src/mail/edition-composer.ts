@@ -8,6 +8,7 @@ import {
 } from '../settings/settings.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { gatedContent } from '../content/access-gate.js';
 import type { ArticleRow, EditionRow, SubscriberTier } from '../database/schema.js';
 import { longDateFormat } from '../i18n/dates.js';
@@ -40,15 +41,16 @@ export interface ComposedEdition {
  */
 @Injectable()
 export class EditionComposer {
-  private readonly dateFormat: Intl.DateTimeFormat;
+  private readonly dateFormat: () => Intl.DateTimeFormat;
   readonly domain: string;
 
   constructor(
     @Inject(EmailRenderer) private readonly renderer: EmailRenderer,
     @Inject(SettingsRepository) private readonly settings: SettingsRepository,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.dateFormat = longDateFormat(config.locale, config.timezone);
+    this.dateFormat = publication.derive((current) => longDateFormat(current.locale, current.timeZone));
     this.domain = new URL(config.publicUrl).hostname;
   }
 
@@ -59,6 +61,7 @@ export class EditionComposer {
     links: EditionLinks = 'recipient',
     counted: Tracking = NO_TRACKING,
   ): Promise<ComposedEdition> {
+    const publication = this.publication.current();
     const marker = (value: string): string => (links === 'recipient' ? value : '');
     const readerQuery = RECIPIENT_MARKERS.readerQuery;
     const rendered = await this.renderer.render(tier === 'premium' ? 'edition-full' : 'edition-teaser', {
@@ -74,7 +77,7 @@ export class EditionComposer {
         tier === 'free'
           ? await premiumOffer(
               this.settings,
-              defaultOfferBenefits(messagesFor(this.config.locale)),
+              defaultOfferBenefits(messagesFor(publication.locale)),
               this.config.stripe !== undefined,
             )
           : undefined,
@@ -83,7 +86,7 @@ export class EditionComposer {
         lede: article.lede,
         html: gatedContent(article, tier).html,
         url: `${this.config.publicUrl}/articles/${article.slug}${readerQuery}`,
-        date: article.publishedAt ? this.dateFormat.format(article.publishedAt) : '',
+        date: article.publishedAt ? this.dateFormat().format(article.publishedAt) : '',
       })),
     });
     // The web version is read on the blog itself: only a recipient's copy goes through the redirect.
@@ -97,9 +100,9 @@ export class EditionComposer {
       : { ...rendered, links: new Map<string, string>() };
     const html = recipientCopy && counted.opens ? withOpenPixel(trackedHtml) : trackedHtml;
     const message = new PreparedMessage({
-      from: formatAddress(this.config.mailFrom.name, this.config.mailFrom.address),
-      ...(this.config.replyTo
-        ? { replyTo: formatAddress(this.config.replyTo.name, this.config.replyTo.address) }
+      from: formatAddress(publication.mailFrom.name, publication.mailFrom.address),
+      ...(publication.replyTo
+        ? { replyTo: formatAddress(publication.replyTo.name, publication.replyTo.address) }
         : {}),
       subject: edition.subject,
       html,

@@ -6,9 +6,10 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import Handlebars from 'handlebars';
 import { convert } from 'html-to-text';
 import type mjml2htmlType from 'mjml';
-import type { AppConfig } from '../config/app-config.js';
+import { type AppConfig, LOCALES } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { type Messages, messagesFor } from '../i18n/messages.js';
+import { messagesFor } from '../i18n/messages.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 
 export const EMAIL_TEMPLATES = [
   'confirm',
@@ -63,16 +64,19 @@ const PREVIEW_BLOCK = /<div class="preheader"[^>]*>[\s\S]*?<\/div>/;
 export class EmailRenderer implements OnModuleInit {
   private readonly handlebars = Handlebars.create();
   private readonly templates = new Map<EmailTemplate, { file: string; fill: Handlebars.TemplateDelegate }>();
-  private readonly messages: Messages;
   /** Every template source and what renders them: the same fingerprint, the same verdict. */
   private readonly fingerprint = createHash('sha256');
   /** MJML is loaded on first use: half a second of every boot otherwise. */
   private mjml: Promise<typeof mjml2htmlType> | undefined;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.messages = messagesFor(config.locale);
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
+  ) {
     const mjmlVersion = (createRequire(import.meta.url)('mjml/package.json') as { version: string }).version;
-    this.fingerprint.update(`mjml ${mjmlVersion}\0${config.locale}\0${JSON.stringify(this.messages)}\0`);
+    // Every locale's wording: a publication may change its locale on the desk at any time.
+    const wordings = LOCALES.map((locale) => JSON.stringify(messagesFor(locale)));
+    this.fingerprint.update(`mjml ${mjmlVersion}\0${wordings.join('\0')}\0`);
     this.handlebars.registerPartial(
       'email',
       this.read(path.join(this.config.templatesDir, 'layouts', 'email.mjml')),
@@ -140,14 +144,15 @@ export class EmailRenderer implements OnModuleInit {
   async render(name: EmailTemplate, data: EmailData): Promise<RenderedEmail> {
     const template = this.templates.get(name);
     if (!template) throw new TemplateError(`No email template ${name}`);
+    const publication = this.publication.current();
     const mjml = template.fill({
       ...data,
-      t: this.messages,
-      lang: this.config.locale,
+      t: messagesFor(publication.locale),
+      lang: publication.locale,
       site: {
-        name: this.config.publicationName,
+        name: publication.name,
         url: this.config.publicUrl,
-        postalAddress: this.config.postalAddress,
+        postalAddress: publication.postalAddress,
       },
     });
     // Strict validation throws with the list of problems; older releases returned them.

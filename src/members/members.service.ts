@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { SubscriberRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { longDateFormat } from '../i18n/dates.js';
 import { messagesFor } from '../i18n/messages.js';
-import { normaliseEmail } from '../mail/email-address.js';
+import { normaliseEmail } from '../lib/email-address.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
 import { TransactionalMailer } from '../mail/transactional-mailer.js';
 import type { MemberJobs } from '../queue/jobs.js';
@@ -38,7 +39,7 @@ export interface Member {
 @Injectable()
 export class MembersService {
   private readonly logger = new Logger(MembersService.name);
-  private readonly dateFormat: Intl.DateTimeFormat;
+  private readonly dateFormat: () => Intl.DateTimeFormat;
 
   constructor(
     @Inject(SubscribersRepository) private readonly subscribers: SubscribersRepository,
@@ -48,9 +49,10 @@ export class MembersService {
     @Inject(RateLimiter) private readonly rateLimiter: RateLimiter,
     @Inject(TransactionalMailer) private readonly mailer: TransactionalMailer,
     @Inject(SubscriberTokens) private readonly tokens: SubscriberTokens,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.dateFormat = longDateFormat(config.locale, config.timezone);
+    this.dateFormat = publication.derive((current) => longDateFormat(current.locale, current.timeZone));
   }
 
   /**
@@ -78,9 +80,9 @@ export class MembersService {
     const subscriber = await this.subscribers.findByEmail(request.email);
     if (subscriber?.status !== 'active') return;
     const token = await this.links.issue({ subscriberId: subscriber.id, next: request.next });
-    const t = messagesFor(this.config.locale);
+    const t = messagesFor(this.publication.current().locale);
     await this.mailer.send('sign-in', subscriber, {
-      subject: `${t.emailSignInSubject} ${this.config.publicationName}`,
+      subject: `${t.emailSignInSubject} ${this.publication.current().name}`,
       preheader: t.emailSignInText,
       signInUrl: `${this.config.publicUrl}/sign-in/${token}`,
       ttlMinutes: SIGN_IN_LINK_SECONDS / 60,
@@ -91,8 +93,8 @@ export class MembersService {
   async sendNotice(request: MemberJobs['member-notice']): Promise<void> {
     const subscriber = await this.subscribers.findById(request.subscriberId);
     if (subscriber?.status !== 'active') return;
-    const t = messagesFor(this.config.locale);
-    const until = request.until ? this.dateFormat.format(new Date(request.until)) : '';
+    const t = messagesFor(this.publication.current().locale);
+    const until = request.until ? this.dateFormat().format(new Date(request.until)) : '';
     const notice =
       request.notice === 'payment-failed'
         ? {
@@ -109,7 +111,7 @@ export class MembersService {
           };
     await this.mailer.send('member-notice', subscriber, {
       ...notice,
-      subject: `${notice.subject} — ${this.config.publicationName}`,
+      subject: `${notice.subject} — ${this.publication.current().name}`,
       preheader: notice.text,
     });
     this.logger.log({ subscriberId: subscriber.id, notice: request.notice }, 'Member told');

@@ -1,11 +1,12 @@
 import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type Stripe from 'stripe';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig, Locale } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { PaidSubscriptionRow, SubscriberRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
-import { normaliseEmail } from '../mail/email-address.js';
+import { normaliseEmail } from '../lib/email-address.js';
 import { MemberQueue } from '../queue/member.queue.js';
 import { SubscribersRepository } from '../subscribers/subscribers.repository.js';
 import { type PremiumOffer, premiumOffer, SettingsRepository } from '../settings/settings.repository.js';
@@ -59,7 +60,7 @@ export interface CompletedCheckout {
 }
 
 /** The lowest price a month among these plans (a year's twelfth), as the locale writes it. */
-function lowestMonthly(locale: AppConfig['locale'], plans: readonly Price[]): string | undefined {
+function lowestMonthly(locale: Locale, plans: readonly Price[]): string | undefined {
   const monthly = plans.map((plan) => ({
     currency: plan.currency,
     amount: plan.interval === 'year' ? Math.round(plan.amount / 12) : plan.amount,
@@ -84,6 +85,7 @@ export class PaymentsService {
     @Inject(MemberQueue) private readonly memberQueue: MemberQueue,
     @Inject(SettingsRepository) private readonly settings: SettingsRepository,
     @Inject(Redis) private readonly redis: Redis,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -112,7 +114,7 @@ export class PaymentsService {
    */
   async offer(): Promise<PremiumOffer> {
     const [stored, fromPrice] = await Promise.all([
-      premiumOffer(this.settings, defaultOfferBenefits(messagesFor(this.config.locale)), true),
+      premiumOffer(this.settings, defaultOfferBenefits(messagesFor(this.publication.current().locale)), true),
       this.livePrice(),
     ]);
     if (fromPrice !== undefined && fromPrice !== stored.fromPrice)
@@ -123,7 +125,7 @@ export class PaymentsService {
   private async livePrice(): Promise<string | undefined> {
     if (!this.enabled) return undefined;
     try {
-      return lowestMonthly(this.config.locale, await this.plans());
+      return lowestMonthly(this.publication.current().locale, await this.plans());
     } catch (error) {
       if (!(error instanceof PaymentProviderError)) throw error;
       return undefined;
@@ -142,7 +144,7 @@ export class PaymentsService {
    */
   async setPrices(monthly: number, yearly: number): Promise<Price[]> {
     const created = await this.gateway.createPrices({
-      productName: `${this.config.publicationName} — premium`,
+      productName: `${this.publication.current().name} — premium`,
       currency: this.config.currency,
       monthly,
       yearly,
@@ -150,7 +152,8 @@ export class PaymentsService {
     await this.settings.set({
       'stripe.price.month': created.monthly.id,
       'stripe.price.year': created.yearly.id,
-      'offer.from_price': lowestMonthly(this.config.locale, [created.monthly, created.yearly]) ?? '',
+      'offer.from_price':
+        lowestMonthly(this.publication.current().locale, [created.monthly, created.yearly]) ?? '',
     });
     this.logger.log({ monthly: created.monthly.id, yearly: created.yearly.id }, 'Premium prices set');
     return [created.monthly, created.yearly];

@@ -3,6 +3,7 @@ import { inArray, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import { settings } from '../database/schema.js';
 import { isSingleLine } from '../lib/single-line.js';
+import type { PublicationField } from './publication.js';
 
 /** Every setting an editor may change on the desk, by key. */
 export const SETTING_KEYS = [
@@ -14,7 +15,8 @@ export const SETTING_KEYS = [
   'offer.benefits',
   'offer.from_price',
 ] as const;
-export type SettingKey = (typeof SETTING_KEYS)[number];
+/** Those, and the publication's own settings (see publication.ts). */
+export type SettingKey = (typeof SETTING_KEYS)[number] | `publication.${PublicationField}`;
 
 /** The one writer of publication settings kept in the database; the environment gives the defaults. */
 @Injectable()

@@ -4,7 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type CsvError, parse } from 'csv-parse';
 import { SUBSCRIBER_TIERS, type SubscriberTier } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
-import { normaliseEmail } from '../mail/email-address.js';
+import { normaliseEmail } from '../lib/email-address.js';
 import { type ImportRow, SubscribersRepository } from './subscribers.repository.js';
 
 export const IMPORT_COLUMNS = ['email', 'name', 'tier'] as const;

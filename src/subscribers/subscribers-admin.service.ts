@@ -3,9 +3,8 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { stringify } from 'csv-stringify/sync';
 import type { SubscriberRow, SubscriberStatus, SubscriberTier } from '../database/schema.js';
 import { FieldConflictException, InvalidInputException } from '../http/api-error.js';
-import { normaliseEmail } from '../mail/email-address.js';
-import type { AppConfig } from '../config/app-config.js';
-import { APP_CONFIG } from '../config/config.module.js';
+import { normaliseEmail } from '../lib/email-address.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { parsePublicationTime } from '../lib/publication-time.js';
 import type { CreateSubscriberDto, UpdateSubscriberDto } from './dto/subscriber-input.dto.js';
 import { SubscriptionService } from './subscription.service.js';
@@ -48,7 +47,7 @@ export class SubscribersAdminService {
   constructor(
     @Inject(SubscribersRepository) private readonly repository: SubscribersRepository,
     @Inject(SubscriptionService) private readonly subscriptions: SubscriptionService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
   ) {}
 
   async list(
@@ -153,9 +152,9 @@ export class SubscribersAdminService {
     const until = nextDay
       ? parsePublicationTime(
           new Date(nextDay.getTime() + 86_400_000).toISOString().slice(0, 10),
-          this.config.timezone,
+          this.publication.current().timeZone,
         )
-      : parsePublicationTime(input.premium_until, this.config.timezone);
+      : parsePublicationTime(input.premium_until, this.publication.current().timeZone);
     if (!until)
       throw InvalidInputException.field(
         'premium_until',

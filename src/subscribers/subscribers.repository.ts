@@ -14,7 +14,7 @@ import {
   tierChanges,
 } from '../database/schema.js';
 import type { ConsentEvidence } from '../queue/jobs.js';
-import { addressHash } from '../mail/email-address.js';
+import { addressHash } from '../lib/email-address.js';
 
 export interface ConfirmationRequest {
   readonly email: string;

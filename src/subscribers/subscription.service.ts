@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import type { ConsentSource, SubscriberRow } from '../database/schema.js';
 import { DeliveriesRepository } from '../delivery/deliveries.repository.js';
 import { MessageEventsRepository } from '../delivery/message-events.repository.js';
@@ -9,9 +10,9 @@ import { ClicksRepository } from '../delivery/clicks.repository.js';
 import type { SubscriptionJobs } from '../queue/jobs.js';
 import { SubscriptionQueue } from '../queue/subscription.queue.js';
 import { InvalidInputException } from '../http/api-error.js';
-import { messagesFor } from '../i18n/messages.js';
+import { type Messages, messagesFor } from '../i18n/messages.js';
 import { TransactionalMailer } from '../mail/transactional-mailer.js';
-import { normaliseEmail } from '../mail/email-address.js';
+import { normaliseEmail } from '../lib/email-address.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
 import { RECIPIENT_MARKERS } from '../mail/prepared-message.js';
 import { SubscribersRepository } from './subscribers.repository.js';
@@ -32,7 +33,7 @@ export class InvalidLinkException extends BadRequestException {}
 export class SubscriptionService {
   private readonly logger = new Logger(SubscriptionService.name);
   /** Which wording of the form the consent was given to: changes whenever the wording does. */
-  readonly formWording: string;
+  private readonly formWording: () => string;
 
   constructor(
     @Inject(SubscribersRepository) private readonly repository: SubscribersRepository,
@@ -42,11 +43,19 @@ export class SubscriptionService {
     @Inject(DeliveriesRepository) private readonly deliveries: DeliveriesRepository,
     @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
     @Inject(ClicksRepository) private readonly clicks: ClicksRepository,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    const t = messagesFor(config.locale);
-    const digest = createHash('sha256').update(`${t.subscribeTitle}\n${t.subscribeText}`).digest('hex');
-    this.formWording = `${config.locale}-${digest.slice(0, 12)}`;
+    this.formWording = publication.derive(({ locale }) => {
+      const t = messagesFor(locale);
+      const digest = createHash('sha256').update(`${t.subscribeTitle}\n${t.subscribeText}`).digest('hex');
+      return `${locale}-${digest.slice(0, 12)}`;
+    });
+  }
+
+  /** The wording of the publication's locale, as it stands. */
+  private get t(): Messages {
+    return messagesFor(this.publication.current().locale);
   }
 
   /**
@@ -64,7 +73,7 @@ export class SubscriptionService {
         at: new Date().toISOString(),
         ip: input.ip,
         userAgent: input.userAgent?.slice(0, 500) ?? null,
-        wording: this.formWording,
+        wording: this.formWording(),
       },
     });
   }
@@ -76,16 +85,16 @@ export class SubscriptionService {
     const subscriber = await this.repository.armConfirmation({
       email: request.email,
       name: request.name,
-      locale: this.config.locale,
+      locale: this.publication.current().locale,
       consent: request.consent,
       tokenHash: hash,
       expiresAt: new Date(Date.now() + this.config.confirmTokenTtlHours * 3_600_000),
     });
     if (!subscriber) return;
-    const t = messagesFor(this.config.locale);
+    const t = this.t;
     try {
       await this.mailer.send('confirm', subscriber, {
-        subject: `${t.emailConfirmSubject} ${this.config.publicationName}`,
+        subject: `${t.emailConfirmSubject} ${this.publication.current().name}`,
         preheader: t.emailConfirmText,
         confirmUrl: `${this.config.publicUrl}/confirm/${token}`,
         ttlHours: this.config.confirmTokenTtlHours,
@@ -119,10 +128,10 @@ export class SubscriptionService {
   async sendWelcome(subscriberId: string): Promise<void> {
     const subscriber = await this.repository.findById(subscriberId);
     if (subscriber?.status !== 'active') return;
-    const t = messagesFor(this.config.locale);
+    const t = this.t;
     const manage = this.tokens.manageToken(subscriber.id);
     await this.mailer.send('welcome', subscriber, {
-      subject: `${t.emailWelcomeSubject} ${this.config.publicationName}`,
+      subject: `${t.emailWelcomeSubject} ${this.publication.current().name}`,
       preheader: t.emailWelcomeText,
       preferencesUrl: `${this.config.publicUrl}/preferences/${manage}`,
       unsubscribeUrl: `${this.config.publicUrl}/unsubscribe/${manage}`,
@@ -133,7 +142,7 @@ export class SubscriptionService {
   async subscriberFor(token: string): Promise<SubscriberRow> {
     const id = this.tokens.verifyManageToken(token);
     const subscriber = id === undefined ? undefined : await this.repository.findById(id);
-    if (!subscriber) throw new InvalidLinkException(messagesFor(this.config.locale).manageLinkInvalid);
+    if (!subscriber) throw new InvalidLinkException(this.t.manageLinkInvalid);
     return subscriber;
   }
 
@@ -165,7 +174,7 @@ export class SubscriptionService {
     const s = await this.subscriberFor(token);
     return {
       exported_at: new Date().toISOString(),
-      publication: { name: this.config.publicationName, url: this.config.publicUrl },
+      publication: { name: this.publication.current().name, url: this.config.publicUrl },
       profile: {
         email: s.email,
         name: s.name,

@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/app-config.js';
+import type { Publication } from '../settings/publication.js';
 import type { PremiumOffer } from '../settings/settings.repository.js';
 import { type Audience, gatedContent } from '../content/access-gate.js';
 import { plainText, truncateText } from '../content/markdown.js';
@@ -63,7 +64,7 @@ export function toArticleView(config: AppConfig, row: ArticleRow, audience: Audi
  * schema.org metadata for search engines; paywalled articles say so, as Google asks, whoever reads
  * the page: it describes the article, not the reader's access to it.
  */
-export function articleJsonLd(config: AppConfig, article: ArticleView): object {
+export function articleJsonLd(config: AppConfig, publication: Publication, article: ArticleView): object {
   return {
     '@context': 'https://schema.org',
     '@type': 'BlogPosting',
@@ -73,10 +74,10 @@ export function articleJsonLd(config: AppConfig, article: ArticleView): object {
     mainEntityOfPage: article.url,
     datePublished: article.publishedAt.toISOString(),
     dateModified: article.updatedAt.toISOString(),
-    inLanguage: config.locale,
+    inLanguage: publication.locale,
     keywords: article.tags.map((tag) => tag.name).join(', '),
     ...(article.author ? { author: { '@type': 'Person', name: article.author } } : {}),
-    publisher: { '@type': 'Organization', name: config.publicationName, url: config.publicUrl },
+    publisher: { '@type': 'Organization', name: publication.name, url: config.publicUrl },
     isAccessibleForFree: !article.premium,
     ...(article.premium
       ? { hasPart: { '@type': 'WebPageElement', isAccessibleForFree: false, cssSelector: '.paywall' } }

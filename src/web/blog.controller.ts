@@ -4,6 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
 import { PaymentsService } from '../payments/payments.service.js';
@@ -40,6 +41,7 @@ export class BlogController {
     @Inject(BlogReaders) private readonly readers: BlogReaders,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
   ) {}
 
   /** One page of published articles (newest first), or a 404 past the last page. */
@@ -80,11 +82,12 @@ export class BlogController {
     const view = await this.listing(pageParam, home);
     const reader = await this.readers.identify(request, reply);
     const page = view.pagination?.page ?? 1;
+    const publication = this.publication.current();
     return this.renderer.render(
       'home',
       {
-        title: page > 1 ? `${this.config.publicationName} — ${page}` : this.config.publicationName,
-        description: this.config.publicationDescription || this.config.publicationName,
+        title: page > 1 ? `${publication.name} — ${page}` : publication.name,
+        description: publication.description || publication.name,
         canonical: page > 1 ? `${home}?page=${page}` : home,
         ogType: 'website',
       },
@@ -108,13 +111,13 @@ export class BlogController {
     return this.renderer.render(
       'article',
       {
-        title: `${article.title} — ${this.config.publicationName}`,
+        title: `${article.title} — ${this.publication.current().name}`,
         description: article.description,
         canonical: articleUrl(this.config, article.slug),
         ogType: 'article',
         publishedTime: article.publishedAt.toISOString(),
         tags: article.tags.map((tag) => tag.name),
-        jsonLd: articleJsonLd(this.config, article),
+        jsonLd: articleJsonLd(this.config, this.publication.current(), article),
       },
       {
         article,
@@ -142,8 +145,8 @@ export class BlogController {
     return this.renderer.render(
       'tag',
       {
-        title: `${name} — ${this.config.publicationName}`,
-        description: `${name} — ${this.config.publicationName}`,
+        title: `${name} — ${this.publication.current().name}`,
+        description: `${name} — ${this.publication.current().name}`,
         canonical:
           view.pagination && view.pagination.page > 1 ? `${base}?page=${view.pagination.page}` : base,
         ogType: 'website',

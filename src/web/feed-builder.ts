@@ -1,4 +1,5 @@
 import type { AppConfig } from '../config/app-config.js';
+import type { Publication } from '../settings/publication.js';
 import type { ArticleView } from './blog-view.js';
 import { messagesFor } from '../i18n/messages.js';
 
@@ -21,15 +22,19 @@ function rfc822(date: Date): string {
 }
 
 /** The HTML a feed carries for an article: what the public may read, and a link when it stops at the cut. */
-function feedHtml(config: AppConfig, article: ArticleView): string {
+function feedHtml(publication: Publication, article: ArticleView): string {
   const lede = article.lede ? `<p><strong>${escapeXml(article.lede)}</strong></p>` : '';
   const more = article.gated
-    ? `<p><a href="${article.url}">${messagesFor(config.locale).readMore}</a></p>`
+    ? `<p><a href="${article.url}">${messagesFor(publication.locale).readMore}</a></p>`
     : '';
   return `${lede}${article.html}${more}`;
 }
 
-export function buildRss(config: AppConfig, articles: readonly ArticleView[]): string {
+export function buildRss(
+  config: AppConfig,
+  publication: Publication,
+  articles: readonly ArticleView[],
+): string {
   const items = articles.map((article) =>
     [
       '<item>',
@@ -39,7 +44,7 @@ export function buildRss(config: AppConfig, articles: readonly ArticleView[]): s
       `<pubDate>${rfc822(article.publishedAt)}</pubDate>`,
       article.author ? `<dc:creator>${escapeXml(article.author)}</dc:creator>` : '',
       ...article.tags.map((tag) => `<category>${escapeXml(tag.name)}</category>`),
-      `<description>${escapeXml(feedHtml(config, article))}</description>`,
+      `<description>${escapeXml(feedHtml(publication, article))}</description>`,
       '</item>',
     ].join(''),
   );
@@ -49,10 +54,10 @@ export function buildRss(config: AppConfig, articles: readonly ArticleView[]): s
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" xmlns:dc="http://purl.org/dc/elements/1.1/">',
     '<channel>',
-    `<title>${escapeXml(config.publicationName)}</title>`,
+    `<title>${escapeXml(publication.name)}</title>`,
     `<link>${escapeXml(config.publicUrl)}/</link>`,
-    `<description>${escapeXml(config.publicationDescription || config.publicationName)}</description>`,
-    `<language>${config.locale}</language>`,
+    `<description>${escapeXml(publication.description || publication.name)}</description>`,
+    `<language>${publication.locale}</language>`,
     updated ? `<lastBuildDate>${rfc822(updated)}</lastBuildDate>` : '',
     `<atom:link href="${escapeXml(config.publicUrl)}/feed.xml" rel="self" type="application/rss+xml"/>`,
     ...items,
@@ -63,20 +68,24 @@ export function buildRss(config: AppConfig, articles: readonly ArticleView[]): s
 }
 
 /** JSON Feed 1.1 (jsonfeed.org): the same items as the RSS feed, for readers that prefer JSON. */
-export function buildJsonFeed(config: AppConfig, articles: readonly ArticleView[]): object {
+export function buildJsonFeed(
+  config: AppConfig,
+  publication: Publication,
+  articles: readonly ArticleView[],
+): object {
   return {
     version: 'https://jsonfeed.org/version/1.1',
-    title: config.publicationName,
+    title: publication.name,
     home_page_url: `${config.publicUrl}/`,
     feed_url: `${config.publicUrl}/feed.json`,
-    ...(config.publicationDescription ? { description: config.publicationDescription } : {}),
-    language: config.locale,
+    ...(publication.description ? { description: publication.description } : {}),
+    language: publication.locale,
     items: articles.map((article) => ({
       id: article.url,
       url: article.url,
       title: article.title,
       summary: article.description,
-      content_html: feedHtml(config, article),
+      content_html: feedHtml(publication, article),
       date_published: article.publishedAt.toISOString(),
       date_modified: article.updatedAt.toISOString(),
       tags: article.tags.map((tag) => tag.name),

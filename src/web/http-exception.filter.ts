@@ -1,10 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Inject, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toErrorBody } from '../http/api-error.js';
-import { messagesFor } from '../i18n/messages.js';
 import { PageRenderer } from './page-renderer.js';
-import type { AppConfig } from '../config/app-config.js';
-import { APP_CONFIG } from '../config/config.module.js';
 
 function wantsHtml(request: FastifyRequest): boolean {
   return !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
@@ -14,10 +11,7 @@ function wantsHtml(request: FastifyRequest): boolean {
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
-  constructor(
-    @Inject(PageRenderer) private readonly renderer: PageRenderer,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(@Inject(PageRenderer) private readonly renderer: PageRenderer) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -34,23 +28,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
       void reply.status(body.statusCode).type('application/json; charset=utf-8').send(body);
       return;
     }
-    const t = messagesFor(this.config.locale);
+    const t = this.renderer.t;
     const [heading, text] =
       body.statusCode === 404
         ? [t.notFoundTitle, t.notFoundText]
         : body.statusCode >= 500
           ? [t.errorTitle, t.errorText]
           : [t.badRequestTitle, body.message];
-    const html = this.renderer.render(
+    const html = this.renderer.readerPage(
       'error',
-      {
-        title: `${heading} — ${this.config.publicationName}`,
-        description: heading,
-        canonical: `${this.config.publicUrl}${request.url.split('?')[0] ?? '/'}`,
-        ogType: 'website',
-        noindex: true,
-      },
+      heading,
       { heading, text },
+      request.url.split('?')[0] ?? '/',
     );
     void reply.status(body.statusCode).type('text/html; charset=utf-8').send(html);
   }

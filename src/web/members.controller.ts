@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { one } from '../http/form-values.js';
 import { seeOther, sendHtml } from '../http/html-replies.js';
-import { type Messages, messagesFor } from '../i18n/messages.js';
+import type { Messages } from '../i18n/messages.js';
 import { MemberCookies } from '../members/member-cookies.js';
 import { blogPath, MembersService } from '../members/members.service.js';
 import type { PaidSubscriptionRow } from '../database/schema.js';
@@ -32,16 +32,16 @@ interface SignInView {
 @ApiExcludeController()
 @Controller()
 export class MembersController {
-  private readonly t: Messages;
-
   constructor(
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(MemberCookies) private readonly cookies: MemberCookies,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.t = messagesFor(config.locale);
+  ) {}
+  /** The wording of the publication's locale, as it stands. */
+  private get t(): Messages {
+    return this.renderer.t;
   }
 
   private async send(
@@ -167,7 +167,8 @@ export class MembersController {
 
   /** A paid subscription as its member reads it on their account page. */
   private paymentView(paid: PaidSubscriptionRow) {
-    const money = paid.amount > 0 ? ` · ${formatMoney(this.config.locale, paid.currency, paid.amount)}` : '';
+    const money =
+      paid.amount > 0 ? ` · ${formatMoney(this.renderer.locale, paid.currency, paid.amount)}` : '';
     const interval = paid.interval === 'year' ? this.t.upgradeYearly : this.t.upgradeMonthly;
     return {
       plan: `${interval}${money}`,

@@ -57,6 +57,11 @@ export class PageCache {
     return this.ttlSeconds > 0;
   }
 
+  /** Forgets every page: what they all show (the publication's name, say) has changed. */
+  clear(): void {
+    this.pages.clear();
+  }
+
   /**
    * Serves hits ahead of every other hook, so a hit costs no security-header computation, no
    * middleware and no handler: the stored headers are those the page was first sent with,

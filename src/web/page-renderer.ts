@@ -1,11 +1,12 @@
 import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import Handlebars from 'handlebars';
-import type { AppConfig } from '../config/app-config.js';
+import type { AppConfig, Locale } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { longDateFormat } from '../i18n/dates.js';
 import { type Messages, messagesFor, OG_LOCALE } from '../i18n/messages.js';
 import { compileTemplateFile, registerPartialsFrom, versionedAsset } from '../lib/template-files.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
 
 export const PAGE_TEMPLATES = [
   'home',
@@ -47,22 +48,27 @@ export class PageRenderer {
   private readonly handlebars = Handlebars.create();
   private readonly layout: Handlebars.TemplateDelegate;
   private readonly pages: ReadonlyMap<PageTemplate, Handlebars.TemplateDelegate>;
-  private readonly messages: Messages;
-  private readonly dateFormat: Intl.DateTimeFormat;
+  /** The wording and the date format of the publication's locale and time zone. */
+  private readonly words: () => { readonly t: Messages; readonly dates: Intl.DateTimeFormat };
   readonly stylesheet: string;
   readonly stylesheetPath: string;
   readonly icon: string;
   readonly iconPath: string;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.messages = messagesFor(config.locale);
-    this.dateFormat = longDateFormat(config.locale, config.timezone);
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
+  ) {
+    this.words = publication.derive((current) => ({
+      t: messagesFor(current.locale),
+      dates: longDateFormat(current.locale, current.timeZone),
+    }));
     this.handlebars.registerHelper(
       'json',
       (value: unknown) => new Handlebars.SafeString(scriptSafeJson(value)),
     );
     this.handlebars.registerHelper('date', (value: unknown) =>
-      value instanceof Date ? this.dateFormat.format(value) : '',
+      value instanceof Date ? this.words().dates.format(value) : '',
     );
     this.handlebars.registerHelper('isoDate', (value: unknown) =>
       value instanceof Date ? value.toISOString() : '',
@@ -93,6 +99,15 @@ export class PageRenderer {
     this.iconPath = icon.url;
   }
 
+  /** The wording of the publication's locale, as it stands. */
+  get t(): Messages {
+    return this.words().t;
+  }
+
+  get locale(): Locale {
+    return this.publication.current().locale;
+  }
+
   /**
    * A page made for one reader (a form's answer, sign-in, account, upgrade): titled by its heading,
    * never indexed.
@@ -101,7 +116,7 @@ export class PageRenderer {
     return this.render(
       name,
       {
-        title: `${heading} — ${this.config.publicationName}`,
+        title: `${heading} — ${this.publication.current().name}`,
         description: heading,
         canonical: `${this.config.publicUrl}${path}`,
         ogType: 'website',
@@ -114,15 +129,24 @@ export class PageRenderer {
   render(name: PageTemplate, head: PageHead, data: object): string {
     const page = this.pages.get(name);
     if (!page) throw new Error(`No page template ${name}`);
+    const publication = this.publication.current();
     const context = {
       ...data,
-      t: this.messages,
+      t: this.words().t,
       site: {
-        name: this.config.publicationName,
-        description: this.config.publicationDescription,
+        name: publication.name,
+        tagline: publication.tagline,
+        description: publication.description,
+        // Checked as #rrggbb when saved: nothing else can reach the style element.
+        accentStyle: publication.accentColour ? `:root{--accent:${publication.accentColour}}` : undefined,
+        navigation: publication.navigation.map((link) => ({
+          label: link.label,
+          url: link.url.startsWith('/') ? `${this.config.publicUrl}${link.url}` : link.url,
+        })),
+        footer: publication.footer,
         url: this.config.publicUrl,
-        lang: this.config.locale,
-        ogLocale: OG_LOCALE[this.config.locale],
+        lang: publication.locale,
+        ogLocale: OG_LOCALE[publication.locale],
         stylesheet: this.stylesheetPath,
         icon: this.iconPath,
       },

@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { SubscriberRow } from '../database/schema.js';
 import { TakesBody } from '../http/request-bodies.js';
 import { IsSingleLine } from '../http/validation.js';
-import { type Messages, messagesFor } from '../i18n/messages.js';
+import type { Messages } from '../i18n/messages.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 import { SubscribeDto } from '../subscribers/dto/subscriber-input.dto.js';
 import { SubscriptionService } from '../subscribers/subscription.service.js';
@@ -42,15 +42,15 @@ function wantsJson(request: FastifyRequest): boolean {
 @ApiTags('subscription')
 @Controller()
 export class SubscriptionController {
-  private readonly t: Messages;
-
   constructor(
     @Inject(SubscriptionService) private readonly subscriptions: SubscriptionService,
     @Inject(RateLimiter) private readonly rateLimiter: RateLimiter,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.t = messagesFor(config.locale);
+  ) {}
+  /** The wording of the publication's locale, as it stands. */
+  private get t(): Messages {
+    return this.renderer.t;
   }
 
   private page(heading: string, paragraphs: readonly string[], form?: MessageForm): string {

@@ -7,7 +7,7 @@ import type { SubscriberRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { one } from '../http/form-values.js';
 import { seeOther, sendHtml } from '../http/html-replies.js';
-import { type Messages, messagesFor } from '../i18n/messages.js';
+import type { Messages } from '../i18n/messages.js';
 import { formatMoney } from '../i18n/money.js';
 import { MemberCookies } from '../members/member-cookies.js';
 import { blogPath, MembersService } from '../members/members.service.js';
@@ -34,8 +34,6 @@ interface UpgradeForm {
 @ApiExcludeController()
 @Controller()
 export class UpgradeController {
-  private readonly t: Messages;
-
   constructor(
     @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(MembersService) private readonly members: MembersService,
@@ -43,8 +41,10 @@ export class UpgradeController {
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
     @Inject(RateLimiter) private readonly rateLimiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.t = messagesFor(config.locale);
+  ) {}
+  /** The wording of the publication's locale, as it stands. */
+  private get t(): Messages {
+    return this.renderer.t;
   }
 
   private async send(
@@ -63,7 +63,7 @@ export class UpgradeController {
   }
 
   private plansView(plans: readonly Price[], chosen: string | undefined) {
-    const money = (price: Price, amount: number) => formatMoney(this.config.locale, price.currency, amount);
+    const money = (price: Price, amount: number) => formatMoney(this.renderer.locale, price.currency, amount);
     return plans.map((price, index) => ({
       interval: price.interval,
       name: price.interval === 'month' ? this.t.upgradeMonthly : this.t.upgradeYearly,

@@ -5,7 +5,7 @@ import {
   subscribers,
   suppressions,
 } from '../../src/database/schema.js';
-import { addressHash } from '../../src/mail/email-address.js';
+import { addressHash } from '../../src/lib/email-address.js';
 import type { TestApp } from './test-app.js';
 
 export interface Audience {

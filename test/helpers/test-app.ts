@@ -83,6 +83,15 @@ export async function startTestApp(env: Env = {}): Promise<TestApp> {
   };
 }
 
+/** What makes a second instance another process of `first`'s deployment: its database, queues and key. */
+export function sameDeployment(first: TestApp): Env {
+  return {
+    DATABASE_URL: first.config.databaseUrl ?? '',
+    QUEUE_PREFIX: first.config.queuePrefix,
+    SECRET_KEY: first.config.secretKey,
+  };
+}
+
 /** The subscriber with this address, in any case, straight from the database. */
 export async function subscriberByEmail(t: TestApp, email: string): Promise<SubscriberRow | undefined> {
   const [row] = await t.database.db

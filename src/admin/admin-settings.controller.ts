@@ -1,0 +1,101 @@
+import {
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  Inject,
+  Post,
+  Query,
+  Res,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { LOCALES } from '../config/app-config.js';
+import {
+  PUBLICATION_FIELDS,
+  PUBLICATION_LIMITS,
+  type PublicationForm,
+  publicationForm,
+  type PublicationProblem,
+} from '../settings/publication.js';
+import { PublicationSettings } from '../settings/publication-settings.js';
+import { AdminRenderer } from './admin-renderer.js';
+import { Desk, type DeskContext } from './desk-context.js';
+import { DeskExceptionFilter } from './desk-exception.filter.js';
+import { one, seeOther } from './desk-http.js';
+import { DeskSessionGuard } from './desk-session.guard.js';
+
+/** Every time zone this runtime knows, offered as the field is typed. */
+const TIME_ZONES: readonly string[] = Intl.supportedValuesOf('timeZone');
+
+/** The publication's settings: who it is, how its emails go out, its language and time zone. */
+@ApiExcludeController()
+@UseFilters(DeskExceptionFilter)
+@UseGuards(DeskSessionGuard)
+@Controller('admin/settings')
+export class AdminSettingsController {
+  constructor(
+    @Inject(PublicationSettings) private readonly publication: PublicationSettings,
+    @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
+  ) {}
+
+  @Get()
+  async show(
+    @Desk() desk: DeskContext,
+    @Query() query: Record<string, unknown>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const saved = one(query.saved) === '1';
+    await this.page(reply, desk, publicationForm(this.publication.current()), {}, 200, saved);
+  }
+
+  @Post()
+  async save(
+    @Desk() desk: DeskContext,
+    @Body() body: Record<string, unknown>,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    if (desk.editor.role !== 'owner') throw new ForbiddenException(this.renderer.t.settingsOwnerOnly);
+    const form = Object.fromEntries(
+      PUBLICATION_FIELDS.map((field) => [field, one(body[field]) ?? '']),
+    ) as PublicationForm;
+    const checked = await this.publication.save(form);
+    if ('problems' in checked) return this.page(reply, desk, form, checked.problems, 400);
+    await seeOther(reply, '/admin/settings?saved=1');
+  }
+
+  private async page(
+    reply: FastifyReply,
+    desk: DeskContext,
+    form: PublicationForm,
+    problems: Partial<Record<string, PublicationProblem>>,
+    status: number,
+    saved = false,
+  ): Promise<void> {
+    const t = this.renderer.t as unknown as Readonly<Record<string, string>>;
+    const errors = Object.fromEntries(
+      Object.entries(problems).map(([field, problem]) => [field, t[`problem_${problem ?? ''}`] ?? problem]),
+    );
+    await this.renderer.send(
+      reply,
+      'settings',
+      {
+        title: this.renderer.t.settings,
+        section: 'settings',
+        desk,
+        ...(saved ? { notice: this.renderer.t.settingsSaved } : {}),
+      },
+      {
+        form,
+        errors,
+        owner: desk.editor.role === 'owner',
+        locales: LOCALES.map((locale) => ({ value: locale, selected: locale === form.locale })),
+        timeZones: TIME_ZONES,
+        limits: PUBLICATION_LIMITS,
+      },
+      status,
+    );
+  }
+}
