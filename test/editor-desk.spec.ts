@@ -596,6 +596,7 @@ describe('the desk in English', () => {
       'Editions',
       'Subscribers',
       'Payments',
+      'Settings',
       'API tokens',
       'Team',
       'Queues',

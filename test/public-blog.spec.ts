@@ -8,11 +8,14 @@ import {
   SAMPLE_TITLE,
   sampleArticle,
 } from './fixtures/sample-article.js';
+import { frenchTypography } from '../src/content/typography.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 const CANARY_MARK = 'CANARI-7f3e9b';
 /** After the cut of the public article: everyone may read it. */
 const OPEN_PASSAGE = 'PASSAGE-OUVERT-42 : cette phrase après la coupe est publique.';
+/** The passage as the page sets it: French typography, the thin space before the colon. */
+const OPEN_PASSAGE_SET = frenchTypography(OPEN_PASSAGE);
 
 let t: TestApp;
 let premium: { id: string; slug: string };
@@ -62,7 +65,7 @@ describe('a premium article on the public blog', () => {
     // Accents and the non-breaking space travel as UTF-8, not as entities.
     expect(page.body).toContain('coexistence entre les musulmans et les chrétiens');
     expect(page.body).toContain('Syrie\u00a0:');
-    expect($('time').text()).toMatch(/^\d{1,2} [a-zéû]+ \d{4}$/);
+    expect($('.article .meta time').text()).toMatch(/^\d{1,2} [a-zéû]+ \d{4}$/);
   });
 
   it('gives the meta, Open Graph and JSON-LD data from before the cut only', async () => {
@@ -168,13 +171,13 @@ describe('a public article on the public blog', () => {
   it('shows the whole text, after the cut included, without a paywall', async () => {
     const page = await get(`/articles/${open.slug}`);
     expect(page.status).toBe(200);
-    expect(page.body).toContain(OPEN_PASSAGE);
+    expect(page.body).toContain(OPEN_PASSAGE_SET);
     const $ = load(page.body);
     expect($('.paywall').length).toBe(0);
     expect($('.body h2').first().text()).toContain('Des attaques qui coïncident');
     expect(JSON.parse($('script[type="application/ld+json"]').text()).isAccessibleForFree).toBe(true);
     const rss = await t.request({ method: 'GET', url: '/feed.xml' });
-    expect(rss.body).toContain(OPEN_PASSAGE);
+    expect(rss.body).toContain(OPEN_PASSAGE_SET);
   });
 });
 
@@ -254,7 +257,7 @@ describe('pagination and formatting', () => {
       const $ = load((await local.request({ method: 'GET', url: `/articles/${slug}` })).body);
       expect($('html').attr('lang')).toBe('en');
       expect($('.paywall h2').text()).toBe('The rest is for premium subscribers');
-      expect($('time').text()).toMatch(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/);
+      expect($('.article .meta time').text()).toMatch(/^[A-Z][a-z]+ \d{1,2}, \d{4}$/);
     } finally {
       await local.close();
     }

@@ -165,6 +165,7 @@ describe('publication settings on the desk', () => {
     ).toEqual([
       'À propos https://blog.example.test/a-propos',
       'Archives https://archives.exemple.fr/levant',
+      'Rechercher https://blog.example.test/search',
       'S’abonner #subscribe-title',
       'Se connecter https://blog.example.test/sign-in',
     ]);

@@ -1,7 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, arrayContains, count, desc, eq, like, lte, ne, or, type SQL, sql } from 'drizzle-orm';
-import { DatabaseClient } from '../database/database-client.js';
-import { type ArticleRow, type ArticleStatus, articles, type NewArticleRow } from '../database/schema.js';
+import { type SearchDocument, searchDocument } from '../content/search-text.js';
+import { type Database, DatabaseClient, rowsOf } from '../database/database-client.js';
+import {
+  type ArticleRow,
+  articleSearch,
+  type ArticleStatus,
+  articles,
+  type NewArticleRow,
+} from '../database/schema.js';
 
 export interface PublishedQuery {
   readonly limit: number;
@@ -35,6 +42,50 @@ export function isUniqueViolation(error: unknown, constraint: string): boolean {
 
 export const ARTICLE_SLUG_CONSTRAINT = 'articles_slug_unique';
 
+/** An article another one points to: enough for a link. */
+export interface ArticleLink {
+  readonly slug: string;
+  readonly title: string;
+  readonly publishedAt: Date;
+  readonly premium: boolean;
+}
+
+/** What an article page links to around it. */
+export interface ArticleNeighbours {
+  /** The article published just before it, and just after. */
+  readonly older?: ArticleLink;
+  readonly newer?: ArticleLink;
+  /** The latest others sharing one of its tags. */
+  readonly related: readonly ArticleLink[];
+}
+
+/** How many related articles an article page shows. */
+const RELATED = 3;
+
+/** The columns an article's search document is made from: a write touching one indexes it again. */
+const SEARCHED: readonly (keyof NewArticleRow)[] = ['title', 'lede', 'bodyHtml', 'teaserHtml', 'access'];
+
+/** How many articles a boot indexes at once when it finds some never indexed (after an upgrade). */
+const INDEX_BATCH = 200;
+
+/**
+ * A search document as PostgreSQL searches it: the title weighs most, then the lede, then the text;
+ * each stemmed as French and as English, so that a query in either language finds its words.
+ */
+function searchVector(document: SearchDocument): SQL {
+  return sql`setweight(to_tsvector('french', ${document.title}), 'A')
+    || setweight(to_tsvector('english', ${document.title}), 'A')
+    || setweight(to_tsvector('french', ${document.lede}), 'B')
+    || setweight(to_tsvector('english', ${document.lede}), 'B')
+    || to_tsvector('french', ${document.body})
+    || to_tsvector('english', ${document.body})`;
+}
+
+/** A folded query as either stemming reads it; websearch syntax never fails (quotes, -word, or). */
+function searchQuery(folded: string): SQL {
+  return sql`(websearch_to_tsquery('french', ${folded}) || websearch_to_tsquery('english', ${folded}))`;
+}
+
 @Injectable()
 export class ArticlesRepository {
   constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
@@ -44,18 +95,81 @@ export class ArticlesRepository {
   }
 
   async insert(row: NewArticleRow): Promise<ArticleRow> {
-    const [inserted] = await this.db.insert(articles).values(row).returning();
-    if (!inserted) throw new Error('INSERT … RETURNING gave no row');
-    return inserted;
+    return this.db.transaction(async (tx) => {
+      const [inserted] = await tx.insert(articles).values(row).returning();
+      if (!inserted) throw new Error('INSERT … RETURNING gave no row');
+      await this.index(tx, inserted);
+      return inserted;
+    });
   }
 
   async update(id: string, patch: Partial<NewArticleRow>): Promise<ArticleRow | undefined> {
-    const [updated] = await this.db
-      .update(articles)
-      .set({ ...patch, updatedAt: sql`now()` })
-      .where(eq(articles.id, id))
-      .returning();
-    return updated;
+    return this.db.transaction(async (tx) => {
+      const [updated] = await tx
+        .update(articles)
+        .set({ ...patch, updatedAt: sql`now()` })
+        .where(eq(articles.id, id))
+        .returning();
+      if (updated && SEARCHED.some((column) => column in patch)) await this.index(tx, updated);
+      return updated;
+    });
+  }
+
+  /** Makes the article's search document again from what the public may read of it now. */
+  private async index(tx: Pick<Database, 'insert'>, row: ArticleRow): Promise<void> {
+    const document = searchVector(searchDocument(row));
+    await tx
+      .insert(articleSearch)
+      .values({ articleId: row.id, document })
+      .onConflictDoUpdate({ target: articleSearch.articleId, set: { document } });
+  }
+
+  /** Indexes the articles that have no search document yet (written before search existed). */
+  async indexUnindexed(): Promise<number> {
+    let indexed = 0;
+    for (;;) {
+      const rows = await this.db
+        .select()
+        .from(articles)
+        .where(
+          sql`not exists (select 1 from ${articleSearch} where ${articleSearch.articleId} = ${articles.id})`,
+        )
+        .limit(INDEX_BATCH);
+      if (rows.length === 0) return indexed;
+      await this.db.transaction(async (tx) => {
+        for (const row of rows) await this.index(tx, row);
+      });
+      indexed += rows.length;
+    }
+  }
+
+  /**
+   * Published articles whose public words match a query (already folded), best match first, then
+   * newest. Only what the public may read was ever indexed: premium text cannot match.
+   */
+  async searchPublished(folded: string, limit: number, offset: number): Promise<Page<ArticleRow>> {
+    const query = searchQuery(folded);
+    const matches = and(eq(articles.status, 'published'), sql`${articleSearch.document} @@ ${query}`);
+    const [items, [total]] = await Promise.all([
+      this.db
+        .select({ article: articles })
+        .from(articles)
+        .innerJoin(articleSearch, eq(articleSearch.articleId, articles.id))
+        .where(matches)
+        .orderBy(
+          sql`ts_rank(${articleSearch.document}, ${query}) desc`,
+          desc(articles.publishedAt),
+          desc(articles.id),
+        )
+        .limit(limit)
+        .offset(offset),
+      this.db
+        .select({ n: count() })
+        .from(articles)
+        .innerJoin(articleSearch, eq(articleSearch.articleId, articles.id))
+        .where(matches),
+    ]);
+    return { items: items.map((row) => row.article), total: total?.n ?? 0 };
   }
 
   async delete(id: string): Promise<boolean> {
@@ -116,6 +230,47 @@ export class ArticlesRepository {
       query.tagSlug === undefined ? undefined : arrayContains(articles.tagSlugs, [query.tagSlug]),
     );
     return this.page(where, [desc(articles.publishedAt), desc(articles.id)], query.limit, query.offset);
+  }
+
+  /**
+   * The published articles around one: the one before, the one after, and the latest sharing a tag,
+   * in one round trip (an article page for a member is rendered at every request).
+   */
+  async neighbours(article: Pick<ArticleRow, 'id' | 'publishedAt' | 'tagSlugs'>): Promise<ArticleNeighbours> {
+    const at = article.publishedAt ?? new Date(0);
+    const tags = sql`${`{${article.tagSlugs.map((tag) => `"${tag}"`).join(',')}}`}::text[]`;
+    const result = await this.db.execute(sql`
+      (select 'older' as kind, slug, title, published_at, access from ${articles}
+        where status = 'published' and (published_at, id) < (${at}, ${article.id})
+        order by published_at desc, id desc limit 1)
+      union all
+      (select 'newer', slug, title, published_at, access from ${articles}
+        where status = 'published' and (published_at, id) > (${at}, ${article.id})
+        order by published_at, id limit 1)
+      union all
+      (select 'related', slug, title, published_at, access from ${articles}
+        where status = 'published' and id <> ${article.id} and tag_slugs && ${tags}
+        order by published_at desc, id desc limit ${RELATED})`);
+    const links = rowsOf<{
+      kind: string;
+      slug: string;
+      title: string;
+      published_at: Date | string;
+      access: string;
+    }>(result).map((row) => ({
+      kind: row.kind,
+      link: {
+        slug: row.slug,
+        title: row.title,
+        publishedAt: new Date(row.published_at),
+        premium: row.access === 'premium',
+      },
+    }));
+    return {
+      older: links.find((row) => row.kind === 'older')?.link,
+      newer: links.find((row) => row.kind === 'newer')?.link,
+      related: links.filter((row) => row.kind === 'related').map((row) => row.link),
+    };
   }
 
   /**

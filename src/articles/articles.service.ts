@@ -1,4 +1,11 @@
-import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  ConflictException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
@@ -30,25 +37,41 @@ function normaliseTags(tags: readonly string[]): { tags: string[]; tagSlugs: str
 }
 
 @Injectable()
-export class ArticlesService {
+export class ArticlesService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Articles');
+
   constructor(
     @Inject(ArticlesRepository) private readonly repository: ArticlesRepository,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Articles written before search existed are indexed once, after the boot, not during it. */
+  onApplicationBootstrap(): void {
+    void this.repository.indexUnindexed().then(
+      (indexed) => {
+        if (indexed > 0) this.logger.log({ indexed }, 'Articles indexed for search');
+      },
+      (error: unknown) => {
+        this.logger.warn(`Articles could not be indexed for search: ${(error as Error).message}`);
+      },
+    );
+  }
+
   /** The stored HTML forms of a body: the whole, and the public part before the cut. */
   private renderBody(bodyMd: string, lede: string): Pick<NewArticleRow, 'bodyHtml' | 'teaserHtml'> {
     const cut = cutTeaser(bodyMd, lede, this.config.teaserWords);
-    return { bodyHtml: renderMarkdown(bodyMd), teaserHtml: renderMarkdown(cut.teaserMd) };
+    const { locale } = this.publication.current();
+    return { bodyHtml: renderMarkdown(bodyMd, locale), teaserHtml: renderMarkdown(cut.teaserMd, locale) };
   }
 
   /** For the editor's preview: the body on either side of the cut, as the article would store it. */
   previewCut(bodyMd: string, lede: string): { teaserHtml: string; restHtml: string; marked: boolean } {
     const cut = cutTeaser(bodyMd, lede, this.config.teaserWords);
+    const { locale } = this.publication.current();
     return {
-      teaserHtml: renderMarkdown(cut.teaserMd),
-      restHtml: renderMarkdown(cut.restMd),
+      teaserHtml: renderMarkdown(cut.teaserMd, locale),
+      restHtml: renderMarkdown(cut.restMd, locale),
       marked: cut.marked,
     };
   }

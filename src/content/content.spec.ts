@@ -4,10 +4,40 @@ import { plainText, renderMarkdown, truncateText } from './markdown.js';
 import { cutTeaser } from './teaser.js';
 
 describe('renderMarkdown', () => {
-  it('keeps French typography byte for byte', () => {
+  it('keeps typed text byte for byte in English', () => {
     const text =
       'Syrie\u00a0: « l’EI » a pris, dimanche 1er octobre, le contrôle d’une ville — coïncidence ?';
-    expect(renderMarkdown(text)).toBe(`<p>${text}</p>`);
+    expect(renderMarkdown(text, 'en')).toBe(`<p>${text}</p>`);
+  });
+
+  it('sets French typography in French: the spaces before ; ! ? : and inside « », the apostrophes', () => {
+    expect(renderMarkdown("Syrie : «l'EI» a pris la ville ; coïncidence ? Non !", 'fr')).toBe(
+      '<p>Syrie\u00a0: «\u00a0l’EI\u00a0» a pris la ville\u202f; coïncidence\u202f? Non\u202f!</p>',
+    );
+    // Already set text stays as it is.
+    const set = 'Syrie\u00a0: «\u00a0l’EI\u00a0» — coïncidence\u202f?';
+    expect(renderMarkdown(set, 'fr')).toBe(`<p>${set}</p>`);
+    // Emphasis splits the text: the mark after it is set all the same.
+    expect(renderMarkdown('C’est **vrai** !', 'fr')).toBe('<p>C’est <strong>vrai</strong>\u202f!</p>');
+  });
+
+  it('never sets typography inside code, URLs or link addresses', () => {
+    const html = renderMarkdown(
+      [
+        "Voir `a ? b : c` et `l'id` ; puis https://exemple.fr/a?b=c !",
+        '[la source ?](https://exemple.fr/x?y=1 "Titre ?")',
+        "```js\nconst x = a ? b : 'c';\n```",
+      ].join('\n\n'),
+      'fr',
+    );
+    expect(html).toContain('<code>a ? b : c</code>');
+    expect(html).toContain("<code>l'id</code>");
+    expect(html).toContain('\u202f; puis');
+    expect(html).toContain('>https://exemple.fr/a?b=c</a>');
+    expect(html).toContain('href="https://exemple.fr/a?b=c"');
+    expect(html).toContain('href="https://exemple.fr/x?y=1"');
+    expect(html).toContain('>la source\u202f?</a>');
+    expect(html).toContain("const x = a ? b : 'c';");
   });
 
   it('removes scripts, event handlers and dangerous URLs', () => {
@@ -19,16 +49,17 @@ describe('renderMarkdown', () => {
         '<a href="vbscript:x" onclick="y">d</a> <iframe src="https://evil.example"></iframe>',
         '<p style="background:url(javascript:alert(1))">e</p>',
       ].join('\n\n'),
+      'fr',
     );
     expect(html).not.toMatch(/<script|onerror|onclick|javascript:|data:|vbscript:|<iframe|style=/i);
     expect(html).toContain('<img src="x" />');
   });
 
   it('marks external links noopener and keeps code language classes only', () => {
-    expect(renderMarkdown('[OSDH](https://example.org)')).toBe(
+    expect(renderMarkdown('[OSDH](https://example.org)', 'fr')).toBe(
       '<p><a href="https://example.org" rel="noopener">OSDH</a></p>',
     );
-    expect(renderMarkdown('```ts\nconst a = 1;\n```')).toContain('<code class="language-ts">');
+    expect(renderMarkdown('```ts\nconst a = 1;\n```', 'fr')).toContain('<code class="language-ts">');
   });
 });
 

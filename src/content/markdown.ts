@@ -1,7 +1,33 @@
-import { Marked, type Token } from 'marked';
+import { Marked, type Token, type Tokens } from 'marked';
 import sanitizeHtml from 'sanitize-html';
+import type { Locale } from '../config/app-config.js';
+import { frenchTypography } from './typography.js';
 
-const marked = new Marked({ gfm: true, breaks: false, async: false });
+const OPTIONS = { gfm: true, breaks: false, async: false } as const;
+const marked = new Marked(OPTIONS);
+
+/** Text a link shows that is its own address (an autolink): left as typed, like any URL. */
+const VERBATIM = new WeakSet<Token>();
+
+/**
+ * Markdown as French prose is set: typography applies to text alone, never to code (spans and
+ * blocks are tokens of their own), HTML, link addresses, or a link that shows its own address.
+ */
+const frenchMarked = new Marked(OPTIONS, {
+  walkTokens(token) {
+    if (token.type === 'link') {
+      const link = token as Tokens.Link;
+      if (link.text === link.href || /^(?:https?:|mailto:|www\.)/i.test(link.text))
+        for (const child of link.tokens) VERBATIM.add(child);
+      return;
+    }
+    if (token.type !== 'text' || VERBATIM.has(token)) return;
+    const text = token as Tokens.Text;
+    if (text.tokens === undefined || text.tokens.length === 0) text.text = frenchTypography(text.text);
+  },
+});
+
+const MARKED_FOR: Readonly<Record<Locale, Marked>> = { fr: frenchMarked, en: marked };
 
 const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
@@ -39,9 +65,12 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   },
 };
 
-/** Markdown (GitHub flavour) to HTML that is safe to show anywhere: pages, feeds, emails. */
-export function renderMarkdown(markdown: string): string {
-  return sanitizeHtml(marked.parse(markdown) as string, SANITIZE_OPTIONS).trim();
+/**
+ * Markdown (GitHub flavour) to HTML that is safe to show anywhere: pages, feeds, emails, set as the
+ * locale sets text (French typography for `fr`).
+ */
+export function renderMarkdown(markdown: string, locale: Locale): string {
+  return sanitizeHtml(MARKED_FOR[locale].parse(markdown) as string, SANITIZE_OPTIONS).trim();
 }
 
 /** The top-level blocks of a Markdown document, each with its exact source text. */

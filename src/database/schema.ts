@@ -3,6 +3,7 @@ import {
   bigint,
   boolean,
   check,
+  customType,
   index,
   integer,
   pgTable,
@@ -72,6 +73,24 @@ export const articles = pgTable(
 
 export type ArticleRow = typeof articles.$inferSelect;
 export type NewArticleRow = typeof articles.$inferInsert;
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+/**
+ * What search finds of an article: the words of its title, lede and the part the public may read
+ * (never what follows the cut of a premium article), accents folded, stemmed in French and in
+ * English. Apart from `articles` so that reading an article never carries it.
+ */
+export const articleSearch = pgTable(
+  'article_search',
+  {
+    articleId: uuid('article_id')
+      .primaryKey()
+      .references(() => articles.id, { onDelete: 'cascade' }),
+    document: tsvector('document').notNull(),
+  },
+  (t) => [index('article_search_document_idx').using('gin', t.document)],
+);
 
 export const SUBSCRIBER_TIERS = ['free', 'premium'] as const;
 export type SubscriberTier = (typeof SUBSCRIBER_TIERS)[number];

@@ -667,7 +667,5 @@ export function adminMessagesFor(locale: Locale): AdminMessages {
   return ADMIN_MESSAGES[locale];
 }
 
-/** A message with {placeholders} filled in. */
-export function fill(message: string, values: Readonly<Record<string, string | number>>): string {
-  return message.replace(/\{(\w+)\}/g, (whole, key: string) => String(values[key] ?? whole));
-}
+// Wording with {placeholders}, for the desk as for the blog.
+export { fill } from './messages.js';

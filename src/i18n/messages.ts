@@ -29,6 +29,12 @@ const MESSAGES = {
     taggedWith: 'Articles classés dans',
     publishedIn: 'Publié dans',
     permalink: 'Lien permanent',
+    readingTime: '{minutes} min de lecture',
+    share: 'Partager',
+    shareByEmail: 'Par e-mail',
+    related: 'À lire aussi',
+    olderArticle: 'Article précédent',
+    newerArticle: 'Article suivant',
     newer: 'Articles plus récents',
     older: 'Articles plus anciens',
     page: 'Page',
@@ -104,6 +110,11 @@ const MESSAGES = {
     signOut: 'Se déconnecter',
     myAccount: 'Mon compte',
     siteNavigation: 'Navigation du site',
+    search: 'Rechercher',
+    searchLabel: 'Rechercher dans les articles',
+    searchResults: '{count} article(s) trouvé(s) pour « {query} ».',
+    searchNothing: 'Aucun article ne correspond à « {query} ». Essayez d’autres mots.',
+    searchTooLong: 'La recherche compte 200 caractères au plus.',
     signInTitle: 'Se connecter',
     signInText:
       'Indiquez l’adresse à laquelle vous recevez la newsletter : nous y envoyons un lien de connexion, sans mot de passe.',
@@ -197,6 +208,12 @@ const MESSAGES = {
     taggedWith: 'Articles tagged',
     publishedIn: 'Published in',
     permalink: 'Permalink',
+    readingTime: '{minutes} min read',
+    share: 'Share',
+    shareByEmail: 'By email',
+    related: 'Read also',
+    olderArticle: 'Previous article',
+    newerArticle: 'Next article',
     newer: 'Newer articles',
     older: 'Older articles',
     page: 'Page',
@@ -269,6 +286,11 @@ const MESSAGES = {
     signOut: 'Sign out',
     myAccount: 'My account',
     siteNavigation: 'Site navigation',
+    search: 'Search',
+    searchLabel: 'Search the articles',
+    searchResults: '{count} article(s) found for “{query}”.',
+    searchNothing: 'No article matches “{query}”. Try other words.',
+    searchTooLong: 'A search is 200 characters at most.',
     signInTitle: 'Sign in',
     signInText:
       'Give the address at which you receive the newsletter: we send a sign-in link there, no password needed.',
@@ -349,3 +371,8 @@ export function messagesFor(locale: Locale): Messages {
 
 /** Open Graph wants a territory. */
 export const OG_LOCALE: Readonly<Record<Locale, string>> = { fr: 'fr_FR', en: 'en_GB' };
+
+/** A message with {placeholders} filled in. */
+export function fill(message: string, values: Readonly<Record<string, string | number>>): string {
+  return message.replace(/\{(\w+)\}/g, (whole, key: string) => String(values[key] ?? whole));
+}

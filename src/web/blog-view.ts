@@ -60,6 +60,36 @@ export function toArticleView(config: AppConfig, row: ArticleRow, audience: Audi
   };
 }
 
+/** Words a minute an adult reads on a screen, the usual figure behind "x min read". */
+const WORDS_PER_MINUTE = 230;
+
+/** Minutes the whole article takes to read (its length, never its words: no text leaves the gate). */
+export function readingMinutes(row: Pick<ArticleRow, 'bodyHtml'>): number {
+  const words = plainText(row.bodyHtml)
+    .split(' ')
+    .filter((word) => /\p{L}|\p{N}/u.test(word)).length;
+  return Math.max(1, Math.round(words / WORDS_PER_MINUTE));
+}
+
+export interface ShareLink {
+  readonly name: string;
+  readonly url: string;
+}
+
+/** Where a reader may share an article: plain links to each service's own share page, no script. */
+export function shareLinks(article: Pick<ArticleView, 'title' | 'url'>, emailLabel: string): ShareLink[] {
+  const url = encodeURIComponent(article.url);
+  const text = encodeURIComponent(article.title);
+  return [
+    { name: emailLabel, url: `mailto:?subject=${text}&body=${url}` },
+    { name: 'Bluesky', url: `https://bsky.app/intent/compose?text=${text}%20${url}` },
+    { name: 'Mastodon', url: `https://mastodonshare.com/?text=${text}&url=${url}` },
+    { name: 'LinkedIn', url: `https://www.linkedin.com/sharing/share-offsite/?url=${url}` },
+    { name: 'Facebook', url: `https://www.facebook.com/sharer/sharer.php?u=${url}` },
+    { name: 'X', url: `https://x.com/intent/post?text=${text}&url=${url}` },
+  ];
+}
+
 /**
  * schema.org metadata for search engines; paywalled articles say so, as Google asks, whoever reads
  * the page: it describes the article, not the reader's access to it.

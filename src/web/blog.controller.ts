@@ -1,7 +1,9 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { ArticlesRepository } from '../articles/articles.repository.js';
+import { type ArticleLink, ArticlesRepository, type Page } from '../articles/articles.repository.js';
+import { foldForSearch } from '../content/search-text.js';
+import type { ArticleRow } from '../database/schema.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
@@ -9,10 +11,20 @@ import { InvalidInputException } from '../http/api-error.js';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
 import { PaymentsService } from '../payments/payments.service.js';
 import { BlogReaders } from './blog-readers.js';
-import { articleJsonLd, articleUrl, type ArticleView, paywallFor, toArticleView } from './blog-view.js';
+import {
+  articleJsonLd,
+  articleUrl,
+  type ArticleView,
+  paywallFor,
+  readingMinutes,
+  shareLinks,
+  toArticleView,
+} from './blog-view.js';
 import { PageRenderer } from './page-renderer.js';
 
 const HTML = 'text/html; charset=utf-8';
+/** The longest query search takes: enough for any sentence a reader remembers. */
+const SEARCH_MAX_LENGTH = 200;
 
 interface Pagination {
   readonly page: number;
@@ -45,19 +57,34 @@ export class BlogController {
   ) {}
 
   /** One page of published articles (newest first), or a 404 past the last page. */
-  private async listing(
+  private listing(
     pageParam: string | undefined,
     baseUrl: string,
     tagSlug?: string,
   ): Promise<{ articles: ArticleView[]; pagination?: Pagination }> {
+    return this.paged(
+      pageParam,
+      (n) => (n === 1 ? baseUrl : `${baseUrl}?page=${n}`),
+      (limit, offset) => this.articles.listPublished({ limit, offset, tagSlug }),
+      tagSlug !== undefined,
+    );
+  }
+
+  /** A page of articles as cards, with links to the pages around it; a 404 past the last one. */
+  private async paged(
+    pageParam: string | undefined,
+    link: (page: number) => string,
+    fetch: (limit: number, offset: number) => Promise<Page<ArticleRow>>,
+    emptyIsMissing: boolean,
+  ): Promise<{ articles: ArticleView[]; pagination?: Pagination; total: number }> {
     const page = parsePage(pageParam);
     const limit = this.config.pageSize;
-    const result = await this.articles.listPublished({ limit, offset: (page - 1) * limit, tagSlug });
-    if (result.items.length === 0 && (page > 1 || tagSlug !== undefined))
+    const result = await fetch(limit, (page - 1) * limit);
+    if (result.items.length === 0 && (page > 1 || emptyIsMissing))
       throw new NotFoundException('No such page');
     const pages = Math.max(1, Math.ceil(result.total / limit));
-    const link = (n: number): string => (n === 1 ? baseUrl : `${baseUrl}?page=${n}`);
     return {
+      total: result.total,
       articles: result.items.map((row) => toArticleView(this.config, row, 'public')),
       pagination:
         pages > 1
@@ -69,6 +96,47 @@ export class BlogController {
             }
           : undefined,
     };
+  }
+
+  /**
+   * Search over titles, ledes and what the public may read of each article. Every reader gets the
+   * same answer (premium text was never indexed), so members and strangers alike.
+   */
+  @Get('search')
+  @Header('Content-Type', HTML)
+  @Header('Cache-Control', 'no-store')
+  async search(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Query('q') queryParam?: unknown,
+    @Query('page') pageParam?: string,
+  ): Promise<string> {
+    const query = (typeof queryParam === 'string' ? queryParam : '').replace(/\s+/g, ' ').trim();
+    const t = this.renderer.t;
+    if (query.length > SEARCH_MAX_LENGTH) throw InvalidInputException.field('q', t.searchTooLong);
+    const base = `${this.config.publicUrl}/search`;
+    const view =
+      query === ''
+        ? { articles: [], total: 0 }
+        : await this.paged(
+            pageParam,
+            (n) => `${base}?q=${encodeURIComponent(query)}${n === 1 ? '' : `&page=${n}`}`,
+            (limit, offset) => this.articles.searchPublished(foldForSearch(query), limit, offset),
+            false,
+          );
+    const reader = await this.readers.identify(request, reply);
+    return this.renderer.readerPage(
+      'search',
+      query === '' ? t.search : `${t.search} « ${query} »`,
+      {
+        ...view,
+        query,
+        searched: query !== '',
+        found: view.total > 0,
+        reader,
+      },
+      '/search',
+    );
   }
 
   @Get()
@@ -106,8 +174,12 @@ export class BlogController {
     const slug = parseSlug(slugParam, 'article');
     const row = await this.articles.findPublishedBySlug(slug);
     if (!row) throw new NotFoundException('No such article');
-    const reader = await this.readers.identify(request, reply, row);
+    const [reader, around] = await Promise.all([
+      this.readers.identify(request, reply, row),
+      this.articles.neighbours(row),
+    ]);
     const article = toArticleView(this.config, row, reader.audience);
+    const link = (to: ArticleLink | undefined) => to && { ...to, url: articleUrl(this.config, to.slug) };
     return this.renderer.render(
       'article',
       {
@@ -121,6 +193,11 @@ export class BlogController {
       },
       {
         article,
+        readingMinutes: readingMinutes(row),
+        share: shareLinks(article, this.renderer.t.shareByEmail),
+        older: link(around.older),
+        newer: link(around.newer),
+        related: around.related.map(link),
         reader,
         paywall: article.gated
           ? paywallFor(this.config, reader, article, await this.payments.offer())

@@ -4,7 +4,7 @@ import Handlebars from 'handlebars';
 import type { AppConfig, Locale } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { longDateFormat } from '../i18n/dates.js';
-import { type Messages, messagesFor, OG_LOCALE } from '../i18n/messages.js';
+import { fill, type Messages, messagesFor, OG_LOCALE } from '../i18n/messages.js';
 import { compileTemplateFile, registerPartialsFrom, versionedAsset } from '../lib/template-files.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
 
@@ -18,6 +18,7 @@ export const PAGE_TEMPLATES = [
   'sign-in',
   'account',
   'upgrade',
+  'search',
 ] as const;
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number];
 
@@ -67,6 +68,10 @@ export class PageRenderer {
       'json',
       (value: unknown) => new Handlebars.SafeString(scriptSafeJson(value)),
     );
+    this.handlebars.registerHelper('fill', (message: unknown, options: Handlebars.HelperOptions) =>
+      fill(String(message), options.hash as Record<string, string | number>),
+    );
+    this.handlebars.registerHelper('or', (...values: unknown[]) => values.slice(0, -1).some(Boolean));
     this.handlebars.registerHelper('date', (value: unknown) =>
       value instanceof Date ? this.words().dates.format(value) : '',
     );
