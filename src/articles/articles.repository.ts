@@ -232,6 +232,28 @@ export class ArticlesRepository {
     return this.page(where, [desc(articles.publishedAt), desc(articles.id)], query.limit, query.offset);
   }
 
+  /** How many articles were published each month, newest month first, in the publication's zone. */
+  async months(timeZone: string): Promise<{ month: string; count: number }[]> {
+    const month = sql<string>`to_char(${articles.publishedAt} at time zone ${timeZone}, 'YYYY-MM')`;
+    const rows = await this.db
+      .select({ month, count: sql<number>`count(*)::int` })
+      .from(articles)
+      .where(eq(articles.status, 'published'))
+      // By position: the zone is a parameter, and each mention of it would be another one.
+      .groupBy(sql`1`)
+      .orderBy(sql`1 desc`);
+    return rows.map((row) => ({ month: row.month, count: row.count }));
+  }
+
+  /** The articles published in one month (YYYY-MM) of the publication's zone, newest first. */
+  publishedIn(month: string, timeZone: string, limit: number, offset: number): Promise<Page<ArticleRow>> {
+    const where = and(
+      eq(articles.status, 'published'),
+      sql`to_char(${articles.publishedAt} at time zone ${timeZone}, 'YYYY-MM') = ${month}`,
+    );
+    return this.page(where, [desc(articles.publishedAt), desc(articles.id)], limit, offset);
+  }
+
   /**
    * The published articles around one: the one before, the one after, and the latest sharing a tag,
    * in one round trip (an article page for a member is rendered at every request).

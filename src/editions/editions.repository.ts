@@ -44,6 +44,25 @@ export class EditionsRepository {
   }
 
   /** The last editions that started sending, newest first, whatever became of them. */
+  /** Editions that went out, newest first, a page at a time, with how many there are. */
+  async sentPage(limit: number, offset: number): Promise<{ items: EditionRow[]; total: number }> {
+    const sent = eq(editions.status, 'sent');
+    const [items, [total]] = await Promise.all([
+      this.db
+        .select()
+        .from(editions)
+        .where(sent)
+        .orderBy(sql`${editions.startedAt} desc nulls last`, desc(editions.id))
+        .limit(limit)
+        .offset(offset),
+      this.db
+        .select({ n: sql<number>`count(*)::int` })
+        .from(editions)
+        .where(sent),
+    ]);
+    return { items, total: total?.n ?? 0 };
+  }
+
   recentSends(limit: number): Promise<EditionRow[]> {
     return this.db
       .select()

@@ -76,6 +76,11 @@ export class EditionsService {
     return this.repository.upcoming(limit);
   }
 
+  /** The public archive: editions that went out, newest first. */
+  sentPage(limit: number, offset: number): Promise<{ items: EditionRow[]; total: number }> {
+    return this.repository.sentPage(limit, offset);
+  }
+
   recentSends(limit: number): Promise<EditionRow[]> {
     return this.repository.recentSends(limit);
   }

@@ -9,6 +9,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
+import { EditionsService } from '../editions/editions.service.js';
 import { PaymentsService } from '../payments/payments.service.js';
 import { BlogReaders } from './blog-readers.js';
 import {
@@ -52,6 +53,7 @@ export class BlogController {
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
     @Inject(BlogReaders) private readonly readers: BlogReaders,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
+    @Inject(EditionsService) private readonly editions: EditionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
   ) {}
@@ -163,6 +165,146 @@ export class BlogController {
     );
   }
 
+  /** Every month that has articles, by year: the blog's archive. */
+  @Get('archives')
+  @Header('Content-Type', HTML)
+  async archives(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const publication = this.publication.current();
+    const months = await this.articles.months(publication.timeZone);
+    const years = new Map<string, { month: string; count: number; url: string }[]>();
+    for (const { month, count } of months) {
+      const [year = '', number = ''] = month.split('-');
+      const url = `${this.config.publicUrl}/archives/${year}/${number}`;
+      years.set(year, [...(years.get(year) ?? []), { month, count, url }]);
+    }
+    const reader = await this.readers.identify(request, reply);
+    const t = this.renderer.t;
+    return this.renderer.render(
+      'archives',
+      {
+        title: `${t.archives} — ${publication.name}`,
+        description: `${t.archives} — ${publication.name}`,
+        canonical: `${this.config.publicUrl}/archives`,
+        ogType: 'website',
+      },
+      { years: [...years].map(([year, list]) => ({ year, months: list })), reader },
+    );
+  }
+
+  /** The articles of one month, in the publication's time zone. */
+  @Get('archives/:year/:month')
+  @Header('Content-Type', HTML)
+  async month(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Param('year') year: string,
+    @Param('month') monthParam: string,
+    @Query('page') pageParam?: string,
+  ): Promise<string> {
+    if (!/^\d{4}$/.test(year) || !/^(0[1-9]|1[0-2])$/.test(monthParam))
+      throw new NotFoundException('No such month');
+    const month = `${year}-${monthParam}`;
+    const publication = this.publication.current();
+    const base = `${this.config.publicUrl}/archives/${year}/${monthParam}`;
+    const view = await this.paged(
+      pageParam,
+      (n) => (n === 1 ? base : `${base}?page=${n}`),
+      (limit, offset) => this.articles.publishedIn(month, publication.timeZone, limit, offset),
+      true,
+    );
+    const reader = await this.readers.identify(request, reply);
+    const name = this.renderer.monthName(month);
+    return this.renderer.render(
+      'tag',
+      {
+        title: `${name} — ${publication.name}`,
+        description: `${name} — ${publication.name}`,
+        canonical:
+          view.pagination && view.pagination.page > 1 ? `${base}?page=${view.pagination.page}` : base,
+        ogType: 'website',
+      },
+      { ...view, heading: name, reader },
+    );
+  }
+
+  /** The editions that went out, as the public may read them (the free edition's teasers). */
+  @Get('newsletter')
+  @Header('Content-Type', HTML)
+  async newsletter(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Query('page') pageParam?: string,
+  ): Promise<string> {
+    const page = parsePage(pageParam);
+    const limit = this.config.pageSize;
+    const result = await this.editions.sentPage(limit, (page - 1) * limit);
+    if (result.items.length === 0 && page > 1) throw new NotFoundException('No such page');
+    const base = `${this.config.publicUrl}/newsletter`;
+    const pages = Math.max(1, Math.ceil(result.total / limit));
+    const link = (n: number): string => (n === 1 ? base : `${base}?page=${n}`);
+    const reader = await this.readers.identify(request, reply);
+    const publication = this.publication.current();
+    const t = this.renderer.t;
+    return this.renderer.render(
+      'newsletter',
+      {
+        title: `${t.newsletterArchive} — ${publication.name}`,
+        description: `${t.newsletterArchive} — ${publication.name}`,
+        canonical: page > 1 ? link(page) : base,
+        ogType: 'website',
+      },
+      {
+        editions: result.items.map((edition) => ({
+          subject: edition.subject,
+          preheader: edition.preheader,
+          sentAt: edition.startedAt ?? edition.updatedAt,
+          url: `${this.config.publicUrl}/editions/${edition.id}`,
+        })),
+        pagination:
+          pages > 1
+            ? {
+                page,
+                pages,
+                newer: page > 1 ? link(page - 1) : undefined,
+                older: page < pages ? link(page + 1) : undefined,
+              }
+            : undefined,
+        reader,
+      },
+    );
+  }
+
+  /** Where "Flux RSS" leads a person: what a feed is, its addresses, and the latest articles. */
+  @Get('feed')
+  @Header('Content-Type', HTML)
+  async feed(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const latest = await this.articles.listPublished({ limit: this.config.pageSize, offset: 0 });
+    const reader = await this.readers.identify(request, reply);
+    const publication = this.publication.current();
+    const t = this.renderer.t;
+    return this.renderer.render(
+      'feed',
+      {
+        title: `${t.feed} — ${publication.name}`,
+        description: `${t.feed} — ${publication.name}`,
+        canonical: `${this.config.publicUrl}/feed`,
+        ogType: 'website',
+      },
+      {
+        rss: `${this.config.publicUrl}/feed.xml`,
+        json: `${this.config.publicUrl}/feed.json`,
+        articles: latest.items.map((row) => toArticleView(this.config, row, 'public')),
+        reader,
+      },
+    );
+  }
+
   /** The article as its reader may read it: in full for premium readers, else up to the cut. */
   @Get('articles/:slug')
   @Header('Content-Type', HTML)
@@ -228,7 +370,7 @@ export class BlogController {
           view.pagination && view.pagination.page > 1 ? `${base}?page=${view.pagination.page}` : base,
         ogType: 'website',
       },
-      { ...view, tag: name, reader },
+      { ...view, heading: `${this.renderer.t.taggedWith} « ${name} »`, reader },
     );
   }
 

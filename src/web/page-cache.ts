@@ -3,7 +3,17 @@ import { ExpiringCache } from '../lib/expiring-cache.js';
 import { carriesMemberCookie } from '../members/member-cookies.js';
 
 /** The public pages every reader sees alike: only these are kept. */
-const CACHED_ROUTES = new Set(['/', '/articles/:slug', '/tags/:tag', '/feed.xml', '/feed.json']);
+const CACHED_ROUTES = new Set([
+  '/',
+  '/articles/:slug',
+  '/tags/:tag',
+  '/archives',
+  '/archives/:year/:month',
+  '/newsletter',
+  '/feed',
+  '/feed.xml',
+  '/feed.json',
+]);
 /** Query strings kept apart: none, or a page number. Anything else is served fresh, never stored. */
 const CACHEABLE_QUERY = /^(?:\?page=\d{1,6})?$/;
 /**

@@ -19,6 +19,9 @@ export const PAGE_TEMPLATES = [
   'account',
   'upgrade',
   'search',
+  'archives',
+  'newsletter',
+  'feed',
 ] as const;
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number];
 
@@ -50,7 +53,11 @@ export class PageRenderer {
   private readonly layout: Handlebars.TemplateDelegate;
   private readonly pages: ReadonlyMap<PageTemplate, Handlebars.TemplateDelegate>;
   /** The wording and the date format of the publication's locale and time zone. */
-  private readonly words: () => { readonly t: Messages; readonly dates: Intl.DateTimeFormat };
+  private readonly words: () => {
+    readonly t: Messages;
+    readonly dates: Intl.DateTimeFormat;
+    readonly months: Intl.DateTimeFormat;
+  };
   readonly stylesheet: string;
   readonly stylesheetPath: string;
   readonly icon: string;
@@ -63,6 +70,8 @@ export class PageRenderer {
     this.words = publication.derive((current) => ({
       t: messagesFor(current.locale),
       dates: longDateFormat(current.locale, current.timeZone),
+      // A month (YYYY-MM) is already the publication's: formatted as it is.
+      months: new Intl.DateTimeFormat(current.locale, { month: 'long', year: 'numeric', timeZone: 'UTC' }),
     }));
     this.handlebars.registerHelper(
       'json',
@@ -71,6 +80,7 @@ export class PageRenderer {
     this.handlebars.registerHelper('fill', (message: unknown, options: Handlebars.HelperOptions) =>
       fill(String(message), options.hash as Record<string, string | number>),
     );
+    this.handlebars.registerHelper('month', (value: unknown) => this.monthName(String(value)));
     this.handlebars.registerHelper('or', (...values: unknown[]) => values.slice(0, -1).some(Boolean));
     this.handlebars.registerHelper('date', (value: unknown) =>
       value instanceof Date ? this.words().dates.format(value) : '',
@@ -107,6 +117,11 @@ export class PageRenderer {
   /** The wording of the publication's locale, as it stands. */
   get t(): Messages {
     return this.words().t;
+  }
+
+  /** "novembre 2026" for 2026-11. */
+  monthName(month: string): string {
+    return this.words().months.format(new Date(`${month}-01T00:00:00Z`));
   }
 
   get locale(): Locale {
