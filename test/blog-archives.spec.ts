@@ -1,13 +1,12 @@
 import { load } from 'cheerio';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CANARY_MARK } from './fixtures/sample-article.js';
 import { articles } from '../src/database/schema.js';
 import { addMember } from './helpers/members.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
-
-const CANARY_MARK = 'CANARI-7f3e9b';
 
 let t: TestApp;
 let sink: SmtpSink;

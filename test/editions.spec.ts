@@ -4,13 +4,12 @@ import { deliveries } from '../src/database/schema.js';
 import { DeliveriesRepository } from '../src/delivery/deliveries.repository.js';
 import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLE_TEASER_SENTENCE, SAMPLE_TITLE } from './fixtures/sample-article.js';
+import { CANARY_MARK, SAMPLE_TEASER_SENTENCE, SAMPLE_TITLE } from './fixtures/sample-article.js';
 import { seedAudience } from './helpers/audience.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition, SUBJECT } from './helpers/editions.js';
 import { eventually, type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 
-const CANARY_MARK = 'CANARI-7f3e9b';
 function partsOf(mail: ReceivedMail): string {
   return `${mail.parsed.html || ''}\n${mail.parsed.text ?? ''}\n${mail.raw.toString('utf8')}`;
 }

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLE_BODY_MD, SAMPLE_LEDE, SAMPLE_TITLE } from './fixtures/sample-article.js';
+import { CANARY_MARK, SAMPLE_BODY_MD, SAMPLE_LEDE, SAMPLE_TITLE } from './fixtures/sample-article.js';
 import { formatPublicationTime } from '../src/lib/publication-time.js';
 import { ARTIFACTS, launchChromium, screenshotBoth, VIEWPORTS, watch } from './helpers/browser.js';
 import { OWNER } from './helpers/desk.js';
@@ -14,7 +14,6 @@ import { PATIENCE_MS } from './helpers/patience.js';
 import { ClickRedirect } from '../src/feedback/click-redirect.js';
 import { clickedLater, hrefsOf } from './helpers/clicks.js';
 
-const CANARY_MARK = 'CANARI-7f3e9b';
 const FREE_READERS = ['libre.un@exemple.fr', 'libre.deux@exemple.fr'];
 const PREMIUM_READERS = ['abonnee.une@exemple.fr', 'abonne.deux@exemple.fr', 'abonne.trois@exemple.fr'];
 const SUBJECT = 'La lettre du dimanche\u00a0: Syrie';

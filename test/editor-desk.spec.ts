@@ -55,7 +55,7 @@ describe('the first-run setup', () => {
       password_again: `${OWNER.password}!`,
     });
     expect(mismatch.statusCode).toBe(400);
-    expect(mismatch.body).toContain('does not match');
+    expect(load(mismatch.body)('.field-error').text()).toBe('Les deux mots de passe diffèrent.');
     const forged = await new DeskClient(t).post('/admin/setup', {
       _csrf: 'x'.repeat(43),
       email: OWNER.email,
@@ -269,7 +269,7 @@ describe('forms on the desk', () => {
     });
     expect(refused.statusCode).toBe(400);
     const page = load(refused.body);
-    expect(page('.field-error').text()).toContain('lower-case letters');
+    expect(page('.field-error').text()).toContain('Des minuscules et des chiffres séparés par des tirets');
     expect(page('textarea[name="body_md"]').text()).toBe('Texte gardé.');
     const past = await desk.submit('/admin/articles/new', '/admin/articles', {
       title: 'Dans le passé',
@@ -526,7 +526,7 @@ describe('the desk’s edition and subscriber pages', () => {
     expect(refused.statusCode).toBe(400);
     const page = load(refused.body);
     expect(page('input[name="subject"]').attr('value')).toBe('Vide');
-    expect(page('.field-error').text()).toContain('article');
+    expect(page('.field-error').text()).toBe('Choisissez au moins un article.');
   });
 
   it('imports a CSV with its progress kept for the page to poll, and reports each bad line', async () => {
@@ -556,6 +556,7 @@ describe('the desk’s edition and subscriber pages', () => {
     expect(html('[data-testid="import-imported"]').text()).toBe('3\u202f000');
     expect(html('[data-testid="import-errors"]').text()).toBe('1');
     expect(html('td').first().text()).toBe('3002');
+    expect(html('td').eq(1).text()).toBe('Ce n’est pas une adresse e-mail valide.');
     const state = await desk.get(`/admin/subscribers/import/${importId}`);
     expect(state.json()).toEqual({ read: Buffer.byteLength(csv), total: Buffer.byteLength(csv), done: true });
 
@@ -566,7 +567,9 @@ describe('the desk’s edition and subscriber pages', () => {
       headers: { cookie: desk.jar.header(), 'content-type': 'text/csv', 'x-csrf-token': csrfOf(page.body) },
     });
     expect(wrongColumns.statusCode).toBe(400);
-    expect(load(wrongColumns.body)('[data-testid="import-failure"]').text()).toContain('courriel');
+    expect(load(wrongColumns.body)('[data-testid="import-failure"]').text()).toBe(
+      'Colonne inconnue dans l’en-tête («\u00a0courriel\u00a0») : seules email, name et tier sont lues.',
+    );
   });
 });
 
@@ -625,7 +628,7 @@ describe('the team and each editor’s account', () => {
       password_again: EDITOR.password,
     });
     expect(refused.statusCode).toBe(400);
-    expect(load(refused.body)('.field-error').text()).toContain('already has an account');
+    expect(load(refused.body)('.field-error').text()).toBe('Cette adresse a déjà un compte.');
     const added = await owner.submit('/admin/team', '/admin/team', {
       email: EDITOR.email,
       name: EDITOR.name,
@@ -660,7 +663,7 @@ describe('the team and each editor’s account', () => {
       password_again: 'nouvelle phrase secrète',
     });
     expect(wrong.statusCode).toBe(400);
-    expect(load(wrong.body)('.field-error').text()).toContain('not your current password');
+    expect(load(wrong.body)('.field-error').text()).toBe('Ce n’est pas votre mot de passe actuel.');
     const changed = await here.submit('/admin/account', '/admin/account/password', {
       current_password: EDITOR.password,
       password: 'nouvelle phrase secrète',

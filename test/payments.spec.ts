@@ -2,14 +2,12 @@ import { load } from 'cheerio';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paidSubscriptions, paymentEvents } from '../src/database/schema.js';
-import { sampleArticle } from './fixtures/sample-article.js';
+import { CANARY_MARK, sampleArticle } from './fixtures/sample-article.js';
 import { DeskClient } from './helpers/desk.js';
 import { addMember, linksHandled, memberCookieOf, signedIn, signInLinkIn } from './helpers/members.js';
 import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startStripeStandIn, type StripeStandIn } from './helpers/stripe-stand-in.js';
 import { PUBLIC_URL, startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
-
-const CANARY_MARK = 'CANARI-7f3e9b';
 
 let t: TestApp;
 let sink: SmtpSink;
@@ -680,7 +678,7 @@ describe('payments on the desk', () => {
   it('lets the editor set the grace after a failed payment, which the next failure follows', async () => {
     const refused = await desk.submit('/admin/payments', '/admin/payments/grace', { grace_days: '365' });
     expect(refused.statusCode).toBe(400);
-    expect(load(refused.body)('#grace-error').text()).toContain('from 0 to 60');
+    expect(load(refused.body)('#grace-error').text()).toBe('Un nombre entier de jours, de 0 à 60.');
     const saved = await desk.submit('/admin/payments', '/admin/payments/grace', { grace_days: '3' });
     expect(saved.statusCode).toBe(303);
     expect(load((await desk.get('/admin/payments')).body)('input[name="grace_days"]').val()).toBe('3');

@@ -1,14 +1,13 @@
 import { load } from 'cheerio';
 import type { Response as InjectResponse } from 'light-my-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleArticle } from './fixtures/sample-article.js';
+import { CANARY_MARK, sampleArticle } from './fixtures/sample-article.js';
 import { FAST_PIPELINE, finished, scheduledEdition } from './helpers/editions.js';
 import { addMember, signedIn } from './helpers/members.js';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { PUBLIC_URL, startTestApp, type TestApp } from './helpers/test-app.js';
 
 /** What only premium readers may see: the sample article's sentence after the cut. */
-const CANARY_MARK = 'CANARI-7f3e9b';
 
 let t: TestApp;
 let sink: SmtpSink;

@@ -2,6 +2,7 @@ import { load } from 'cheerio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CANARY,
+  CANARY_MARK,
   SAMPLE_BODY_MD,
   SAMPLE_LEDE,
   SAMPLE_TEASER_SENTENCE,
@@ -11,7 +12,6 @@ import {
 import { frenchTypography } from '../src/content/typography.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
-const CANARY_MARK = 'CANARI-7f3e9b';
 /** After the cut of the public article: everyone may read it. */
 const OPEN_PASSAGE = 'PASSAGE-OUVERT-42 : cette phrase après la coupe est publique.';
 /** The passage as the page sets it: French typography, the thin space before the colon. */

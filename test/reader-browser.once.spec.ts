@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sampleArticle } from './fixtures/sample-article.js';
+import { CANARY_MARK, sampleArticle } from './fixtures/sample-article.js';
 import { ARTIFACTS, launchChromium, screenshotBoth, VIEWPORTS, watch } from './helpers/browser.js';
 import { addMember } from './helpers/members.js';
 import { PATIENCE_MS } from './helpers/patience.js';
@@ -10,7 +10,6 @@ import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startStripeStandIn, type StripeStandIn } from './helpers/stripe-stand-in.js';
 import { startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 
-const CANARY_MARK = 'CANARI-7f3e9b';
 const PATIENT = { timeout: PATIENCE_MS, interval: 100 };
 const READER = 'lectrice.web@exemple.fr';
 
@@ -85,7 +84,7 @@ describe('a reader who signs in and pays, in a browser', () => {
     // A free member: still the teaser, and the paywall now offers the upgrade.
     await expect.poll(() => page.locator('aside.paywall--upgrade').isVisible(), PATIENT).toBe(true);
     expect(await page.content()).not.toContain(CANARY_MARK);
-    expect(await page.locator('.masthead__nav a').textContent()).toBe('Mon compte');
+    expect(await page.locator('.masthead__nav a').last().textContent()).toBe('Mon compte');
     await page.locator('aside.paywall a.button').click();
     await page.waitForURL(/\/upgrade\?next=/);
     expect(await page.locator('.plan').count()).toBe(2);

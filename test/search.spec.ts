@@ -123,7 +123,7 @@ describe('search', () => {
       headers: { accept: 'text/html' },
     });
     expect(tooLong.statusCode).toBe(400);
-    expect(load(tooLong.body)('main').text()).toContain('La recherche compte 200 caractères au plus.');
+    expect(load(tooLong.body)('main').text()).toContain('Recherche\u00a0: 200 caractères au plus.');
   });
 
   it('follows an article as the editor changes it', async () => {

@@ -175,10 +175,15 @@ describe('CSV import', () => {
       updated: 1,
       skipped: 2,
       errors: [
-        { line: 5, reason: 'email "pas-une-adresse" is not an email address' },
-        { line: 6, reason: 'name must be one line without control characters' },
-        { line: 8, reason: 'expected 3 columns (email, name, tier), found 4' },
-        { line: 9, reason: 'tier must be free or premium, got "gold"' },
+        { line: 5, reason: 'email "pas-une-adresse" is not an email address', code: 'email' },
+        { line: 6, reason: 'name must be one line without control characters', code: 'one-line' },
+        {
+          line: 8,
+          reason: 'expected 3 columns (email, name, tier), found 4',
+          code: 'column-count',
+          limit: 3,
+        },
+        { line: 9, reason: 'tier must be free or premium, got "gold"', code: 'tier' },
       ],
     });
     expect(await subscriberByEmail(t, 'bon1@exemple.fr')).toMatchObject({

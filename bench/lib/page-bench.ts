@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
-import { CANARY } from '../../test/fixtures/sample-article.js';
+import { CANARY_MARK } from '../../test/fixtures/sample-article.js';
 import { freePort } from '../../test/helpers/net.js';
 import pg from 'pg';
 import type { AppConfig } from '../../src/config/app-config.js';
@@ -210,7 +210,7 @@ export async function pageBench(
         if (response.status !== 302 || location !== click.target)
           throw new Error(`The click redirect answered ${response.status} to ${location ?? 'nowhere'}`);
       } else {
-        const full = page.includes(CANARY.slice(0, 20));
+        const full = page.includes(CANARY_MARK);
         if (full !== (headers.cookie !== undefined))
           throw new Error(`The ${name} page ${full ? 'holds' : 'lacks'} the text after the cut`);
       }

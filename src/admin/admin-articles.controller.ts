@@ -23,7 +23,7 @@ import { parsePublicationTime } from '../lib/publication-time.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { formProblems } from './desk-form-errors.js';
+import { formProblems, problemsByField } from './desk-form-errors.js';
 import {
   type ArticleFormValues,
   articleInput,
@@ -32,7 +32,7 @@ import {
   postedArticleValues,
   storedArticleValues,
 } from './article-views.js';
-import { checkForm, one, problemsByField, seeOther } from './desk-http.js';
+import { checkForm, one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
@@ -184,7 +184,7 @@ export class AdminArticlesController {
       }
     }
     const checked = await checkForm(CreateArticleDto, articleInput(values));
-    if (!checked.ok) return refuse(problemsByField(checked.problems));
+    if (!checked.ok) return refuse(problemsByField(checked.problems, this.renderer.t));
 
     let article: ArticleRow;
     try {
@@ -197,7 +197,7 @@ export class AdminArticlesController {
       else if (action === 'unpublish' && status !== 'draft')
         article = await this.articles.unpublish(article.id);
     } catch (error) {
-      return refuse(formProblems(error));
+      return refuse(formProblems(error, this.renderer.t));
     }
     await seeOther(reply, `/admin/articles/${article.id}?saved=1`);
   }

@@ -4,10 +4,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { fill } from '../i18n/admin-messages.js';
 import { AdminAuthService } from './admin-auth.service.js';
 import { AdminRenderer } from './admin-renderer.js';
+import { problemsByField } from './desk-form-errors.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskCookies } from './desk-cookies.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { deskPath, one, problemsByField, seeOther } from './desk-http.js';
+import { deskPath, one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
@@ -123,7 +124,7 @@ export class AdminAuthController {
     const outcome = await this.auth.setup(input);
     switch (outcome.kind) {
       case 'invalid':
-        return render(problemsByField(outcome.problems), 400);
+        return render(problemsByField(outcome.problems, this.renderer.t), 400);
       case 'done-already':
         return seeOther(reply, '/admin/sign-in');
       case 'created':

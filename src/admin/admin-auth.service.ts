@@ -117,7 +117,9 @@ export class AdminAuthService {
     if (!editor)
       return {
         kind: 'invalid',
-        problems: [{ field: 'email', message: `${account.email} already has an account` }],
+        problems: [
+          { field: 'email', message: `${account.email} already has an account`, code: 'account-taken' },
+        ],
       };
     return { kind: 'created', editor };
   }
@@ -143,7 +145,9 @@ export class AdminAuthService {
     if (current.length > PASSWORD_MAX_LENGTH || !(await verifyPassword(editor.passwordHash, current))) {
       return {
         kind: 'invalid',
-        problems: [{ field: 'current_password', message: 'is not your current password' }],
+        problems: [
+          { field: 'current_password', message: 'is not your current password', code: 'current-password' },
+        ],
       };
     }
     const problems = passwordProblems(next, again);

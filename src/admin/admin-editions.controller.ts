@@ -26,8 +26,8 @@ import { AdminRenderer } from './admin-renderer.js';
 import { DeskDashboardService } from './desk-dashboard.service.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { formProblems } from './desk-form-errors.js';
-import { checkForm, one, problemsByField, seeOther, sendHtml } from './desk-http.js';
+import { formProblems, problemsByField } from './desk-form-errors.js';
+import { checkForm, one, seeOther, sendHtml } from './desk-http.js';
 import {
   EMPTY_EDITION_FORM,
   type EditionFormValues,
@@ -104,12 +104,12 @@ export class AdminEditionsController {
       this.createForm(reply, desk, values, errors, 400);
     if (values.article_ids.length === 0) return refuse({ article_ids: this.renderer.t.articlesNeeded });
     const checked = await checkForm(CreateEditionDto, editionInput(values));
-    if (!checked.ok) return refuse(problemsByField(checked.problems));
+    if (!checked.ok) return refuse(problemsByField(checked.problems, this.renderer.t));
     let edition: EditionRow;
     try {
       edition = await this.editions.create(checked.value);
     } catch (error) {
-      return refuse(formProblems(error, 'article_ids'));
+      return refuse(formProblems(error, this.renderer.t, 'article_ids'));
     }
     await seeOther(reply, `/admin/editions/${edition.id}`);
   }
@@ -142,11 +142,12 @@ export class AdminEditionsController {
       CreateEditionDto,
       editionInput(editionFormValues(form, edition.articleIds)),
     );
-    if (!checked.ok) return this.detail(reply, desk, edition, problemsByField(checked.problems), 400);
+    if (!checked.ok)
+      return this.detail(reply, desk, edition, problemsByField(checked.problems, this.renderer.t), 400);
     try {
       await this.editions.update(id, checked.value);
     } catch (error) {
-      return this.detail(reply, desk, edition, formProblems(error), 400);
+      return this.detail(reply, desk, edition, formProblems(error, this.renderer.t), 400);
     }
     await seeOther(reply, `/admin/editions/${id}?saved=1`);
   }
@@ -177,7 +178,8 @@ export class AdminEditionsController {
       email: desk.editor.email,
       tier: one(form.tier) ?? 'premium',
     });
-    if (!checked.ok) return this.detail(reply, desk, edition, problemsByField(checked.problems), 400);
+    if (!checked.ok)
+      return this.detail(reply, desk, edition, problemsByField(checked.problems, this.renderer.t), 400);
     await this.editions.sendTest(id, checked.value.email, checked.value.tier ?? 'premium');
     await seeOther(reply, `/admin/editions/${id}?tested=1`);
   }
@@ -193,7 +195,13 @@ export class AdminEditionsController {
     try {
       await this.editions.schedule(id, one(form.action) === 'now' || sendAt === '' ? undefined : sendAt);
     } catch (error) {
-      return this.detail(reply, desk, await this.editions.get(id), formProblems(error, 'send_at'), 400);
+      return this.detail(
+        reply,
+        desk,
+        await this.editions.get(id),
+        formProblems(error, this.renderer.t, 'send_at'),
+        400,
+      );
     }
     await seeOther(reply, `/admin/editions/${id}`);
   }
@@ -207,7 +215,7 @@ export class AdminEditionsController {
     try {
       await this.editions.cancel(id);
     } catch (error) {
-      return this.detail(reply, desk, await this.editions.get(id), formProblems(error), 409);
+      return this.detail(reply, desk, await this.editions.get(id), formProblems(error, this.renderer.t), 409);
     }
     await seeOther(reply, `/admin/editions/${id}`);
   }

@@ -83,7 +83,7 @@ export class AdminPaymentsController {
     try {
       await this.payments.setGraceDays(days);
     } catch (error) {
-      return this.page(reply, desk, { graceDays: raw }, formProblems(error), 400);
+      return this.page(reply, desk, { graceDays: raw }, formProblems(error, this.renderer.t), 400);
     }
     await seeOther(reply, '/admin/payments?saved=grace');
   }

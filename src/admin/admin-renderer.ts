@@ -15,7 +15,9 @@ import {
   versionedAsset,
 } from '../lib/template-files.js';
 import type { DeskContext } from './desk-context.js';
+import { deskProblem } from './desk-form-errors.js';
 import { sendHtml } from './desk-http.js';
+import type { FieldProblem } from '../http/api-error.js';
 
 export const ADMIN_PAGES = [
   'sign-in',
@@ -134,6 +136,10 @@ export class AdminRenderer {
       fill(String(message), options.hash as Record<string, string | number>),
     );
     this.handlebars.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+    // A refusal (a form's field, an import's line) in the publication's words.
+    this.handlebars.registerHelper('problem', (problem: unknown) =>
+      deskProblem(problem as Partial<FieldProblem>, this.t),
+    );
     this.handlebars.registerHelper('number', (value: unknown) =>
       typeof value === 'number' ? value.toLocaleString(this.words().locale) : '',
     );

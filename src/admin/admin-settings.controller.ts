@@ -24,6 +24,7 @@ import { PublicationSettings } from '../settings/publication-settings.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
+import { deskProblem } from './desk-form-errors.js';
 import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
@@ -74,9 +75,11 @@ export class AdminSettingsController {
     status: number,
     saved = false,
   ): Promise<void> {
-    const t = this.renderer.t as unknown as Readonly<Record<string, string>>;
     const errors = Object.fromEntries(
-      Object.entries(problems).map(([field, problem]) => [field, t[`problem_${problem ?? ''}`] ?? problem]),
+      Object.entries(problems).map(([field, problem]) => [
+        field,
+        deskProblem({ code: problem }, this.renderer.t),
+      ]),
     );
     await this.renderer.send(
       reply,

@@ -33,6 +33,7 @@ import type { SubscriberFilter } from '../subscribers/subscribers.repository.js'
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
+import { deskProblem } from './desk-form-errors.js';
 import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { ImportProgress } from './import-progress.js';
@@ -201,7 +202,9 @@ export class AdminSubscribersController {
     } catch (error) {
       // A file refused whole (a wrong header row) imports nothing: say why where the report goes.
       if (!(error instanceof InvalidInputException)) throw error;
-      await this.renderer.sendFragment(reply, 'import-report', { failure: error.message }, 400);
+      const [problem] = error.problems;
+      const failure = problem ? deskProblem(problem, this.renderer.t) : this.renderer.t.problem_invalid;
+      await this.renderer.sendFragment(reply, 'import-report', { failure }, 400);
     }
   }
 

@@ -18,10 +18,11 @@ import { EditorsRepository } from '../editors/editors.repository.js';
 import { uuidParam } from '../http/validation.js';
 import { AdminAuthService } from './admin-auth.service.js';
 import { AdminRenderer } from './admin-renderer.js';
+import { problemsByField } from './desk-form-errors.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskCookies } from './desk-cookies.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { one, problemsByField, seeOther } from './desk-http.js';
+import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
 type Form = Record<string, unknown>;
@@ -62,7 +63,7 @@ export class AdminTeamController {
           reply,
           desk,
           { email: input.email, name: input.name },
-          problemsByField(outcome.problems),
+          problemsByField(outcome.problems, this.renderer.t),
           400,
         );
       case 'created':
@@ -106,7 +107,7 @@ export class AdminTeamController {
       one(form.password_again) ?? '',
     );
     if (outcome.kind === 'invalid')
-      return this.accountPage(reply, desk, problemsByField(outcome.problems), 400);
+      return this.accountPage(reply, desk, problemsByField(outcome.problems, this.renderer.t), 400);
     this.cookies.setSession(reply, outcome.sessionId);
     await seeOther(reply, '/admin/account?changed=1');
   }

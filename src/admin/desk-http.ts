@@ -40,13 +40,3 @@ export async function checkForm<T extends object>(
     throw error;
   }
 }
-
-/** Problems keyed by field, for templates: errors.title, errors.body_md… */
-export function problemsByField(problems: readonly FieldProblem[]): Record<string, string> {
-  const byField: Record<string, string> = {};
-  for (const problem of problems)
-    byField[problem.field] = byField[problem.field]
-      ? `${byField[problem.field]}; ${problem.message}`
-      : problem.message;
-  return byField;
-}

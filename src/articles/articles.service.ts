@@ -161,12 +161,14 @@ export class ArticlesService implements OnApplicationBootstrap {
       throw InvalidInputException.field(
         'publish_at',
         `"${publishAtInput}" is not an ISO 8601 date-time such as 2026-12-01T18:00 or 2026-12-01T17:00:00Z`,
+        'date-time',
       );
     }
     if (publishAt.getTime() <= Date.now()) {
       throw InvalidInputException.field(
         'publish_at',
         'must be in the future; publish now with POST …/publish',
+        'future',
       );
     }
     const current = await this.get(id);

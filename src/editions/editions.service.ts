@@ -48,7 +48,11 @@ export class EditionsService {
     const published = await this.repository.publishedArticleIds(ids);
     const missing = ids.filter((id) => !published.has(id));
     if (missing.length > 0) {
-      throw InvalidInputException.field('article_ids', `not published articles: ${missing.join(', ')}`);
+      throw InvalidInputException.field(
+        'article_ids',
+        `not published articles: ${missing.join(', ')}`,
+        'unpublished',
+      );
     }
   }
 
@@ -115,10 +119,11 @@ export class EditionsService {
         throw InvalidInputException.field(
           'send_at',
           `"${sendAtInput}" is not an ISO 8601 date-time such as 2026-12-06T18:00`,
+          'date-time',
         );
       }
       if (parsed.getTime() < Date.now() - 60_000)
-        throw InvalidInputException.field('send_at', 'must not be in the past');
+        throw InvalidInputException.field('send_at', 'must not be in the past', 'past');
       sendAt = parsed;
     }
     const current = await this.get(id);
@@ -172,7 +177,7 @@ export class EditionsService {
   async sendTest(id: string, email: string, tier: SubscriberTier): Promise<void> {
     await this.get(id);
     const address = normaliseEmail(email);
-    if (!address.ok) throw InvalidInputException.field('email', address.reason);
+    if (!address.ok) throw InvalidInputException.field('email', address.reason, address.code);
     await this.queue.add('send-test', { editionId: id, email: address.email, tier });
   }
 

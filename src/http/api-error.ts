@@ -4,7 +4,16 @@ import type { ValidationError } from 'class-validator';
 
 export interface FieldProblem {
   readonly field: string;
+  /** What is wrong, in English, for the API's users. */
   readonly message: string;
+  /**
+   * What is wrong as a code ("email", "maxLength", "taken"…), for pages to say in the publication's
+   * language; `limit` is the number the rule names (a length, a count), when it names one.
+   */
+  readonly code?: string;
+  readonly limit?: number;
+  /** What the problem names, as typed (unknown column names…), for translations to quote. */
+  readonly detail?: string;
 }
 
 /** The JSON body of every API error. */
@@ -31,26 +40,36 @@ export class InvalidInputException extends BadRequestException {
     super(fieldErrorBody(HttpStatus.BAD_REQUEST, 'Bad Request', problems));
   }
 
-  static field(field: string, message: string): InvalidInputException {
-    return new InvalidInputException([{ field, message }]);
+  static field(field: string, message: string, code?: string, detail?: string): InvalidInputException {
+    return new InvalidInputException([
+      { field, message, ...(code ? { code } : {}), ...(detail ? { detail } : {}) },
+    ]);
   }
 }
 
 /** A 409: the input is well-formed but clashes with what is stored (a taken slug, a known address). */
 export class FieldConflictException extends ConflictException {
-  constructor(field: string, message: string) {
-    super(fieldErrorBody(HttpStatus.CONFLICT, 'Conflict', [{ field, message }]));
+  constructor(field: string, message: string, code = 'taken') {
+    super(fieldErrorBody(HttpStatus.CONFLICT, 'Conflict', [{ field, message, code }]));
   }
 }
+
+/** Rules whose message names a number (a length, a count): it is kept apart for translations. */
+const RULES_WITH_LIMIT = new Set(['maxLength', 'minLength', 'arrayMaxSize', 'arrayMinSize', 'max', 'min']);
 
 function flatten(errors: readonly ValidationError[], prefix: string): FieldProblem[] {
   return errors.flatMap((error) => {
     const field = prefix ? `${prefix}.${error.property}` : error.property;
-    const own = Object.entries(error.constraints ?? {}).map(([rule, text]) => ({
-      field,
-      // class-validator says "property x should not exist" for a field the DTO does not declare.
-      message: rule === 'whitelistValidation' ? 'is not a known field' : text.replace(/^\S+\s/, ''),
-    }));
+    const own = Object.entries(error.constraints ?? {}).map(([rule, text]) => {
+      const limit = RULES_WITH_LIMIT.has(rule) ? /\d+/.exec(text)?.[0] : undefined;
+      return {
+        field,
+        // class-validator says "property x should not exist" for a field the DTO does not declare.
+        message: rule === 'whitelistValidation' ? 'is not a known field' : text.replace(/^\S+\s/, ''),
+        code: rule,
+        ...(limit === undefined ? {} : { limit: Number(limit) }),
+      };
+    });
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }

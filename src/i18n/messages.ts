@@ -111,6 +111,21 @@ const MESSAGES = {
     myAccount: 'Mon compte',
     siteNavigation: 'Navigation du site',
     search: 'Rechercher',
+    problem_invalid: 'Cette valeur n’est pas acceptée : vérifiez-la.',
+    problem_conflict: 'Ce n’est plus possible : la page a changé entre-temps. Rechargez-la.',
+    problem_email: 'Ce n’est pas une adresse e-mail valide.',
+    problem_isEmail: 'Ce n’est pas une adresse e-mail valide.',
+    problem_isNotBlank: 'Ce champ est obligatoire.',
+    problem_isNotEmpty: 'Ce champ est obligatoire.',
+    problem_isString: 'Ce champ attend du texte.',
+    problem_isSingleLine: 'Retirez les retours à la ligne et les caractères invisibles.',
+    problem_maxLength: '{limit} caractères au plus.',
+    problem_minLength: '{limit} caractères au moins.',
+    problem_whitelistValidation: 'Ce champ n’est pas attendu ici.',
+    problemLine: '{field}\u00a0: {problem}',
+    field_email: 'Adresse e-mail',
+    field_name: 'Prénom',
+    field_q: 'Recherche',
     archives: 'Archives',
     archivesCount: '{count} article(s)',
     newsletterArchive: 'Les éditions de la newsletter',
@@ -125,7 +140,6 @@ const MESSAGES = {
     searchLabel: 'Rechercher dans les articles',
     searchResults: '{count} article(s) trouvé(s) pour « {query} ».',
     searchNothing: 'Aucun article ne correspond à « {query} ». Essayez d’autres mots.',
-    searchTooLong: 'La recherche compte 200 caractères au plus.',
     signInTitle: 'Se connecter',
     signInText:
       'Indiquez l’adresse à laquelle vous recevez la newsletter : nous y envoyons un lien de connexion, sans mot de passe.',
@@ -298,6 +312,21 @@ const MESSAGES = {
     myAccount: 'My account',
     siteNavigation: 'Site navigation',
     search: 'Search',
+    problem_invalid: 'This value is not accepted: check it.',
+    problem_conflict: 'This is no longer possible: the page changed meanwhile. Reload it.',
+    problem_email: 'This is not a valid email address.',
+    problem_isEmail: 'This is not a valid email address.',
+    problem_isNotBlank: 'This field is required.',
+    problem_isNotEmpty: 'This field is required.',
+    problem_isString: 'This field takes text.',
+    problem_isSingleLine: 'Remove the line breaks and invisible characters.',
+    problem_maxLength: '{limit} characters at most.',
+    problem_minLength: '{limit} characters at least.',
+    problem_whitelistValidation: 'This field is not expected here.',
+    problemLine: '{field}: {problem}',
+    field_email: 'Email address',
+    field_name: 'First name',
+    field_q: 'Search',
     archives: 'Archives',
     archivesCount: '{count} article(s)',
     newsletterArchive: 'The newsletter’s editions',
@@ -312,7 +341,6 @@ const MESSAGES = {
     searchLabel: 'Search the articles',
     searchResults: '{count} article(s) found for “{query}”.',
     searchNothing: 'No article matches “{query}”. Try other words.',
-    searchTooLong: 'A search is 200 characters at most.',
     signInTitle: 'Sign in',
     signInText:
       'Give the address at which you receive the newsletter: we send a sign-in link there, no password needed.',
@@ -397,4 +425,26 @@ export const OG_LOCALE: Readonly<Record<Locale, string>> = { fr: 'fr_FR', en: 'e
 /** A message with {placeholders} filled in. */
 export function fill(message: string, values: Readonly<Record<string, string | number>>): string {
   return message.replace(/\{(\w+)\}/g, (whole, key: string) => String(values[key] ?? whole));
+}
+
+/**
+ * A field's problem as a wording says it (`problem_<code>`, with {limit} filled), or undefined
+ * when the wording has no words for that code.
+ */
+export function problemText(
+  problem: {
+    readonly field?: string;
+    readonly code?: string;
+    readonly limit?: number;
+    readonly detail?: string;
+  },
+  wording: object,
+): string | undefined {
+  if (problem.code === undefined) return undefined;
+  const words = wording as Readonly<Record<string, unknown>>;
+  // A field may have words of its own for a rule ("problem_matches_slug"), else the rule's.
+  const text = words[`problem_${problem.code}_${problem.field ?? ''}`] ?? words[`problem_${problem.code}`];
+  return typeof text === 'string'
+    ? fill(text, { limit: problem.limit ?? '', detail: problem.detail ?? '' })
+    : undefined;
 }

@@ -4,7 +4,13 @@ import validator from 'validator';
 import { isSingleLine } from '../lib/single-line.js';
 
 export type AddressCheck =
-  { readonly ok: true; readonly email: string } | { readonly ok: false; readonly reason: string };
+  | { readonly ok: true; readonly email: string }
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** What is wrong, for a page to say in its reader's language. */
+      readonly code: 'one-line' | 'email';
+    };
 
 /**
  * Trims the address, lower-cases its domain and writes an internationalised domain in ASCII
@@ -12,19 +18,20 @@ export type AddressCheck =
  * honour it; uniqueness is case-insensitive anyway.
  */
 export function normaliseEmail(raw: string): AddressCheck {
-  if (!isSingleLine(raw)) return { ok: false, reason: 'must not contain line breaks or control characters' };
+  if (!isSingleLine(raw))
+    return { ok: false, reason: 'must not contain line breaks or control characters', code: 'one-line' };
   const trimmed = raw.trim();
   const at = trimmed.lastIndexOf('@');
   if (at <= 0 || at === trimmed.length - 1)
-    return { ok: false, reason: `"${trimmed}" is not an email address` };
+    return { ok: false, reason: `"${trimmed}" is not an email address`, code: 'email' };
   const domain = domainToASCII(trimmed.slice(at + 1).toLowerCase());
-  if (domain === '') return { ok: false, reason: `"${trimmed}" has an invalid domain` };
+  if (domain === '') return { ok: false, reason: `"${trimmed}" has an invalid domain`, code: 'email' };
   const email = `${trimmed.slice(0, at)}@${domain}`;
   if (
     email.length > 254 ||
     !validator.isEmail(email, { allow_display_name: false, require_tld: true, allow_ip_domain: false })
   ) {
-    return { ok: false, reason: `"${trimmed}" is not an email address` };
+    return { ok: false, reason: `"${trimmed}" is not an email address`, code: 'email' };
   }
   return { ok: true, email };
 }

@@ -62,7 +62,7 @@ export class MembersService {
    */
   async requestSignIn(email: string, next: string, client: string): Promise<RateDecision> {
     const address = normaliseEmail(email);
-    if (!address.ok) throw InvalidInputException.field('email', address.reason);
+    if (!address.ok) throw InvalidInputException.field('email', address.reason, address.code);
     const byClient = await this.rateLimiter.hit('member-link-client', client, this.config.signInRateLimit);
     if (!byClient.allowed) return byClient;
     const byAddress = await this.rateLimiter.hit(

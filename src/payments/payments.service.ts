@@ -171,6 +171,7 @@ export class PaymentsService {
       throw InvalidInputException.field(
         'grace_days',
         `must be a whole number of days from 0 to ${MAX_GRACE_DAYS}`,
+        'grace-days',
       );
     await this.settings.set({ 'payments.grace_days': String(days) });
   }
@@ -201,7 +202,7 @@ export class PaymentsService {
     let email = member?.email;
     if (!member) {
       const address = normaliseEmail(input.email ?? '');
-      if (!address.ok) throw InvalidInputException.field('email', address.reason);
+      if (!address.ok) throw InvalidInputException.field('email', address.reason, address.code);
       email = address.email;
     }
     if (member?.tier === 'premium') throw new ConflictException('You are premium already');

@@ -88,7 +88,7 @@ export class SubscribersAdminService {
    */
   async create(input: CreateSubscriberDto, editorIp: string): Promise<SubscriberRow | undefined> {
     const address = normaliseEmail(input.email);
-    if (!address.ok) throw InvalidInputException.field('email', address.reason);
+    if (!address.ok) throw InvalidInputException.field('email', address.reason, address.code);
     if (await this.repository.isSuppressed(address.email)) {
       throw new FieldConflictException(
         'email',
@@ -145,7 +145,7 @@ export class SubscribersAdminService {
   private grantEnd(input: UpdateSubscriberDto): Date | null {
     if (input.premium_until === undefined) return null;
     if (input.tier !== 'premium')
-      throw InvalidInputException.field('premium_until', 'goes with tier premium only');
+      throw InvalidInputException.field('premium_until', 'goes with tier premium only', 'premium-only');
     // A day alone means through that day: the grant ends as the next one begins.
     const day = /^\d{4}-\d{2}-\d{2}$/.exec(input.premium_until.trim());
     const nextDay = day && parsePublicationTime(day[0], 'UTC');
@@ -159,9 +159,10 @@ export class SubscribersAdminService {
       throw InvalidInputException.field(
         'premium_until',
         `"${input.premium_until}" is not an ISO 8601 date such as 2027-06-30`,
+        'date',
       );
     if (until.getTime() <= Date.now())
-      throw InvalidInputException.field('premium_until', 'must be in the future');
+      throw InvalidInputException.field('premium_until', 'must be in the future', 'future');
     return until;
   }
 

@@ -64,7 +64,7 @@ export class SubscriptionService {
    */
   async requestSubscription(input: SubscribeInput): Promise<void> {
     const address = normaliseEmail(input.email);
-    if (!address.ok) throw InvalidInputException.field('email', address.reason);
+    if (!address.ok) throw InvalidInputException.field('email', address.reason, address.code);
     await this.queue.add('subscribe-request', {
       email: address.email,
       name: input.name.trim(),

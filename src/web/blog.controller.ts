@@ -1,7 +1,13 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { type ArticleLink, ArticlesRepository, type Page } from '../articles/articles.repository.js';
+import {
+  type ArticleLink,
+  type ArticleNeighbours,
+  ArticlesRepository,
+  type Page,
+} from '../articles/articles.repository.js';
+import { ExpiringCache } from '../lib/expiring-cache.js';
 import { foldForSearch } from '../content/search-text.js';
 import type { ArticleRow } from '../database/schema.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -48,6 +54,8 @@ function parseSlug(raw: string, what: string): string {
 @ApiExcludeController()
 @Controller()
 export class BlogController {
+  private readonly around: ExpiringCache<Promise<ArticleNeighbours>>;
+
   constructor(
     @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
@@ -56,7 +64,9 @@ export class BlogController {
     @Inject(EditionsService) private readonly editions: EditionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
-  ) {}
+  ) {
+    this.around = new ExpiringCache(config.pageCacheSeconds * 1000, 1000);
+  }
 
   /** One page of published articles (newest first), or a 404 past the last page. */
   private listing(
@@ -115,7 +125,15 @@ export class BlogController {
   ): Promise<string> {
     const query = (typeof queryParam === 'string' ? queryParam : '').replace(/\s+/g, ' ').trim();
     const t = this.renderer.t;
-    if (query.length > SEARCH_MAX_LENGTH) throw InvalidInputException.field('q', t.searchTooLong);
+    if (query.length > SEARCH_MAX_LENGTH)
+      throw new InvalidInputException([
+        {
+          field: 'q',
+          message: `must be at most ${SEARCH_MAX_LENGTH} characters`,
+          code: 'maxLength',
+          limit: SEARCH_MAX_LENGTH,
+        },
+      ]);
     const base = `${this.config.publicUrl}/search`;
     const view =
       query === ''
@@ -305,6 +323,22 @@ export class BlogController {
     );
   }
 
+  /**
+   * The articles around one, the same for every reader (titles of published articles): kept as
+   * long as a public page is, so that a member's page, rendered at each request, does not ask.
+   */
+  private neighbours(row: ArticleRow): Promise<ArticleNeighbours> {
+    const key = `${row.id}:${row.updatedAt.getTime()}`;
+    const kept = this.around.get(key);
+    if (kept) return kept;
+    const asked = this.articles.neighbours(row);
+    this.around.set(key, asked);
+    asked.catch(() => {
+      this.around.delete(key);
+    });
+    return asked;
+  }
+
   /** The article as its reader may read it: in full for premium readers, else up to the cut. */
   @Get('articles/:slug')
   @Header('Content-Type', HTML)
@@ -318,7 +352,7 @@ export class BlogController {
     if (!row) throw new NotFoundException('No such article');
     const [reader, around] = await Promise.all([
       this.readers.identify(request, reply, row),
-      this.articles.neighbours(row),
+      this.neighbours(row),
     ]);
     const article = toArticleView(this.config, row, reader.audience);
     const link = (to: ArticleLink | undefined) => to && { ...to, url: articleUrl(this.config, to.slug) };

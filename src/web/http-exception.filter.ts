@@ -1,7 +1,24 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Inject, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorBody } from '../http/api-error.js';
+import { type FieldProblem, toErrorBody } from '../http/api-error.js';
+import { fill, type Messages, problemText } from '../i18n/messages.js';
 import { PageRenderer } from './page-renderer.js';
+
+/**
+ * What a reader is told of refused input, in the publication's language: each field and its
+ * problem, or a general word (never the API's English text on a page).
+ */
+function readerProblems(problems: readonly FieldProblem[], t: Messages): string {
+  if (problems.length === 0) return t.problem_invalid;
+  const labels = t as unknown as Readonly<Record<string, string | undefined>>;
+  return problems
+    .map((problem) => {
+      const text = problemText(problem, t) ?? t.problem_invalid;
+      const field = labels[`field_${problem.field}`];
+      return field === undefined ? text : fill(t.problemLine, { field, problem: text });
+    })
+    .join(' ');
+}
 
 function wantsHtml(request: FastifyRequest): boolean {
   return !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
@@ -34,7 +51,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         ? [t.notFoundTitle, t.notFoundText]
         : body.statusCode >= 500
           ? [t.errorTitle, t.errorText]
-          : [t.badRequestTitle, body.message];
+          : [t.badRequestTitle, readerProblems(body.details ?? [], t)];
     const html = this.renderer.readerPage(
       'error',
       heading,
