@@ -1,9 +1,11 @@
 import type { Locale } from '../config/app-config.js';
+import { PROBLEM_WORDS } from './messages.js';
 
 /** The editor's desk's wording, per locale (the publication's: editors read the language they write). */
 const ADMIN_MESSAGES = {
   fr: {
     desk: 'Rédaction',
+    menu: 'Menu',
     dashboard: 'Tableau de bord',
     articles: 'Articles',
     editions: 'Éditions',
@@ -313,17 +315,7 @@ const ADMIN_MESSAGES = {
     settingsRetentionHint:
       'Passé ce délai, rebonds, plaintes et clics sont comptés dans les totaux et leur détail est effacé.',
     problem_required: 'Ce champ est obligatoire.',
-    problem_invalid: 'Cette valeur n’est pas acceptée : vérifiez-la.',
-    problem_conflict: 'Ce n’est plus possible : la page a changé entre-temps. Rechargez-la.',
-    problem_email: 'Ce n’est pas une adresse e-mail valide.',
-    problem_isEmail: 'Ce n’est pas une adresse e-mail valide.',
-    problem_isNotBlank: 'Ce champ est obligatoire.',
-    problem_isNotEmpty: 'Ce champ est obligatoire.',
-    problem_isString: 'Ce champ attend du texte.',
-    problem_isSingleLine: 'Retirez les retours à la ligne et les caractères invisibles.',
-    problem_maxLength: '{limit} caractères au plus.',
-    problem_minLength: '{limit} caractères au moins.',
-    problem_whitelistValidation: 'Ce champ n’est pas attendu ici.',
+    ...PROBLEM_WORDS.fr,
     problem_isIn: 'Choisissez une valeur de la liste.',
     problem_isBoolean: 'Oui ou non.',
     problem_isArray: 'Choisissez une ou plusieurs valeurs.',
@@ -378,6 +370,7 @@ const ADMIN_MESSAGES = {
   },
   en: {
     desk: 'Desk',
+    menu: 'Menu',
     dashboard: 'Dashboard',
     articles: 'Articles',
     editions: 'Editions',
@@ -684,17 +677,7 @@ const ADMIN_MESSAGES = {
     settingsRetentionHint:
       'After that, bounces, complaints and clicks count in the totals and their detail is deleted.',
     problem_required: 'This field is required.',
-    problem_invalid: 'This value is not accepted: check it.',
-    problem_conflict: 'This is no longer possible: the page changed meanwhile. Reload it.',
-    problem_email: 'This is not a valid email address.',
-    problem_isEmail: 'This is not a valid email address.',
-    problem_isNotBlank: 'This field is required.',
-    problem_isNotEmpty: 'This field is required.',
-    problem_isString: 'This field takes text.',
-    problem_isSingleLine: 'Remove the line breaks and invisible characters.',
-    problem_maxLength: '{limit} characters at most.',
-    problem_minLength: '{limit} characters at least.',
-    problem_whitelistValidation: 'This field is not expected here.',
+    ...PROBLEM_WORDS.en,
     problem_isIn: 'Choose a value from the list.',
     problem_isBoolean: 'Yes or no.',
     problem_isArray: 'Choose one or more values.',

@@ -20,11 +20,12 @@ describe('normaliseEmail', () => {
       'a b@exemple.fr',
       'jean@[127.0.0.1]',
     ]) {
-      expect(normaliseEmail(bad).ok, bad).toBe(false);
+      expect(normaliseEmail(bad), bad).toMatchObject({ ok: false, code: 'email' });
     }
     expect(normaliseEmail('jean@exemple.fr\r\nBcc: x@y.z')).toEqual({
       ok: false,
       reason: 'must not contain line breaks or control characters',
+      code: 'one-line',
     });
   });
 

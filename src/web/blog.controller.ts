@@ -42,7 +42,8 @@ interface Pagination {
 
 function parsePage(raw: string | undefined): number {
   if (raw === undefined) return 1;
-  if (!/^[1-9]\d{0,5}$/.test(raw)) throw InvalidInputException.field('page', 'must be a whole number from 1');
+  if (!/^[1-9]\d{0,5}$/.test(raw))
+    throw InvalidInputException.field('page', 'must be a whole number from 1', 'page');
   return Number(raw);
 }
 
@@ -89,6 +90,17 @@ export class BlogController {
     fetch: (limit: number, offset: number) => Promise<Page<ArticleRow>>,
     emptyIsMissing: boolean,
   ): Promise<{ articles: ArticleView[]; pagination?: Pagination; total: number }> {
+    const { items, ...rest } = await this.pageOf(pageParam, link, fetch, emptyIsMissing);
+    return { ...rest, articles: items.map((row) => toArticleView(this.config, row, 'public')) };
+  }
+
+  /** A page of any list, with links to the pages around it; a 404 past the last one. */
+  private async pageOf<T>(
+    pageParam: string | undefined,
+    link: (page: number) => string,
+    fetch: (limit: number, offset: number) => Promise<Page<T>>,
+    emptyIsMissing: boolean,
+  ): Promise<{ items: T[]; pagination?: Pagination; total: number }> {
     const page = parsePage(pageParam);
     const limit = this.config.pageSize;
     const result = await fetch(limit, (page - 1) * limit);
@@ -97,7 +109,7 @@ export class BlogController {
     const pages = Math.max(1, Math.ceil(result.total / limit));
     return {
       total: result.total,
-      articles: result.items.map((row) => toArticleView(this.config, row, 'public')),
+      items: result.items,
       pagination:
         pages > 1
           ? {
@@ -256,13 +268,14 @@ export class BlogController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @Query('page') pageParam?: string,
   ): Promise<string> {
-    const page = parsePage(pageParam);
-    const limit = this.config.pageSize;
-    const result = await this.editions.sentPage(limit, (page - 1) * limit);
-    if (result.items.length === 0 && page > 1) throw new NotFoundException('No such page');
     const base = `${this.config.publicUrl}/newsletter`;
-    const pages = Math.max(1, Math.ceil(result.total / limit));
     const link = (n: number): string => (n === 1 ? base : `${base}?page=${n}`);
+    const { items, pagination } = await this.pageOf(
+      pageParam,
+      link,
+      (limit, offset) => this.editions.sentPage(limit, offset),
+      false,
+    );
     const reader = await this.readers.identify(request, reply);
     const publication = this.publication.current();
     const t = this.renderer.t;
@@ -271,25 +284,17 @@ export class BlogController {
       {
         title: `${t.newsletterArchive} — ${publication.name}`,
         description: `${t.newsletterArchive} — ${publication.name}`,
-        canonical: page > 1 ? link(page) : base,
+        canonical: pagination ? link(pagination.page) : base,
         ogType: 'website',
       },
       {
-        editions: result.items.map((edition) => ({
+        editions: items.map((edition) => ({
           subject: edition.subject,
           preheader: edition.preheader,
           sentAt: edition.startedAt ?? edition.updatedAt,
           url: `${this.config.publicUrl}/editions/${edition.id}`,
         })),
-        pagination:
-          pages > 1
-            ? {
-                page,
-                pages,
-                newer: page > 1 ? link(page - 1) : undefined,
-                older: page < pages ? link(page + 1) : undefined,
-              }
-            : undefined,
+        pagination,
         reader,
       },
     );

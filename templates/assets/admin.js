@@ -9,6 +9,32 @@ function csrfToken() {
   }
 }
 
+// On a phone the menu folds behind its button; without this script it simply stays open.
+document.documentElement.classList.add('js');
+const bar = document.querySelector('.bar');
+const menuToggle = document.querySelector('.bar__toggle');
+if (bar && menuToggle) {
+  menuToggle.addEventListener('click', () => {
+    const open = bar.classList.toggle('bar--open');
+    menuToggle.setAttribute('aria-expanded', String(open));
+  });
+}
+
+// On a phone a table reads as cards: each cell is labelled with its column's heading.
+function labelCells(root) {
+  for (const table of root.querySelectorAll('table')) {
+    const headings = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    if (headings.length === 0) continue;
+    for (const row of table.querySelectorAll('tbody tr')) {
+      [...row.children].forEach((cell, index) => {
+        if (headings[index] && !cell.dataset.label) cell.dataset.label = headings[index];
+      });
+    }
+  }
+}
+labelCells(document);
+document.body.addEventListener('htmx:afterSwap', (event) => labelCells(event.target));
+
 // A form or a button with data-confirm asks before it goes.
 document.addEventListener('submit', (event) => {
   const form = event.target;
