@@ -135,10 +135,10 @@ describe('the editor’s desk in a browser', () => {
       .locator('input[name="send_at"]')
       .fill(formatPublicationTime(new Date(Date.now() + 4000), 'Europe/Paris'));
     await page.getByRole('button', { name: 'Programmer l’envoi' }).click();
-    await expect.poll(() => page.getByTestId('edition-status').textContent()).toBe('Programmé');
+    await expect.poll(() => page.getByTestId('edition-status').textContent()).toBe('Programmée');
     await expect
       .poll(() => page.getByTestId('progress-status').textContent(), { timeout: PATIENCE_MS, interval: 250 })
-      .toBe('Envoyé');
+      .toBe('Envoyée');
     expect(await page.getByTestId('count-total').textContent()).toBe('5');
     expect(await page.getByTestId('count-sent').textContent()).toBe('5');
     expect(await page.getByTestId('count-failed').textContent()).toBe('0');

@@ -290,6 +290,8 @@ describe('forms on the desk', () => {
     });
     expect(published.statusCode).toBe(303);
     const editUrl = (published.headers.location as string).replace('?saved=1', '');
+    // A published article is updated, not published again.
+    expect(load((await desk.get(editUrl)).body)('button[value="publish"]').text()).toBe('Mettre à jour');
     const [article] = await t.database.db
       .select()
       .from(articles)
@@ -480,13 +482,20 @@ describe('the desk’s edition and subscriber pages', () => {
     const dashboard = load((await desk.get('/admin')).body);
     expect(dashboard('ul.list').text()).toContain('Lettre programmée');
     const page = load((await desk.get(editionUrl)).body);
-    expect(page('[data-testid="edition-status"]').text()).toBe('Programmé');
+    expect(page('[data-testid="edition-status"]').text()).toBe('Programmée');
     expect(page('#progress').attr('hx-get')).toContain('/progress?shown=scheduled');
+    // "Send now" says how many it will mail: the premium members, active, right now.
+    const premium = (await t.api('GET', '/api/subscribers?tier=premium&status=active&limit=100')).json<{
+      items: unknown[];
+    }>().items.length;
+    expect(page('button[value="now"]').attr('data-confirm')).toBe(
+      `Envoyer cette édition maintenant à ses ${premium} destinataires ?`,
+    );
 
     const cancelled = await desk.submit(editionUrl, `${editionUrl}/cancel`, {});
     expect(cancelled.statusCode).toBe(303);
     const after = load((await desk.get(editionUrl)).body);
-    expect(after('[data-testid="edition-status"]').text()).toBe('Annulé');
+    expect(after('[data-testid="edition-status"]').text()).toBe('Annulée');
     expect(after('#progress').attr('hx-get')).toBeUndefined();
     const progress = await desk.get(`${editionUrl}/progress?shown=scheduled`, { 'hx-request': 'true' });
     expect(progress.headers['hx-refresh']).toBe('true');

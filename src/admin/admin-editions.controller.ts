@@ -281,7 +281,7 @@ export class AdminEditionsController {
     notice?: string,
   ): Promise<void> {
     const t = this.renderer.t;
-    const [articles, { counts }, previews, report] = await Promise.all([
+    const [articles, { counts }, previews, report, recipients] = await Promise.all([
       Promise.all(edition.articleIds.map((id) => this.articles.get(id).catch(() => undefined))),
       this.dashboard.withCounts(edition),
       Promise.all(
@@ -290,6 +290,7 @@ export class AdminEditionsController {
         ),
       ),
       this.reports.reportOf(edition),
+      this.dashboard.audienceSize(edition.audience),
     ]);
     await this.renderer.send(
       reply,
@@ -302,6 +303,7 @@ export class AdminEditionsController {
         previews,
         progress: progressView(edition, counts),
         ...editionActions(edition),
+        recipients,
         zone: this.publication.current().timeZone,
         editorEmail: desk.editor.email,
         report,

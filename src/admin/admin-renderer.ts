@@ -16,6 +16,8 @@ import {
 } from '../lib/template-files.js';
 import type { DeskContext } from './desk-context.js';
 import { deskProblem } from './desk-form-errors.js';
+import { shownStatus } from './edition-views.js';
+import type { EditionRow } from '../database/schema.js';
 import { sendHtml } from './desk-http.js';
 import type { FieldProblem } from '../http/api-error.js';
 
@@ -132,6 +134,9 @@ export class AdminRenderer {
       const t = this.t as Readonly<Record<string, string>>;
       return t[`${String(kind)}_${String(value)}`] ?? String(value);
     });
+    this.handlebars.registerHelper('editionStatus', (edition: unknown) =>
+      shownStatus(edition as Pick<EditionRow, 'status' | 'scheduledAt'>),
+    );
     this.handlebars.registerHelper('fill', (message: unknown, options: Handlebars.HelperOptions) =>
       fill(String(message), options.hash as Record<string, string | number>),
     );

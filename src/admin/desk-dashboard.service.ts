@@ -149,6 +149,14 @@ export class DeskDashboardService {
     return counts;
   }
 
+  /** How many active subscribers an audience reaches now: what "send now" is about to mail. */
+  async audienceSize(audience: EditionRow['audience']): Promise<number> {
+    const totals = await this.subscribers.totals();
+    return totals
+      .filter((row) => row.status === 'active' && (audience === 'all' || row.tier === audience))
+      .reduce((sum, row) => sum + row.count, 0);
+  }
+
   /** Counts of a send in progress come from its ledger; a finished one keeps them on its row. */
   async withCounts(edition: EditionRow): Promise<EditionWithCounts> {
     const counts = countsInLedger(edition.status)

@@ -63,11 +63,22 @@ export function progressView(edition: EditionRow, counts: DeliveryCounts): objec
   };
 }
 
-/** The buttons the edition page offers, as the lifecycle allows them. */
-export function editionActions(edition: EditionRow): object {
+/**
+ * The status the desk shows: an edition whose time has come is sending, as far as its editor is
+ * concerned, from the moment "send now" is pressed rather than from the next tick.
+ */
+export function shownStatus(edition: Pick<EditionRow, 'status' | 'scheduledAt'>, now = Date.now()): string {
+  const due =
+    edition.status === 'scheduled' && edition.scheduledAt !== null && edition.scheduledAt.getTime() <= now;
+  return due ? 'sending' : edition.status;
+}
+
+/** The buttons the edition page offers, as the lifecycle allows them; none to send what is sending. */
+export function editionActions(edition: EditionRow, now = Date.now()): object {
+  const starting = shownStatus(edition, now) !== edition.status;
   return {
-    editable: allows(edition.status, 'edit'),
-    schedulable: allows(edition.status, 'schedule'),
+    editable: allows(edition.status, 'edit') && !starting,
+    schedulable: allows(edition.status, 'schedule') && !starting,
     cancellable: allows(edition.status, 'cancel'),
     draft: edition.status === 'draft',
   };
