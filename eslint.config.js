@@ -58,6 +58,7 @@ export default tseslint.config(
         document: 'readonly',
         fetch: 'readonly',
         crypto: 'readonly',
+        DOMParser: 'readonly',
         setTimeout: 'readonly',
       },
     },

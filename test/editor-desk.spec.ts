@@ -1,7 +1,7 @@
 import { count, eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiTokens, articles, editors } from '../src/database/schema.js';
+import { apiTokens, articles, editors, subscribers } from '../src/database/schema.js';
 import { SessionStore } from '../src/admin/session-store.js';
 import { csrfOf, DeskClient, OWNER } from './helpers/desk.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -506,6 +506,12 @@ describe('the desk’s edition and subscriber pages', () => {
       await t.api('POST', '/api/subscribers', { email: 'palier@exemple.fr', tier: 'free', confirmed: true })
     ).json();
     const list = await desk.get('/admin/subscribers?q=palier');
+    // The list says how many match, all pages together.
+    expect(load(list.body)('[data-testid="subscriber-total"]').text()).toBe('1 abonné(s)');
+    const [all] = await t.database.db.select({ n: count() }).from(subscribers);
+    expect(load((await desk.get('/admin/subscribers')).body)('[data-testid="subscriber-total"]').text()).toBe(
+      `${(all?.n ?? 0).toLocaleString('fr')} abonné(s)`,
+    );
     const changed = await desk.post(`/admin/subscribers/${created.id}/tier`, {
       _csrf: csrfOf(list.body),
       tier: 'premium',

@@ -71,7 +71,10 @@ export class AdminSubscribersController {
   async list(@Desk() desk: DeskContext, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
     const filter = filterOf(query);
     const cursor = one(query.cursor);
-    const page = await this.subscribers.list(filter, PAGE_SIZE, cursor || undefined);
+    const [page, total] = await Promise.all([
+      this.subscribers.list(filter, PAGE_SIZE, cursor || undefined),
+      this.subscribers.count(filter),
+    ]);
     const params = new URLSearchParams({
       ...(filter.q ? { q: filter.q } : {}),
       ...(filter.tier ? { tier: filter.tier } : {}),
@@ -93,6 +96,7 @@ export class AdminSubscribersController {
           payment: this.paymentBadge(row, paid.get(row.id)),
         })),
         filter,
+        total,
         tiers: SUBSCRIBER_TIERS,
         statuses: SUBSCRIBER_STATUSES,
         exportUrl: `/admin/subscribers/export.csv?${params.toString()}`,

@@ -6,6 +6,7 @@ const ADMIN_MESSAGES = {
   fr: {
     desk: 'Rédaction',
     menu: 'Menu',
+    subscriberCount: '{count} abonné(s)',
     dashboard: 'Tableau de bord',
     articles: 'Articles',
     editions: 'Éditions',
@@ -378,6 +379,7 @@ const ADMIN_MESSAGES = {
   en: {
     desk: 'Desk',
     menu: 'Menu',
+    subscriberCount: '{count} subscriber(s)',
     dashboard: 'Dashboard',
     articles: 'Articles',
     editions: 'Editions',

@@ -65,6 +65,10 @@ export class SubscribersAdminService {
     return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
   }
 
+  count(filter: SubscriberFilter): Promise<number> {
+    return this.repository.count(filter);
+  }
+
   totals(): Promise<{ status: SubscriberStatus; tier: SubscriberTier; count: number }[]> {
     return this.repository.totals();
   }

@@ -304,6 +304,15 @@ export class SubscribersRepository {
     return { before: before?.count ?? 0, days };
   }
 
+  /** How many subscribers a filter matches, all pages together. */
+  async count(filter: SubscriberFilter): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(subscribers)
+      .where(this.filterWhere(filter, undefined));
+    return row?.n ?? 0;
+  }
+
   list(filter: SubscriberFilter, limit: number, after?: SubscriberCursor): Promise<SubscriberRow[]> {
     return this.db
       .select()

@@ -43,6 +43,19 @@ document.addEventListener('submit', (event) => {
   if (question && !window.confirm(question)) event.preventDefault();
 });
 
+async function refreshList() {
+  const list = document.getElementById('subscriber-list');
+  if (!list) return;
+  const answer = await fetch(window.location.href, { headers: { accept: 'text/html' } });
+  if (!answer.ok) return;
+  const page = new DOMParser().parseFromString(await answer.text(), 'text/html');
+  const fresh = page.getElementById('subscriber-list');
+  if (fresh) {
+    list.replaceWith(fresh);
+    labelCells(fresh);
+  }
+}
+
 // The import sends the file as the request body (text/csv), as the API takes it, and polls how far
 // the server has read it while the request runs; the answer is the report.
 function setUpImport(form) {
@@ -82,6 +95,8 @@ function setUpImport(form) {
         body: file,
       });
       report = await response.text();
+      // The list shows what the import added: the page's own list, fetched again, in place.
+      if (response.ok) await refreshList();
     } finally {
       polling = false;
       progressBox.hidden = true;
