@@ -85,6 +85,8 @@ describe('the first-run setup', () => {
     expect(owner?.role).toBe('owner');
     expect(owner?.passwordHash).toMatch(/^\$argon2id\$/);
     expect(owner?.passwordHash).not.toContain(OWNER.password);
+    // Setting up is the owner's first sign-in: the team page says when, not "jamais".
+    expect(owner?.lastSignInAt).toBeInstanceOf(Date);
 
     const winner = first.headers.location === '/admin' ? first : second;
     const cookie = winner.cookies.find((c) => c.name === 'depeche_session');

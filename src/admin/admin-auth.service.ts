@@ -48,8 +48,14 @@ export class AdminAuthService {
       passwordHash: await hashPassword(account.password),
     });
     if (!owner) return { kind: 'done-already' };
-    const { id } = await this.sessions.create(owner.id);
+    const { id } = await this.begin(owner.id);
     return { kind: 'created', sessionId: id };
+  }
+
+  /** A session for an editor who has just proved who they are: setup or sign-in, both a sign-in. */
+  private async begin(editorId: string): Promise<{ id: string; session: AdminSession }> {
+    await this.editors.recordSignIn(editorId);
+    return this.sessions.create(editorId);
   }
 
   /**
@@ -78,8 +84,7 @@ export class AdminAuthService {
       password.length <= PASSWORD_MAX_LENGTH &&
       (await verifyPassword(editor?.passwordHash ?? (await decoyHash()), password));
     if (!editor || !passwordOk) return { kind: 'refused' };
-    await this.editors.recordSignIn(editor.id);
-    const { id, session } = await this.sessions.create(editor.id);
+    const { id, session } = await this.begin(editor.id);
     return { kind: 'signed-in', sessionId: id, session };
   }
 
