@@ -82,6 +82,18 @@ describe('the archive by month', () => {
   });
 });
 
+describe('the front page', () => {
+  it('leads with the latest article, its teaser shown, and lists the others as compact cards', async () => {
+    const { $ } = await html('/');
+    const cards = $('main .card');
+    expect(cards.first().hasClass('card--lead')).toBe(true);
+    expect(cards.first().find('.card__title').text().trim()).toBe('Novembre à Alep');
+    expect(cards.first().find('.excerpt').length).toBe(1);
+    expect($('main .card--compact').length).toBe(cards.length - 1);
+    expect($('main .card--compact .excerpt').length).toBe(0);
+  });
+});
+
 describe('the feed page', () => {
   it('tells a person what the feed is and gives its addresses', async () => {
     const { status, $ } = await html('/feed');

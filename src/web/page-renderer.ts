@@ -82,6 +82,8 @@ export class PageRenderer {
     );
     this.handlebars.registerHelper('month', (value: unknown) => this.monthName(String(value)));
     this.handlebars.registerHelper('or', (...values: unknown[]) => values.slice(0, -1).some(Boolean));
+    this.handlebars.registerHelper('and', (...values: unknown[]) => values.slice(0, -1).every(Boolean));
+    this.handlebars.registerHelper('not', (value: unknown) => !value);
     this.handlebars.registerHelper('date', (value: unknown) =>
       value instanceof Date ? this.words().dates.format(value) : '',
     );
