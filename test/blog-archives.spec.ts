@@ -125,6 +125,14 @@ describe('the newsletter’s public archive', () => {
     const edition = await t.request({ method: 'GET', url: `/editions/${sent.id}` });
     expect(edition.statusCode).toBe(200);
     expect(edition.body).not.toContain(CANARY_MARK);
+    // Read on the web by anyone: no footer that speaks to a subscriber, an invitation instead.
+    const web = load(edition.body);
+    expect(web.text()).not.toContain('Vous recevez ce message parce que');
+    expect(web.text()).toContain('Cette lettre vous a été transférée ?');
+    expect(web('a[href="https://blog.example.test/#subscribe-title"]').length).toBe(1);
+    // The subscriber's own copy keeps its footer.
+    const [mail] = await sink.waitFor('lectrice@exemple.fr');
+    expect(mail!.parsed.text).toContain('Vous recevez ce message parce que');
     expect((await html('/newsletter?page=2')).status).toBe(404);
   });
 });
