@@ -535,6 +535,39 @@ describe('the desk’s edition and subscriber pages', () => {
     expect((await t.api('GET', `/api/subscribers/${created.id}`)).json().tier).toBe('free');
   });
 
+  it('puts an edition’s articles in the order the editor numbers them, the lead story first', async () => {
+    const ids: string[] = [];
+    for (const title of ['Premier écrit', 'Deuxième écrit', 'Troisième écrit']) {
+      const article = (await t.api('POST', '/api/articles', { title, body_md: 'x' })).json<{ id: string }>();
+      await t.api('POST', `/api/articles/${article.id}/publish`);
+      ids.push(article.id);
+    }
+    const [first, second, third] = ids as [string, string, string];
+    const created = await desk.submit('/admin/editions/new', '/admin/editions', {
+      subject: 'Dans l’ordre',
+      audience: 'all',
+      article_ids: [first, second, third],
+      [`position_${third}`]: '1',
+      [`position_${first}`]: '2',
+    });
+    expect(created.statusCode).toBe(303);
+    const id = (created.headers.location as string).split('/').pop() ?? '';
+    const edition = (await t.api('GET', `/api/editions/${id}`)).json<{ article_ids: string[] }>();
+    expect(edition.article_ids).toEqual([third, first, second]);
+
+    // A refused form keeps the order typed.
+    const refused = await desk.submit('/admin/editions/new', '/admin/editions', {
+      subject: '',
+      audience: 'all',
+      article_ids: [first, second],
+      [`position_${second}`]: '1',
+    });
+    expect(refused.statusCode).toBe(400);
+    const page = load(refused.body);
+    expect(page(`input[name="position_${second}"]`).attr('value')).toBe('1');
+    expect(page(`input[name="position_${first}"]`).attr('value')).toBe('2');
+  });
+
   it('refuses an edition without articles, keeping what was typed', async () => {
     const refused = await desk.submit('/admin/editions/new', '/admin/editions', {
       subject: 'Vide',

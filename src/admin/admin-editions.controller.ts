@@ -266,6 +266,8 @@ export class AdminEditionsController {
         articles: published.items.map((article) => ({
           article,
           checked: values.article_ids.includes(article.id),
+          // The place it had in the order typed, so that a refused form keeps it.
+          position: values.article_ids.includes(article.id) ? values.article_ids.indexOf(article.id) + 1 : '',
         })),
       },
       status,

@@ -24,6 +24,21 @@ export const EMPTY_EDITION_FORM: EditionFormValues = {
   article_ids: [],
 };
 
+/**
+ * The chosen articles in the order the editor numbered them (`position_<id>`: 1 is the lead story);
+ * those left unnumbered follow, in the order of the list.
+ */
+function orderedArticleIds(form: Record<string, unknown>): string[] {
+  const position = (id: string): number => {
+    const raw = (one(form[`position_${id}`]) ?? '').trim();
+    return /^\d{1,3}$/.test(raw) ? Number(raw) : Number.POSITIVE_INFINITY;
+  };
+  return many(form.article_ids)
+    .map((id, index) => ({ id, index, at: position(id) }))
+    .sort((a, b) => a.at - b.at || a.index - b.index)
+    .map((entry) => entry.id);
+}
+
 /** The posted form; the edition page posts no articles, so they come from the stored edition. */
 export function editionFormValues(
   form: Record<string, unknown>,
@@ -33,7 +48,7 @@ export function editionFormValues(
     subject: one(form.subject) ?? '',
     preheader: one(form.preheader) ?? '',
     audience: one(form.audience) ?? 'all',
-    article_ids: storedArticleIds ?? many(form.article_ids),
+    article_ids: storedArticleIds ?? orderedArticleIds(form),
   };
 }
 

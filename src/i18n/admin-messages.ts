@@ -7,6 +7,9 @@ const ADMIN_MESSAGES = {
     desk: 'Rédaction',
     menu: 'Menu',
     subscriberCount: '{count} abonné(s)',
+    articleOrder: 'Place dans l’édition',
+    articleOrderHint:
+      'Numérotez les articles choisis dans l’ordre de l’édition : 1 pour l’article principal. Sans numéro, ils suivent dans l’ordre de la liste.',
     dashboard: 'Tableau de bord',
     articles: 'Articles',
     editions: 'Éditions',
@@ -380,6 +383,9 @@ const ADMIN_MESSAGES = {
     desk: 'Desk',
     menu: 'Menu',
     subscriberCount: '{count} subscriber(s)',
+    articleOrder: 'Place in the edition',
+    articleOrderHint:
+      'Number the chosen articles in the edition’s order: 1 for the lead story. Without a number, they follow in the order of the list.',
     dashboard: 'Dashboard',
     articles: 'Articles',
     editions: 'Editions',
