@@ -594,7 +594,7 @@ describe('the desk’s edition and subscriber pages', () => {
       { 'x-csrf-token': csrfOf(page.body) },
     );
     expect(notCsv.statusCode).toBe(400);
-    expect(notCsv.body).toContain('text/csv');
+    expect(load(notCsv.body)('main').text()).toContain('Le fichier doit être un CSV (text/csv).');
     const response = await t.request({
       method: 'POST',
       url: `/admin/subscribers/import?id=${importId}`,

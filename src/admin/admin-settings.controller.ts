@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  ForbiddenException,
-  Get,
-  Inject,
-  Post,
-  Query,
-  Res,
-  UseFilters,
-  UseGuards,
-} from '@nestjs/common';
+import { Body, Controller, Get, Inject, Post, Query, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { LOCALES } from '../config/app-config.js';
@@ -24,7 +13,7 @@ import { PublicationSettings } from '../settings/publication-settings.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { deskProblem } from './desk-form-errors.js';
+import { deskProblem, DeskRefusal } from './desk-form-errors.js';
 import { one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 
@@ -58,7 +47,7 @@ export class AdminSettingsController {
     @Body() body: Record<string, unknown>,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (desk.editor.role !== 'owner') throw new ForbiddenException(this.renderer.t.settingsOwnerOnly);
+    if (desk.editor.role !== 'owner') throw new DeskRefusal(this.renderer.t.settingsOwnerOnly);
     const form = Object.fromEntries(
       PUBLICATION_FIELDS.map((field) => [field, one(body[field]) ?? '']),
     ) as PublicationForm;

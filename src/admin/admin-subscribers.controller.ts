@@ -187,7 +187,7 @@ export class AdminSubscribersController {
   ): Promise<void> {
     const type = request.headers['content-type'] ?? '';
     if (!/^(text|application)\/csv\b/.test(type)) {
-      throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`);
+      throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`, 'csv');
     }
     const importId = one(query.id) ?? '';
     if (!IMPORT_ID.test(importId))

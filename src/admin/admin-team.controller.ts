@@ -1,7 +1,6 @@
 import {
   Body,
   Controller,
-  ForbiddenException,
   Get,
   Inject,
   NotFoundException,
@@ -18,7 +17,7 @@ import { EditorsRepository } from '../editors/editors.repository.js';
 import { uuidParam } from '../http/validation.js';
 import { AdminAuthService } from './admin-auth.service.js';
 import { AdminRenderer } from './admin-renderer.js';
-import { problemsByField } from './desk-form-errors.js';
+import { problemsByField, DeskRefusal } from './desk-form-errors.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskCookies } from './desk-cookies.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
@@ -57,7 +56,7 @@ export class AdminTeamController {
     const outcome = await this.auth.addEditor(desk.editor, input);
     switch (outcome.kind) {
       case 'forbidden':
-        throw new ForbiddenException(this.renderer.t.ownerOnly);
+        throw new DeskRefusal(this.renderer.t.ownerOnly);
       case 'invalid':
         return this.teamPage(
           reply,
@@ -78,7 +77,7 @@ export class AdminTeamController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const outcome = await this.auth.removeEditor(desk.editor, id);
-    if (outcome === 'forbidden') throw new ForbiddenException(this.renderer.t.ownerOnly);
+    if (outcome === 'forbidden') throw new DeskRefusal(this.renderer.t.ownerOnly);
     if (outcome === 'not-found') throw new NotFoundException(`No editor ${id} that can be removed`);
     await seeOther(reply, '/admin/team');
   }

@@ -1,10 +1,35 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Inject, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { toErrorBody } from '../http/api-error.js';
+import { type ApiErrorBody, toErrorBody } from '../http/api-error.js';
+import type { AdminMessages } from '../i18n/admin-messages.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { deskOf } from './desk-context.js';
 import { isHtmx, seeOther } from './desk-http.js';
-import { SignInRequiredException } from './desk-session.guard.js';
+import { deskProblem, DeskRefusal } from './desk-form-errors.js';
+import { CsrfRefusedException, SignInRequiredException } from './desk-session.guard.js';
+
+/**
+ * What the desk's error page says, in the publication's language: the problems of refused input
+ * field by field, a word for each kind of refusal, and the desk's own French refusals as they are;
+ * never the API's English text.
+ */
+function deskMessage(exception: unknown, body: ApiErrorBody, t: AdminMessages): string {
+  if (exception instanceof SignInRequiredException && exception.expired) return t.sessionExpired;
+  if (exception instanceof CsrfRefusedException) return t.csrfRefused;
+  if (body.details && body.details.length > 0)
+    return body.details.map((problem) => deskProblem(problem, t)).join(' ');
+  switch (body.statusCode) {
+    case 404:
+      return t.notFound;
+    case 409:
+      return t.problem_conflict;
+    case 403:
+      // The desk's own refusals (owner only…) are written in the publication's words.
+      return exception instanceof DeskRefusal ? body.message : t.forbidden;
+    default:
+      return body.statusCode >= 500 ? t.errorText : t.problem_invalid;
+  }
+}
 
 /**
  * Errors on the desk are pages, not JSON. Without a session, a page request goes to the sign-in
@@ -37,12 +62,7 @@ export class DeskExceptionFilter implements ExceptionFilter {
       this.logger.error({ err: exception, url: request.url, method: request.method }, 'Unhandled error');
     }
     const desk = deskOf(request);
-    const message =
-      exception instanceof SignInRequiredException && exception.expired
-        ? t.sessionExpired
-        : body.statusCode === 404
-          ? `${t.notFound} ${body.message}`
-          : body.message;
+    const message = deskMessage(exception, body, t);
     await this.renderer.send(
       reply,
       'error',

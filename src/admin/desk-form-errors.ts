@@ -1,4 +1,4 @@
-import { HttpException } from '@nestjs/common';
+import { ForbiddenException, HttpException } from '@nestjs/common';
 import { type FieldProblem, toErrorBody } from '../http/api-error.js';
 import type { AdminMessages } from '../i18n/admin-messages.js';
 import { problemText } from '../i18n/messages.js';
@@ -37,3 +37,6 @@ export function formProblems(
   if (body.details && body.details.length > 0) return problemsByField(body.details, t);
   return { [fallbackField]: body.statusCode === 409 ? t.problem_conflict : t.problem_invalid };
 }
+
+/** A refusal the desk words itself, in the publication's language (the owner alone may…). */
+export class DeskRefusal extends ForbiddenException {}

@@ -24,6 +24,13 @@ export class SignInRequiredException extends UnauthorizedException {
  * Lets a desk request through when it carries a live session, and, unless it only reads, the
  * session's CSRF token in the `_csrf` form field or the X-CSRF-Token header (htmx sends that one).
  */
+/** A desk form posted without its session's CSRF token (or with another's): changes nothing. */
+export class CsrfRefusedException extends ForbiddenException {
+  constructor() {
+    super('The form is missing its CSRF token or it is wrong: reload the page and try again');
+  }
+}
+
 @Injectable()
 export class DeskSessionGuard implements CanActivate {
   constructor(
@@ -42,9 +49,7 @@ export class DeskSessionGuard implements CanActivate {
       const body = request.body as { _csrf?: unknown } | null | undefined;
       const given = request.headers['x-csrf-token'] ?? (typeof body === 'object' ? body?._csrf : undefined);
       if (!sameToken(session.csrf, given)) {
-        throw new ForbiddenException(
-          'The form is missing its CSRF token or it is wrong: reload the page and try again',
-        );
+        throw new CsrfRefusedException();
       }
     }
     attachDesk(request, { sessionId, session, editor });

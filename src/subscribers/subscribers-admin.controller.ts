@@ -74,7 +74,7 @@ export class SubscribersAdminController {
   async import(@Req() request: FastifyRequest): Promise<ImportReport> {
     const type = request.headers['content-type'] ?? '';
     if (!/^(text|application)\/csv\b/.test(type)) {
-      throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`);
+      throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`, 'csv');
     }
     return this.importer.import(request.body as Readable);
   }
