@@ -81,6 +81,11 @@ function searchVector(document: SearchDocument): SQL {
     || to_tsvector('english', ${document.body})`;
 }
 
+/** The month (YYYY-MM) an article was published in, in a time zone. */
+function publishedMonth(timeZone: string): SQL<string> {
+  return sql<string>`to_char(${articles.publishedAt} at time zone ${timeZone}, 'YYYY-MM')`;
+}
+
 /** A folded query as either stemming reads it; websearch syntax never fails (quotes, -word, or). */
 function searchQuery(folded: string): SQL {
   return sql`(websearch_to_tsquery('french', ${folded}) || websearch_to_tsquery('english', ${folded}))`;
@@ -234,7 +239,7 @@ export class ArticlesRepository {
 
   /** How many articles were published each month, newest month first, in the publication's zone. */
   async months(timeZone: string): Promise<{ month: string; count: number }[]> {
-    const month = sql<string>`to_char(${articles.publishedAt} at time zone ${timeZone}, 'YYYY-MM')`;
+    const month = publishedMonth(timeZone);
     const rows = await this.db
       .select({ month, count: sql<number>`count(*)::int` })
       .from(articles)
@@ -247,10 +252,7 @@ export class ArticlesRepository {
 
   /** The articles published in one month (YYYY-MM) of the publication's zone, newest first. */
   publishedIn(month: string, timeZone: string, limit: number, offset: number): Promise<Page<ArticleRow>> {
-    const where = and(
-      eq(articles.status, 'published'),
-      sql`to_char(${articles.publishedAt} at time zone ${timeZone}, 'YYYY-MM') = ${month}`,
-    );
+    const where = and(eq(articles.status, 'published'), sql`${publishedMonth(timeZone)} = ${month}`);
     return this.page(where, [desc(articles.publishedAt), desc(articles.id)], limit, offset);
   }
 

@@ -30,6 +30,11 @@ import {
 import { PageRenderer } from './page-renderer.js';
 
 const HTML = 'text/html; charset=utf-8';
+
+interface ArticleSurroundings {
+  readonly neighbours: ArticleNeighbours;
+  readonly readingMinutes: number;
+}
 /** The longest query search takes: enough for any sentence a reader remembers. */
 const SEARCH_MAX_LENGTH = 200;
 
@@ -38,6 +43,11 @@ interface Pagination {
   readonly pages: number;
   readonly newer?: string;
   readonly older?: string;
+}
+
+/** The address of each page of a list at `base`: the first is `base` itself. */
+function pageLinks(base: string): (page: number) => string {
+  return (page) => (page === 1 ? base : `${base}?page=${page}`);
 }
 
 function parsePage(raw: string | undefined): number {
@@ -55,7 +65,7 @@ function parseSlug(raw: string, what: string): string {
 @ApiExcludeController()
 @Controller()
 export class BlogController {
-  private readonly around: ExpiringCache<Promise<ArticleNeighbours>>;
+  private readonly around: ExpiringCache<Promise<ArticleSurroundings>>;
 
   constructor(
     @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
@@ -77,7 +87,7 @@ export class BlogController {
   ): Promise<{ articles: ArticleView[]; pagination?: Pagination }> {
     return this.paged(
       pageParam,
-      (n) => (n === 1 ? baseUrl : `${baseUrl}?page=${n}`),
+      pageLinks(baseUrl),
       (limit, offset) => this.articles.listPublished({ limit, offset, tagSlug }),
       tagSlug !== undefined,
     );
@@ -241,7 +251,7 @@ export class BlogController {
     const base = `${this.config.publicUrl}/archives/${year}/${monthParam}`;
     const view = await this.paged(
       pageParam,
-      (n) => (n === 1 ? base : `${base}?page=${n}`),
+      pageLinks(base),
       (limit, offset) => this.articles.publishedIn(month, publication.timeZone, limit, offset),
       true,
     );
@@ -269,7 +279,7 @@ export class BlogController {
     @Query('page') pageParam?: string,
   ): Promise<string> {
     const base = `${this.config.publicUrl}/newsletter`;
-    const link = (n: number): string => (n === 1 ? base : `${base}?page=${n}`);
+    const link = pageLinks(base);
     const { items, pagination } = await this.pageOf(
       pageParam,
       link,
@@ -329,14 +339,17 @@ export class BlogController {
   }
 
   /**
-   * The articles around one, the same for every reader (titles of published articles): kept as
-   * long as a public page is, so that a member's page, rendered at each request, does not ask.
+   * What an article page shows around the text, the same for every reader (the articles around it,
+   * its reading time): kept as long as a public page is, so that a member's page, rendered at each
+   * request, neither asks the database nor reads the whole body again.
    */
-  private neighbours(row: ArticleRow): Promise<ArticleNeighbours> {
+  private surroundings(row: ArticleRow): Promise<ArticleSurroundings> {
     const key = `${row.id}:${row.updatedAt.getTime()}`;
     const kept = this.around.get(key);
     if (kept) return kept;
-    const asked = this.articles.neighbours(row);
+    const asked = this.articles
+      .neighbours(row)
+      .then((neighbours) => ({ neighbours, readingMinutes: readingMinutes(row) }));
     this.around.set(key, asked);
     asked.catch(() => {
       this.around.delete(key);
@@ -355,9 +368,9 @@ export class BlogController {
     const slug = parseSlug(slugParam, 'article');
     const row = await this.articles.findPublishedBySlug(slug);
     if (!row) throw new NotFoundException('No such article');
-    const [reader, around] = await Promise.all([
+    const [reader, { neighbours: around, readingMinutes }] = await Promise.all([
       this.readers.identify(request, reply, row),
-      this.neighbours(row),
+      this.surroundings(row),
     ]);
     const article = toArticleView(this.config, row, reader.audience);
     const link = (to: ArticleLink | undefined) => to && { ...to, url: articleUrl(this.config, to.slug) };
@@ -374,7 +387,7 @@ export class BlogController {
       },
       {
         article,
-        readingMinutes: readingMinutes(row),
+        readingMinutes,
         share: shareLinks(article, this.renderer.t.shareByEmail),
         older: link(around.older),
         newer: link(around.newer),
