@@ -219,7 +219,9 @@ describe('the editor’s desk in a browser', () => {
     expect(await page.getByTestId('import-errors').textContent()).toBe('1');
     expect(await page.locator('[data-testid="import-report"] td').first().textContent()).toBe('3');
     // The list (free subscribers, as filtered) shows the new one at once, without a reload.
-    await expect.poll(() => page.locator('table.subscribers').textContent()).toContain('nouvelle@exemple.fr');
+    await expect
+      .poll(() => page.locator('table.subscribers').textContent(), { timeout: PATIENCE_MS })
+      .toContain('nouvelle@exemple.fr');
     await screenshot(page, '09-subscribers');
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Exporter en CSV' }).click();
