@@ -648,6 +648,7 @@ describe('the desk in English', () => {
       'Articles',
       'Editions',
       'Subscribers',
+      'Comments',
       'Payments',
       'Settings',
       'API tokens',

@@ -14,6 +14,7 @@ import {
   type VersionedAsset,
   versionedAsset,
 } from '../lib/template-files.js';
+import { CommentsService } from '../comments/comments.service.js';
 import type { DeskContext } from './desk-context.js';
 import { deskProblem } from './desk-form-errors.js';
 import { shownStatus } from './edition-views.js';
@@ -36,6 +37,7 @@ export const ADMIN_PAGES = [
   'team',
   'payments',
   'settings',
+  'comments',
   'account',
   'error',
 ] as const;
@@ -52,6 +54,7 @@ export type AdminSection =
   | 'subscribers'
   | 'payments'
   | 'settings'
+  | 'comments'
   | 'tokens'
   | 'team'
   | 'account';
@@ -61,6 +64,8 @@ export interface DeskViewer {
   readonly name: string;
   readonly email: string;
   readonly csrf: string;
+  /** Comments waiting for an editor's approval: the menu says how many. */
+  readonly pendingComments: number;
 }
 
 /** What the layout around every desk page needs. */
@@ -120,6 +125,7 @@ export class AdminRenderer {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
+    @Inject(CommentsService) private readonly comments: CommentsService,
   ) {
     this.words = publication.derive(deskWords);
     const dir = path.join(config.templatesDir, 'admin');
@@ -217,7 +223,9 @@ export class AdminRenderer {
     data: object = {},
     status = 200,
   ): Promise<void> {
-    await sendHtml(reply, this.page(name, view, data), status);
+    // Asked only for a signed-in editor; an error page made while the database is away still shows.
+    const pendingComments = view.desk ? await this.comments.pendingCount().catch(() => 0) : 0;
+    await sendHtml(reply, this.page(name, view, data, pendingComments), status);
   }
 
   /** Answers with a fragment that htmx swaps into the page. */
@@ -227,13 +235,14 @@ export class AdminRenderer {
     await sendHtml(reply, fragment(this.context(data)), status);
   }
 
-  private page(name: AdminPage, { desk, ...view }: AdminView, data: object): string {
+  private page(name: AdminPage, { desk, ...view }: AdminView, data: object, pendingComments: number): string {
     const page = this.pages.get(name);
     if (!page) throw new Error(`No admin page ${name}`);
     const viewer: DeskViewer | undefined = desk && {
       name: desk.editor.name || desk.editor.email,
       email: desk.editor.email,
       csrf: desk.session.csrf,
+      pendingComments,
     };
     const context = this.context({ ...data, view: { ...view, viewer } });
     return this.layout({ ...context, body: new Handlebars.SafeString(page(context)) });

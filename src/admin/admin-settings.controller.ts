@@ -3,6 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { LOCALES } from '../config/app-config.js';
 import {
+  COMMENT_MODERATION,
+  COMMENTS_ACCESS,
   PUBLICATION_FIELDS,
   PUBLICATION_LIMITS,
   type PublicationForm,
@@ -84,6 +86,11 @@ export class AdminSettingsController {
         errors,
         owner: desk.editor.role === 'owner',
         locales: LOCALES.map((locale) => ({ value: locale, selected: locale === form.locale })),
+        commentsAccess: COMMENTS_ACCESS.map((value) => ({ value, selected: value === form.comments })),
+        commentModerations: COMMENT_MODERATION.map((value) => ({
+          value,
+          selected: value === form.comment_moderation,
+        })),
         timeZones: TIME_ZONES,
         limits: PUBLICATION_LIMITS,
       },

@@ -30,6 +30,8 @@ import { SettingsModule } from '../settings/settings.module.js';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { EditionReports } from './edition-report.js';
 import { SubscriberHistory } from './subscriber-history.js';
+import { CommentsModule } from '../comments/comments.module.js';
+import { AdminCommentsController } from './admin-comments.controller.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
@@ -43,6 +45,7 @@ import { SubscriberHistory } from './subscriber-history.js';
     EditorsModule,
     SettingsModule,
     DeliveryModule,
+    CommentsModule,
   ],
   controllers: [
     AdminAssetsController,
@@ -53,6 +56,7 @@ import { SubscriberHistory } from './subscriber-history.js';
     AdminSubscribersController,
     AdminPaymentsController,
     AdminSettingsController,
+    AdminCommentsController,
     AdminTokensController,
     AdminTeamController,
   ],

@@ -17,6 +17,8 @@ export interface ArticleFormValues {
   readonly access: string;
   readonly author: string;
   readonly publish_at: string;
+  /** "on" when the editor closed the article's comments. */
+  readonly comments_closed: string;
 }
 
 export const ARTICLE_ACTIONS = ['save', 'publish', 'schedule', 'unpublish'] as const;
@@ -32,6 +34,7 @@ export function storedArticleValues(article: ArticleRow | undefined, timezone: s
     tags: article?.tags.join(', ') ?? '',
     access: article?.access ?? 'premium',
     author: article?.author ?? '',
+    comments_closed: article?.commentsClosed ? 'on' : '',
     // Minutes, as the datetime-local field shows them.
     publish_at: article?.publishAt ? formatPublicationTime(article.publishAt, timezone).slice(0, 16) : '',
   };
@@ -48,6 +51,7 @@ export function postedArticleValues(form: Record<string, unknown>): ArticleFormV
     access: one(form.access) ?? 'premium',
     author: one(form.author) ?? '',
     publish_at: one(form.publish_at) ?? '',
+    comments_closed: one(form.comments_closed) === 'on' ? 'on' : '',
   };
 }
 
@@ -69,6 +73,7 @@ export function articleInput(values: ArticleFormValues): object {
       .filter((tag) => tag !== ''),
     access: values.access,
     author: values.author,
+    comments_closed: values.comments_closed === 'on',
   };
 }
 

@@ -5,7 +5,7 @@ import type { AdminMessages } from '../i18n/admin-messages.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { deskOf } from './desk-context.js';
 import { isHtmx, seeOther } from './desk-http.js';
-import { deskProblem, DeskRefusal } from './desk-form-errors.js';
+import { DeskMissing, deskProblem, DeskRefusal } from './desk-form-errors.js';
 import { CsrfRefusedException, SignInRequiredException } from './desk-session.guard.js';
 
 /**
@@ -20,7 +20,7 @@ function deskMessage(exception: unknown, body: ApiErrorBody, t: AdminMessages): 
     return body.details.map((problem) => deskProblem(problem, t)).join(' ');
   switch (body.statusCode) {
     case 404:
-      return t.notFound;
+      return exception instanceof DeskMissing ? body.message : t.notFound;
     case 409:
       return t.problem_conflict;
     case 403:

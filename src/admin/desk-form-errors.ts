@@ -1,4 +1,4 @@
-import { ForbiddenException, HttpException } from '@nestjs/common';
+import { ForbiddenException, HttpException, NotFoundException } from '@nestjs/common';
 import { type FieldProblem, toErrorBody } from '../http/api-error.js';
 import type { AdminMessages } from '../i18n/admin-messages.js';
 import { problemText } from '../i18n/messages.js';
@@ -40,3 +40,6 @@ export function formProblems(
 
 /** A refusal the desk words itself, in the publication's language (the owner alone may…). */
 export class DeskRefusal extends ForbiddenException {}
+
+/** Something the desk looked for and did not find, said in the publication's language. */
+export class DeskMissing extends NotFoundException {}

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
-import { DELIVERY_QUEUE, MEMBERS_QUEUE, SUBSCRIPTIONS_QUEUE } from '../queue/jobs.js';
+import { DELIVERY_QUEUE, DESK_QUEUE, MEMBERS_QUEUE, SUBSCRIPTIONS_QUEUE } from '../queue/jobs.js';
 import { adminMessagesFor } from '../i18n/admin-messages.js';
 import { DeskCookies } from './desk-cookies.js';
 import { AdminAuthService } from './admin-auth.service.js';
@@ -28,6 +28,7 @@ export class QueueDashboard {
     @InjectQueue(DELIVERY_QUEUE) private readonly deliveryQueue: Queue,
     @InjectQueue(SUBSCRIPTIONS_QUEUE) private readonly subscriptionsQueue: Queue,
     @InjectQueue(MEMBERS_QUEUE) private readonly membersQueue: Queue,
+    @InjectQueue(DESK_QUEUE) private readonly deskQueue: Queue,
     @Inject(AdminAuthService) private readonly auth: AdminAuthService,
     @Inject(DeskCookies) private readonly cookies: DeskCookies,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
@@ -45,6 +46,7 @@ export class QueueDashboard {
         new BullMQAdapter(this.deliveryQueue),
         new BullMQAdapter(this.subscriptionsQueue),
         new BullMQAdapter(this.membersQueue),
+        new BullMQAdapter(this.deskQueue),
       ],
       serverAdapter,
       options: {

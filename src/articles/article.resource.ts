@@ -16,6 +16,7 @@ export class ArticleResource {
   @ApiProperty({ nullable: true, type: String }) publish_at!: string | null;
   @ApiProperty({ nullable: true, type: String }) published_at!: string | null;
   @ApiProperty() author!: string;
+  @ApiProperty() comments_closed!: boolean;
   @ApiProperty() url!: string;
   @ApiProperty() created_at!: string;
   @ApiProperty() updated_at!: string;
@@ -35,6 +36,7 @@ export class ArticleResource {
       publish_at: row.publishAt?.toISOString() ?? null,
       published_at: row.publishedAt?.toISOString() ?? null,
       author: row.author,
+      comments_closed: row.commentsClosed,
       url: `${publicUrl}/articles/${row.slug}`,
       created_at: row.createdAt.toISOString(),
       updated_at: row.updatedAt.toISOString(),

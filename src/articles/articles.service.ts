@@ -110,6 +110,7 @@ export class ArticlesService implements OnApplicationBootstrap {
       ...normaliseTags(input.tags ?? []),
       access: input.access ?? 'premium',
       author: input.author?.trim() ?? '',
+      commentsClosed: input.comments_closed ?? false,
     };
     return this.writing(slug, () => this.repository.insert(row));
   }
@@ -130,6 +131,7 @@ export class ArticlesService implements OnApplicationBootstrap {
     if (input.tags !== undefined) Object.assign(patch, normaliseTags(input.tags));
     if (input.access !== undefined) patch.access = input.access;
     if (input.author !== undefined) patch.author = input.author.trim();
+    if (input.comments_closed !== undefined) patch.commentsClosed = input.comments_closed;
     if (input.body_md !== undefined || input.lede !== undefined) {
       Object.assign(patch, this.renderBody(patch.bodyMd ?? current.bodyMd, patch.lede ?? current.lede));
     }

@@ -3,9 +3,6 @@ import sanitizeHtml from 'sanitize-html';
 import type { Locale } from '../config/app-config.js';
 import { frenchTypography } from './typography.js';
 
-const OPTIONS = { gfm: true, breaks: false, async: false } as const;
-const marked = new Marked(OPTIONS);
-
 /** Text a link shows that is its own address (an autolink): left as typed, like any URL. */
 const VERBATIM = new WeakSet<Token>();
 
@@ -13,8 +10,8 @@ const VERBATIM = new WeakSet<Token>();
  * Markdown as French prose is set: typography applies to text alone, never to code (spans and
  * blocks are tokens of their own), HTML, link addresses, or a link that shows its own address.
  */
-const frenchMarked = new Marked(OPTIONS, {
-  walkTokens(token) {
+const FRENCH_TYPOGRAPHY = {
+  walkTokens(token: Token) {
     if (token.type === 'link') {
       const link = token as Tokens.Link;
       if (link.text === link.href || /^(?:https?:|mailto:|www\.)/i.test(link.text))
@@ -25,9 +22,17 @@ const frenchMarked = new Marked(OPTIONS, {
     const text = token as Tokens.Text;
     if (text.tokens === undefined || text.tokens.length === 0) text.text = frenchTypography(text.text);
   },
-});
+};
 
-const MARKED_FOR: Readonly<Record<Locale, Marked>> = { fr: frenchMarked, en: marked };
+/** A Markdown reader for each locale; `breaks` keeps the line breaks people type in a comment. */
+function markedFor(breaks: boolean): Readonly<Record<Locale, Marked>> {
+  const options = { gfm: true, breaks, async: false } as const;
+  return { fr: new Marked(options, FRENCH_TYPOGRAPHY), en: new Marked(options) };
+}
+
+const MARKED_FOR = markedFor(false);
+const COMMENT_MARKED_FOR = markedFor(true);
+const marked = MARKED_FOR.en;
 
 const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
@@ -71,6 +76,31 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
  */
 export function renderMarkdown(markdown: string, locale: Locale): string {
   return sanitizeHtml(MARKED_FOR[locale].parse(markdown) as string, SANITIZE_OPTIONS).trim();
+}
+
+/**
+ * What a reader may write in a comment: paragraphs, emphasis, links, quotes, lists and code.
+ * Headings, images, tables and raw HTML lose their markup and keep their text; every link is
+ * marked as the reader's own (`ugc nofollow`), so that comments are worth nothing to spammers.
+ */
+const COMMENT_SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
+  allowedTags: ['p', 'br', 'em', 'strong', 'del', 'a', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li'],
+  allowedAttributes: { a: ['href', 'rel'] },
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesByTag: {},
+  allowProtocolRelative: false,
+  disallowedTagsMode: 'discard',
+  transformTags: {
+    a: (tagName, attribs) => ({
+      tagName,
+      attribs: { ...(attribs.href ? { href: attribs.href } : {}), rel: 'ugc nofollow noopener' },
+    }),
+  },
+};
+
+/** A reader's comment, in the comments' Markdown subset, as safe HTML set as the locale sets text. */
+export function renderCommentMarkdown(markdown: string, locale: Locale): string {
+  return sanitizeHtml(COMMENT_MARKED_FOR[locale].parse(markdown) as string, COMMENT_SANITIZE_OPTIONS).trim();
 }
 
 /** The top-level blocks of a Markdown document, each with its exact source text. */

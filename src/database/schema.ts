@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigint,
   boolean,
   check,
@@ -53,6 +54,8 @@ export const articles = pgTable(
     author: text('author').notNull().default(''),
     /** When the tick first saw the article published (and, with EDITION_ON_PUBLISH, made its edition). */
     announcedAt: timestamp('announced_at', { withTimezone: true, precision: 3 }),
+    /** The editor closed this article's comments: those written stay shown, no new one is taken. */
+    commentsClosed: boolean('comments_closed').notNull().default(false),
     ...timestamps,
   },
   (t) => [
@@ -602,3 +605,41 @@ export const tierChanges = pgTable(
 );
 
 export type TierChangeRow = typeof tierChanges.$inferSelect;
+
+export const COMMENT_STATUSES = ['pending', 'approved', 'hidden'] as const;
+export type CommentStatus = (typeof COMMENT_STATUSES)[number];
+
+/**
+ * Members' comments on articles: `pending` until an editor approves them (pre-moderation) or
+ * `approved` at once (post-moderation); `hidden` by an editor. A reply names its parent, one level
+ * deep. A comment whose author was erased while it had replies keeps its place with no author and
+ * no text (`subscriber_id` null, `body_md` empty), so that the replies still read in order.
+ */
+export const comments = pgTable(
+  'comments',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    articleId: uuid('article_id')
+      .notNull()
+      .references(() => articles.id, { onDelete: 'cascade' }),
+    parentId: uuid('parent_id').references((): AnyPgColumn => comments.id, { onDelete: 'cascade' }),
+    subscriberId: uuid('subscriber_id').references(() => subscribers.id, { onDelete: 'set null' }),
+    /** The name the member signed the comment with. */
+    authorName: text('author_name').notNull().default(''),
+    bodyMd: text('body_md').notNull(),
+    /** Sanitised HTML of the body (the comments' Markdown subset). */
+    bodyHtml: text('body_html').notNull(),
+    status: text('status', { enum: COMMENT_STATUSES }).notNull(),
+    moderatedAt: timestamp('moderated_at', { withTimezone: true, precision: 3 }),
+    ...timestamps,
+  },
+  (t) => [
+    check('comments_status_check', sql`${t.status} in ('pending', 'approved', 'hidden')`),
+    index('comments_article_idx').on(t.articleId, t.status, t.createdAt),
+    index('comments_status_idx').on(t.status, t.createdAt.desc()),
+    index('comments_subscriber_idx').on(t.subscriberId),
+    index('comments_parent_idx').on(t.parentId),
+  ],
+);
+
+export type CommentRow = typeof comments.$inferSelect;

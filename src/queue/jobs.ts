@@ -51,6 +51,16 @@ export type MemberNotice = 'payment-failed' | 'premium-ended';
 
 export type MemberJobName = keyof MemberJobs;
 
+export const DESK_QUEUE = 'desk';
+
+/** What the desk tells its editors by email. */
+export interface DeskJobs {
+  /** A member commented: tell the editors, with a link to moderate it. */
+  'comment-notice': { readonly commentId: string };
+}
+
+export type DeskJobName = keyof DeskJobs;
+
 export const DELIVERY_QUEUE = 'delivery';
 
 export interface DeliveryJobs {

@@ -3,7 +3,14 @@ import { Inject, Module } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { DEFAULT_JOB_OPTIONS, DELIVERY_QUEUE, MEMBERS_QUEUE, SUBSCRIPTIONS_QUEUE } from './jobs.js';
+import {
+  DEFAULT_JOB_OPTIONS,
+  DELIVERY_QUEUE,
+  DESK_QUEUE,
+  MEMBERS_QUEUE,
+  SUBSCRIPTIONS_QUEUE,
+} from './jobs.js';
+import { DeskQueue } from './desk.queue.js';
 import { MemberQueue } from './member.queue.js';
 import { DeliveryQueue } from './delivery.queue.js';
 import { SubscriptionQueue } from './subscription.queue.js';
@@ -25,10 +32,11 @@ import { RedisOutage } from '../redis/redis-outage.js';
       { name: SUBSCRIPTIONS_QUEUE },
       { name: DELIVERY_QUEUE },
       { name: MEMBERS_QUEUE },
+      { name: DESK_QUEUE },
     ),
   ],
-  providers: [SubscriptionQueue, DeliveryQueue, MemberQueue],
-  exports: [SubscriptionQueue, DeliveryQueue, MemberQueue, BullModule],
+  providers: [SubscriptionQueue, DeliveryQueue, MemberQueue, DeskQueue],
+  exports: [SubscriptionQueue, DeliveryQueue, MemberQueue, DeskQueue, BullModule],
 })
 export class QueueModule {
   /**
@@ -39,8 +47,9 @@ export class QueueModule {
     @InjectQueue(SUBSCRIPTIONS_QUEUE) subscriptions: Queue,
     @InjectQueue(DELIVERY_QUEUE) delivery: Queue,
     @InjectQueue(MEMBERS_QUEUE) members: Queue,
+    @InjectQueue(DESK_QUEUE) desk: Queue,
     @Inject(RedisOutage) outage: RedisOutage,
   ) {
-    for (const queue of [subscriptions, delivery, members]) outage.watch(queue, `queue ${queue.name}`);
+    for (const queue of [subscriptions, delivery, members, desk]) outage.watch(queue, `queue ${queue.name}`);
   }
 }

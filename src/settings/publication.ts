@@ -21,7 +21,18 @@ export interface Publication extends PublicationEnvironment {
   readonly navigation: readonly NavigationLink[];
   /** A line for the blog's footer. */
   readonly footer: string;
+  /** Who may comment: every signed-in member, premium members only, or nobody. */
+  readonly comments: CommentsAccess;
+  /** `pre`: a comment shows once an editor approves it; `post`: at once, an editor may hide it. */
+  readonly commentModeration: CommentModeration;
+  /** Comments close this many days after an article is published; 0 keeps them open. */
+  readonly commentsCloseAfterDays: number;
 }
+
+export const COMMENTS_ACCESS = ['all', 'premium', 'off'] as const;
+export type CommentsAccess = (typeof COMMENTS_ACCESS)[number];
+export const COMMENT_MODERATION = ['pre', 'post'] as const;
+export type CommentModeration = (typeof COMMENT_MODERATION)[number];
 
 /** The publication's settings as the desk's form names them, each stored under `publication.<name>`. */
 export const PUBLICATION_FIELDS = [
@@ -39,6 +50,9 @@ export const PUBLICATION_FIELDS = [
   'time_zone',
   'soft_bounce_limit',
   'event_retention_days',
+  'comments',
+  'comment_moderation',
+  'comments_close_after_days',
 ] as const;
 export type PublicationField = (typeof PUBLICATION_FIELDS)[number];
 export type PublicationForm = Readonly<Record<PublicationField, string>>;
@@ -54,7 +68,8 @@ export type PublicationProblem =
   | 'too-many-links'
   | 'locale'
   | 'time-zone'
-  | 'number';
+  | 'number'
+  | 'choice';
 
 export const PUBLICATION_LIMITS = {
   name: 120,
@@ -68,6 +83,7 @@ export const PUBLICATION_LIMITS = {
   navigationUrl: 500,
   softBounceLimit: { min: 1, max: 100 },
   eventRetentionDays: { min: 1, max: 3650 },
+  commentsCloseAfterDays: { min: 0, max: 3650 },
 } as const;
 
 export function storageKey(field: PublicationField): `publication.${PublicationField}` {
@@ -121,6 +137,9 @@ export function publicationDefaults(environment: PublicationEnvironment): Public
     accentColour: undefined,
     navigation: [],
     footer: '',
+    comments: 'all',
+    commentModeration: 'pre',
+    commentsCloseAfterDays: 0,
   };
 }
 
@@ -141,6 +160,9 @@ export function publicationForm(publication: Publication): PublicationForm {
     time_zone: publication.timeZone,
     soft_bounce_limit: String(publication.softBounceLimit),
     event_retention_days: String(publication.eventRetentionDays),
+    comments: publication.comments,
+    comment_moderation: publication.commentModeration,
+    comments_close_after_days: String(publication.commentsCloseAfterDays),
   };
 }
 
@@ -200,6 +222,15 @@ export function checkPublication(form: PublicationForm): PublicationCheck {
     PUBLICATION_LIMITS.eventRetentionDays,
   );
   if (eventRetentionDays === undefined) problems.event_retention_days = 'number';
+  const comments = COMMENTS_ACCESS.find((known) => known === form.comments.trim());
+  if (!comments) problems.comments = 'choice';
+  const commentModeration = COMMENT_MODERATION.find((known) => known === form.comment_moderation.trim());
+  if (!commentModeration) problems.comment_moderation = 'choice';
+  const commentsCloseAfterDays = wholeNumber(
+    form.comments_close_after_days.trim(),
+    PUBLICATION_LIMITS.commentsCloseAfterDays,
+  );
+  if (commentsCloseAfterDays === undefined) problems.comments_close_after_days = 'number';
 
   if (
     Object.keys(problems).length > 0 ||
@@ -207,7 +238,10 @@ export function checkPublication(form: PublicationForm): PublicationCheck {
     typeof navigation === 'string' ||
     locale === undefined ||
     softBounceLimit === undefined ||
-    eventRetentionDays === undefined
+    eventRetentionDays === undefined ||
+    comments === undefined ||
+    commentModeration === undefined ||
+    commentsCloseAfterDays === undefined
   )
     return { problems };
   return {
@@ -225,6 +259,9 @@ export function checkPublication(form: PublicationForm): PublicationCheck {
       timeZone,
       softBounceLimit,
       eventRetentionDays,
+      comments,
+      commentModeration,
+      commentsCloseAfterDays,
     },
   };
 }

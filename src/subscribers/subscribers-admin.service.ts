@@ -171,7 +171,7 @@ export class SubscribersAdminService {
   }
 
   async erase(id: string): Promise<void> {
-    if (!(await this.repository.erase(id, 'editor')))
+    if (!(await this.subscriptions.eraseSubscriber(id, 'editor')))
       throw new NotFoundException(`No subscriber with id ${id}`);
   }
 

@@ -9,9 +9,10 @@ import { SubscriptionService } from './subscription.service.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { MailModule } from '../mail/mail.module.js';
 import { EditorsModule } from '../editors/editors.module.js';
+import { CommentsModule } from '../comments/comments.module.js';
 
 @Module({
-  imports: [DeliveryModule, QueueModule, MailModule, EditorsModule],
+  imports: [DeliveryModule, QueueModule, MailModule, EditorsModule, CommentsModule],
   controllers: [SubscribersAdminController],
   providers: [
     SubscribersRepository,

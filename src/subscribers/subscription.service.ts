@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { CommentsService } from '../comments/comments.service.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
 import type { ConsentSource, SubscriberRow } from '../database/schema.js';
 import { DeliveriesRepository } from '../delivery/deliveries.repository.js';
@@ -44,6 +45,7 @@ export class SubscriptionService {
     @Inject(MessageEventsRepository) private readonly events: MessageEventsRepository,
     @Inject(ClicksRepository) private readonly clicks: ClicksRepository,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
+    @Inject(CommentsService) private readonly comments: CommentsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.formWording = publication.derive(({ locale }) => {
@@ -165,8 +167,17 @@ export class SubscriptionService {
 
   async erase(token: string): Promise<void> {
     const subscriber = await this.subscriberFor(token);
-    await this.repository.erase(subscriber.id, 'erasure');
+    await this.eraseSubscriber(subscriber.id, 'erasure');
     this.logger.log({ subscriberId: subscriber.id }, 'Subscriber erased at their request');
+  }
+
+  /**
+   * Erasure, whoever asks: what the subscriber wrote goes first (comments), then the subscriber and
+   * everything kept about them, with their address suppressed. False when there is no such one.
+   */
+  async eraseSubscriber(id: string, reason: 'erasure' | 'editor'): Promise<boolean> {
+    await this.comments.forgetAuthor(id);
+    return this.repository.erase(id, reason);
   }
 
   /** What the publication holds about a subscriber, as they may download it. */
@@ -223,6 +234,7 @@ export class SubscriptionService {
         first_at: open.firstAt.toISOString(),
         last_at: open.lastAt.toISOString(),
       })),
+      comments: await this.comments.exportOf(s.id),
     };
   }
 }

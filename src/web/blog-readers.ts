@@ -19,13 +19,26 @@ export interface BlogReader {
   readonly viaEmailLink: boolean;
   /** A member whose paid subscription ended: the paywall offers to take it up again. */
   readonly lapsed?: boolean;
+  /** The signed-in member's own tier (an email link may raise `audience` above it). */
+  readonly memberTier?: SubscriberRow['tier'];
+  /** The signed-in member's name, which their comment form starts with. */
+  readonly memberName?: string;
 }
 
 const ANONYMOUS_READER: BlogReader = { audience: 'public', member: false, viaEmailLink: false };
 
 /** A signed-in member as a page's reader, or anyone when there is none. */
 export function readerOf(member: SubscriberRow | undefined, lapsed = false): BlogReader {
-  return member ? { audience: member.tier, member: true, viaEmailLink: false, lapsed } : ANONYMOUS_READER;
+  return member
+    ? {
+        audience: member.tier,
+        member: true,
+        viaEmailLink: false,
+        lapsed,
+        memberTier: member.tier,
+        memberName: member.name,
+      }
+    : ANONYMOUS_READER;
 }
 
 const RANK: Readonly<Record<BlogReader['audience'], number>> = { public: 0, free: 1, premium: 2 };

@@ -4,7 +4,8 @@ import type { PremiumOffer } from '../settings/settings.repository.js';
 import { type Audience, gatedContent } from '../content/access-gate.js';
 import { plainText, truncateText } from '../content/markdown.js';
 import type { ArticleRow } from '../database/schema.js';
-import { slugify } from '../lib/slug.js';
+import { NotFoundException } from '@nestjs/common';
+import { SLUG_MAX_LENGTH, SLUG_PATTERN, slugify } from '../lib/slug.js';
 import type { BlogReader } from './blog-readers.js';
 
 export interface TagLink {
@@ -31,6 +32,14 @@ export interface ArticleView {
   readonly publishedAt: Date;
   readonly updatedAt: Date;
   readonly tags: readonly TagLink[];
+  /** On list cards, while the publication takes comments: how many this article shows. */
+  readonly commentCount?: number;
+}
+
+/** A slug from an address: anything that could not be one is a page that does not exist. */
+export function parseSlug(raw: string, what: string): string {
+  if (raw.length > SLUG_MAX_LENGTH || !SLUG_PATTERN.test(raw)) throw new NotFoundException(`No such ${what}`);
+  return raw;
 }
 
 export function articleUrl(config: AppConfig, slug: string): string {

@@ -1,40 +1,22 @@
 import { Controller, Get, Header, Inject, NotFoundException, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiExcludeController } from '@nestjs/swagger';
-import {
-  type ArticleLink,
-  type ArticleNeighbours,
-  ArticlesRepository,
-  type Page,
-} from '../articles/articles.repository.js';
-import { ExpiringCache } from '../lib/expiring-cache.js';
+import { ArticlesRepository, type Page } from '../articles/articles.repository.js';
+import { CommentsService } from '../comments/comments.service.js';
 import { foldForSearch } from '../content/search-text.js';
 import type { ArticleRow } from '../database/schema.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
 import { InvalidInputException } from '../http/api-error.js';
-import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../lib/slug.js';
 import { EditionsService } from '../editions/editions.service.js';
-import { PaymentsService } from '../payments/payments.service.js';
 import { BlogReaders } from './blog-readers.js';
-import {
-  articleJsonLd,
-  articleUrl,
-  type ArticleView,
-  paywallFor,
-  readingMinutes,
-  shareLinks,
-  toArticleView,
-} from './blog-view.js';
+import { ArticlePages } from './article-pages.js';
+import { type ArticleView, parseSlug, toArticleView } from './blog-view.js';
 import { PageRenderer } from './page-renderer.js';
 
 const HTML = 'text/html; charset=utf-8';
 
-interface ArticleSurroundings {
-  readonly neighbours: ArticleNeighbours;
-  readonly readingMinutes: number;
-}
 /** The longest query search takes: enough for any sentence a reader remembers. */
 const SEARCH_MAX_LENGTH = 200;
 
@@ -57,27 +39,19 @@ function parsePage(raw: string | undefined): number {
   return Number(raw);
 }
 
-function parseSlug(raw: string, what: string): string {
-  if (raw.length > SLUG_MAX_LENGTH || !SLUG_PATTERN.test(raw)) throw new NotFoundException(`No such ${what}`);
-  return raw;
-}
-
 @ApiExcludeController()
 @Controller()
 export class BlogController {
-  private readonly around: ExpiringCache<Promise<ArticleSurroundings>>;
-
   constructor(
     @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
     @Inject(BlogReaders) private readonly readers: BlogReaders,
-    @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(EditionsService) private readonly editions: EditionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
-  ) {
-    this.around = new ExpiringCache(config.pageCacheSeconds * 1000, 1000);
-  }
+    @Inject(ArticlePages) private readonly pages: ArticlePages,
+    @Inject(CommentsService) private readonly comments: CommentsService,
+  ) {}
 
   /** One page of published articles (newest first), or a 404 past the last page. */
   private listing(
@@ -101,7 +75,17 @@ export class BlogController {
     emptyIsMissing: boolean,
   ): Promise<{ articles: ArticleView[]; pagination?: Pagination; total: number }> {
     const { items, ...rest } = await this.pageOf(pageParam, link, fetch, emptyIsMissing);
-    return { ...rest, articles: items.map((row) => toArticleView(this.config, row, 'public')) };
+    return { ...rest, articles: await this.cards(items) };
+  }
+
+  /** Articles as list cards: what anyone may read, and how many comments each shows. */
+  private async cards(rows: readonly ArticleRow[]): Promise<ArticleView[]> {
+    const counted = this.publication.current().comments !== 'off';
+    const counts = counted ? await this.comments.counts(rows.map((row) => row.id)) : undefined;
+    return rows.map((row) => ({
+      ...toArticleView(this.config, row, 'public'),
+      ...(counts ? { commentCount: counts.get(row.id) ?? 0 } : {}),
+    }));
   }
 
   /** A page of any list, with links to the pages around it; a 404 past the last one. */
@@ -332,29 +316,10 @@ export class BlogController {
       {
         rss: `${this.config.publicUrl}/feed.xml`,
         json: `${this.config.publicUrl}/feed.json`,
-        articles: latest.items.map((row) => toArticleView(this.config, row, 'public')),
+        articles: await this.cards(latest.items),
         reader,
       },
     );
-  }
-
-  /**
-   * What an article page shows around the text, the same for every reader (the articles around it,
-   * its reading time): kept as long as a public page is, so that a member's page, rendered at each
-   * request, neither asks the database nor reads the whole body again.
-   */
-  private surroundings(row: ArticleRow): Promise<ArticleSurroundings> {
-    const key = `${row.id}:${row.updatedAt.getTime()}`;
-    const kept = this.around.get(key);
-    if (kept) return kept;
-    const asked = this.articles
-      .neighbours(row)
-      .then((neighbours) => ({ neighbours, readingMinutes: readingMinutes(row) }));
-    this.around.set(key, asked);
-    asked.catch(() => {
-      this.around.delete(key);
-    });
-    return asked;
   }
 
   /** The article as its reader may read it: in full for premium readers, else up to the cut. */
@@ -364,40 +329,23 @@ export class BlogController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Param('slug') slugParam: string,
+    @Query('reply') replyParam?: unknown,
+    @Query('comment') commentParam?: unknown,
   ): Promise<string> {
-    const slug = parseSlug(slugParam, 'article');
-    const row = await this.articles.findPublishedBySlug(slug);
+    const row = await this.articles.findPublishedBySlug(parseSlug(slugParam, 'article'));
     if (!row) throw new NotFoundException('No such article');
-    const [reader, { neighbours: around, readingMinutes }] = await Promise.all([
-      this.readers.identify(request, reply, row),
-      this.surroundings(row),
-    ]);
-    const article = toArticleView(this.config, row, reader.audience);
-    const link = (to: ArticleLink | undefined) => to && { ...to, url: articleUrl(this.config, to.slug) };
-    return this.renderer.render(
-      'article',
-      {
-        title: `${article.title} — ${this.publication.current().name}`,
-        description: article.description,
-        canonical: articleUrl(this.config, article.slug),
-        ogType: 'article',
-        publishedTime: article.publishedAt.toISOString(),
-        tags: article.tags.map((tag) => tag.name),
-        jsonLd: articleJsonLd(this.config, this.publication.current(), article),
-      },
-      {
-        article,
-        readingMinutes,
-        share: shareLinks(article, this.renderer.t.shareByEmail),
-        older: link(around.older),
-        newer: link(around.newer),
-        related: around.related.map(link),
-        reader,
-        paywall: article.gated
-          ? paywallFor(this.config, reader, article, await this.payments.offer())
-          : undefined,
-      },
-    );
+    const t = this.renderer.t;
+    // Where the comment form leads back to once a comment is taken (CommentsController).
+    const notice =
+      commentParam === 'pending'
+        ? t.commentPending
+        : commentParam === 'approved'
+          ? t.commentPublished
+          : undefined;
+    return this.pages.render(request, reply, row, {
+      ...(typeof replyParam === 'string' ? { replyTo: replyParam } : {}),
+      ...(notice ? { notice } : {}),
+    });
   }
 
   @Get('tags/:tag')

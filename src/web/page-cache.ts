@@ -17,10 +17,12 @@ const CACHED_ROUTES = new Set([
 /** Query strings kept apart: none, or a page number. Anything else is served fresh, never stored. */
 const CACHEABLE_QUERY = /^(?:\?page=\d{1,6})?$/;
 /**
- * Routes that write articles, through the API or the desk (its live preview writes nothing),
- * matched on the route the request reached, however its path was spelled.
+ * Routes that write what articles' pages show: articles, through the API or the desk (its live
+ * preview writes nothing), and comments, from the blog or the desk's moderation; matched on the
+ * route the request reached, however its path was spelled.
  */
-const ARTICLE_WRITES = /^\/(?:api|admin)\/articles(?!\/preview)(?:\/|$)/;
+const ARTICLE_WRITES =
+  /^\/(?:(?:api|admin)\/articles(?!\/preview)(?:\/|$)|admin\/comments(?:\/|$)|articles\/:slug\/comments$)/;
 const MAX_ENTRIES = 1000;
 
 interface CachedPage {

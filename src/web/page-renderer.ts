@@ -84,6 +84,8 @@ export class PageRenderer {
     this.handlebars.registerHelper('or', (...values: unknown[]) => values.slice(0, -1).some(Boolean));
     this.handlebars.registerHelper('and', (...values: unknown[]) => values.slice(0, -1).every(Boolean));
     this.handlebars.registerHelper('not', (value: unknown) => !value);
+    // A count of zero is still a count to show.
+    this.handlebars.registerHelper('defined', (value: unknown) => value !== undefined);
     this.handlebars.registerHelper('date', (value: unknown) =>
       value instanceof Date ? this.words().dates.format(value) : '',
     );

@@ -19,6 +19,9 @@ import { StripeWebhookController } from './stripe-webhook.controller.js';
 import { UpgradeController } from './upgrade.controller.js';
 import { FeedbackModule } from '../feedback/feedback.module.js';
 import { RelayWebhooksController } from './relay-webhooks.controller.js';
+import { CommentsModule } from '../comments/comments.module.js';
+import { CommentsController } from './comments.controller.js';
+import { ArticlePages } from './article-pages.js';
 
 @Module({
   imports: [
@@ -29,11 +32,13 @@ import { RelayWebhooksController } from './relay-webhooks.controller.js';
     MembersModule,
     PaymentsModule,
     FeedbackModule,
+    CommentsModule,
   ],
   controllers: [
     FeedController,
     CrawlersController,
     BlogController,
+    CommentsController,
     EditionPageController,
     SubscriptionController,
     MembersController,
@@ -41,7 +46,7 @@ import { RelayWebhooksController } from './relay-webhooks.controller.js';
     StripeWebhookController,
     RelayWebhooksController,
   ],
-  providers: [PageRenderer, BlogReaders, RateLimiter, HttpExceptionFilter],
+  providers: [PageRenderer, BlogReaders, ArticlePages, RateLimiter, HttpExceptionFilter],
   // The application registers it as its one global filter (bootstrap.ts).
   exports: [HttpExceptionFilter],
 })

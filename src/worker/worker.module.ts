@@ -11,6 +11,8 @@ import { QueueModule } from '../queue/queue.module.js';
 import { MembersModule } from '../members/members.module.js';
 import { MembersProcessor } from '../members/members.processor.js';
 import { PaymentsModule } from '../payments/payments.module.js';
+import { CommentsModule } from '../comments/comments.module.js';
+import { DeskProcessor } from '../comments/comments.processor.js';
 
 @Module({
   imports: [
@@ -22,7 +24,14 @@ import { PaymentsModule } from '../payments/payments.module.js';
     QueueModule,
     MembersModule,
     PaymentsModule,
+    CommentsModule,
   ],
-  providers: [SchedulerTickService, SubscriptionProcessor, DeliveryProcessor, MembersProcessor],
+  providers: [
+    SchedulerTickService,
+    SubscriptionProcessor,
+    DeliveryProcessor,
+    MembersProcessor,
+    DeskProcessor,
+  ],
 })
 export class WorkerModule {}

@@ -1,5 +1,14 @@
 import { ApiProperty, ApiPropertyOptional, PartialType } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { ARTICLE_ACCESS, type ArticleAccess } from '../../database/schema.js';
 import { IsNotBlank, IsSingleLine } from '../../http/validation.js';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN } from '../../lib/slug.js';
@@ -61,6 +70,14 @@ export class CreateArticleDto {
   @IsSingleLine()
   @MaxLength(200)
   author?: string;
+
+  @ApiPropertyOptional({
+    description: 'No new comment is taken on this article; those written stay shown',
+    default: false,
+  })
+  @IsOptional()
+  @IsBoolean()
+  comments_closed?: boolean;
 }
 
 export class UpdateArticleDto extends PartialType(CreateArticleDto) {}
