@@ -605,6 +605,9 @@ describe('the desk’s edition and subscriber pages', () => {
     const html = load(response.body);
     expect(html('[data-testid="import-imported"]').text()).toBe('3\u202f000');
     expect(html('[data-testid="import-errors"]').text()).toBe('1');
+    expect(html('[data-testid="import-format"]').text()).toBe(
+      'Format reconnu\u00a0: Dépêche (email, name, tier)',
+    );
     expect(html('td').first().text()).toBe('3002');
     expect(html('td').eq(1).text()).toBe('Ce n’est pas une adresse e-mail valide.');
     const state = await desk.get(`/admin/subscribers/import/${importId}`);
@@ -618,7 +621,7 @@ describe('the desk’s edition and subscriber pages', () => {
     });
     expect(wrongColumns.statusCode).toBe(400);
     expect(load(wrongColumns.body)('[data-testid="import-failure"]').text()).toBe(
-      'Colonne inconnue dans l’en-tête («\u00a0courriel\u00a0») : seules email, name et tier sont lues.',
+      'Colonne inconnue dans l’en-tête («\u00a0courriel\u00a0»)\u00a0: seules email, name et tier sont lues, ou un export de Substack, Ghost, Mailchimp ou listmonk.',
     );
   });
 });

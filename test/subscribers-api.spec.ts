@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,6 +173,7 @@ describe('CSV import', () => {
     const res = await importCsv(csv);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
+      format: 'depeche',
       imported: 2,
       updated: 1,
       skipped: 2,
@@ -224,13 +227,83 @@ describe('CSV import', () => {
     expect(await countSubscribers()).toBe(before);
   });
 
+  describe('exports of other platforms', () => {
+    const fixture = (name: string) => readFileSync(path.join('test/fixtures/imports', name), 'utf8');
+
+    it('reads a Substack export: paying readers premium, those who turned emails off left out', async () => {
+      const res = await importCsv(fixture('substack.csv'));
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ format: 'substack', imported: 2, skipped: 1 });
+      expect(res.json().errors).toEqual([expect.objectContaining({ line: 5, code: 'email' })]);
+      expect(await subscriberByEmail(t, 'helene.durand@exemple.fr')).toMatchObject({
+        name: 'Hélène Durand',
+        tier: 'premium',
+        status: 'active',
+        consentSource: 'import',
+        consentAt: new Date('2021-05-14T09:12:44.000Z'),
+      });
+      expect((await subscriberByEmail(t, 'gaspard@exemple.fr'))!.tier).toBe('free');
+      expect(await subscriberByEmail(t, 'ne.plus.ecrire@exemple.fr')).toBeUndefined();
+    });
+
+    it('reads a Ghost members export: paid and complimentary members premium, its notes left aside', async () => {
+      const res = await importCsv(fixture('ghost.csv'));
+      expect(res.json()).toMatchObject({ format: 'ghost', imported: 3, skipped: 1, errors: [] });
+      expect(await subscriberByEmail(t, 'francois.lefevre@exemple.fr')).toMatchObject({
+        name: 'François Lefèvre',
+        tier: 'premium',
+        consentAt: new Date('2022-03-04T12:00:00.000Z'),
+      });
+      expect((await subscriberByEmail(t, 'anais@exemple.fr'))!.tier).toBe('premium');
+      expect((await subscriberByEmail(t, 'leo@exemple.fr'))!.tier).toBe('free');
+      expect(await subscriberByEmail(t, 'desabonne@exemple.fr')).toBeUndefined();
+    });
+
+    it('reads a Mailchimp audience export with its opt-in time, address and confirmation', async () => {
+      const res = await importCsv(fixture('mailchimp.csv'));
+      expect(res.json()).toMatchObject({ format: 'mailchimp', imported: 2 });
+      expect(res.json().errors).toEqual([expect.objectContaining({ line: 4, code: 'consent-date' })]);
+      expect(await subscriberByEmail(t, 'celine.roux@exemple.fr')).toMatchObject({
+        name: 'Céline Roux',
+        consentAt: new Date('2019-03-08T13:45:12.000Z'),
+        consentIp: '203.0.113.7',
+        confirmedAt: new Date('2019-03-08T13:47:01.000Z'),
+      });
+      // Confirmed without an opt-in time: the confirmation is the consent.
+      expect(await subscriberByEmail(t, 'jerome@exemple.fr')).toMatchObject({
+        name: 'Jérôme',
+        consentAt: new Date('2020-10-10T10:10:10.000Z'),
+      });
+      expect(await subscriberByEmail(t, 'mauvaise.date@exemple.fr')).toBeUndefined();
+    });
+
+    it('reads a listmonk export and never brings back a blocklisted address', async () => {
+      const res = await importCsv(fixture('listmonk.csv'));
+      expect(res.json()).toMatchObject({ format: 'listmonk', imported: 2, skipped: 1, errors: [] });
+      expect(await subscriberByEmail(t, 'noemie@exemple.fr')).toMatchObject({
+        name: 'Noémie Petit',
+        consentAt: new Date('2023-09-12T06:30:00.123Z'),
+      });
+      expect(await subscriberByEmail(t, 'bloque@exemple.fr')).toBeUndefined();
+    });
+
+    it('keeps the consent a known subscriber gave here when a platform’s file names them again', async () => {
+      const before = (await subscriberByEmail(t, 'noemie@exemple.fr'))!;
+      const again = await importCsv(
+        fixture('listmonk.csv').replace('2023-09-12 08:30:00.123456+02', '2024-02-02 10:00:00+00'),
+      );
+      expect(again.json()).toMatchObject({ imported: 0, updated: 2 });
+      expect((await subscriberByEmail(t, 'noemie@exemple.fr'))!.consentAt).toEqual(before.consentAt);
+    });
+  });
+
   it('imports many rows in batches', async () => {
     const rows = Array.from(
       { length: 5500 },
       (_, n) => `masse${n}@exemple.fr,Masse ${n},${n % 3 ? 'free' : 'premium'}`,
     );
     const res = await importCsv(`email,name,tier\n${rows.join('\n')}\n`);
-    expect(res.json()).toEqual({ imported: 5500, updated: 0, skipped: 0, errors: [] });
+    expect(res.json()).toEqual({ format: 'depeche', imported: 5500, updated: 0, skipped: 0, errors: [] });
     const premium = (await t.api('GET', '/api/subscribers?q=masse&tier=premium&limit=500')).json();
     expect(premium.items).toHaveLength(500);
   });

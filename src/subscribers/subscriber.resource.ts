@@ -1,3 +1,4 @@
+import { IMPORT_FORMATS } from './import-formats.js';
 import { ApiProperty } from '@nestjs/swagger';
 import type { SubscriberRow } from '../database/schema.js';
 
@@ -57,6 +58,8 @@ export class SubscriberPageResource {
 }
 
 export class ImportReportResource {
+  @ApiProperty({ enum: IMPORT_FORMATS, description: 'Whose export the file was, as its header said' })
+  format!: string;
   @ApiProperty() imported!: number;
   @ApiProperty() updated!: number;
   @ApiProperty() skipped!: number;

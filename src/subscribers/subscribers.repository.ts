@@ -1,3 +1,4 @@
+import type { ImportedSubscriber } from './import-formats.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
 import { DatabaseClient, rowsOf } from '../database/database-client.js';
@@ -36,13 +37,6 @@ export interface SubscriberFilter {
 export interface SubscriberCursor {
   readonly createdAt: Date;
   readonly id: string;
-}
-
-export interface ImportRow {
-  readonly line: number;
-  readonly email: string;
-  readonly name: string;
-  readonly tier: SubscriberTier;
 }
 
 function likePattern(text: string): string {
@@ -450,14 +444,30 @@ export class SubscribersRepository {
    * with consent recorded as an import; existing ones get the new name (when given) and tier, and
    * keep their status: an import never resubscribes someone who left.
    */
-  async upsertImported(rows: readonly ImportRow[]): Promise<{ inserted: number; updated: number }> {
+  /**
+   * Imported subscribers, new or known: a new one keeps the consent its platform recorded (when,
+   * from where, confirmed when), else the import's own time; a known one keeps the consent it has.
+   */
+  async upsertImported(rows: readonly ImportedSubscriber[]): Promise<{ inserted: number; updated: number }> {
     if (rows.length === 0) return { inserted: 0, updated: 0 };
-    const records = JSON.stringify(rows.map((row) => ({ email: row.email, name: row.name, tier: row.tier })));
+    const records = JSON.stringify(
+      rows.map((row) => ({
+        email: row.email,
+        name: row.name,
+        tier: row.tier,
+        consent_at: row.consentAt?.toISOString() ?? null,
+        consent_ip: row.consentIp ?? null,
+        confirmed_at: row.confirmedAt?.toISOString() ?? null,
+      })),
+    );
     const imported = tierRule(sql`excluded.comped`);
     const result = await this.db.execute(sql`
-      insert into subscribers as s (email, name, tier, comped, status, consent_source, consent_wording, confirmed_at)
-      select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import', now()
-      from json_to_recordset(${records}::json) as r(email text, name text, tier text)
+      insert into subscribers as s
+        (email, name, tier, comped, status, consent_source, consent_wording, consent_at, consent_ip, confirmed_at)
+      select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import',
+        coalesce(r.consent_at, now()), r.consent_ip, coalesce(r.confirmed_at, r.consent_at, now())
+      from json_to_recordset(${records}::json)
+        as r(email text, name text, tier text, consent_at timestamptz, consent_ip text, confirmed_at timestamptz)
       on conflict (lower(email)) do update set
         name = case when excluded.name <> '' then excluded.name else s.name end,
         comped = excluded.comped, comp_until = null,
