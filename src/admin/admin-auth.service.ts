@@ -6,7 +6,7 @@ import { EditorsRepository } from '../editors/editors.repository.js';
 import { decoyHash, hashPassword, PASSWORD_MAX_LENGTH, verifyPassword } from '../editors/passwords.js';
 import type { FieldProblem } from '../http/api-error.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
-import { type AccountInput, checkAccount, passwordProblems } from './account-input.js';
+import { type AccountInput, checkAccount, passwordProblems } from '../desk-accounts/account-input.js';
 import { type AdminSession, SessionStore } from './session-store.js';
 
 export type SetupOutcome =
@@ -48,12 +48,15 @@ export class AdminAuthService {
       passwordHash: await hashPassword(account.password),
     });
     if (!owner) return { kind: 'done-already' };
-    const { id } = await this.begin(owner.id);
+    const { id } = await this.startSession(owner.id);
     return { kind: 'created', sessionId: id };
   }
 
-  /** A session for an editor who has just proved who they are: setup or sign-in, both a sign-in. */
-  private async begin(editorId: string): Promise<{ id: string; session: AdminSession }> {
+  /**
+   * A session for an editor who has just proved who they are (setup, sign-in, a mailed link
+   * used): each counts as a sign-in.
+   */
+  async startSession(editorId: string): Promise<{ id: string; session: AdminSession }> {
     await this.editors.recordSignIn(editorId);
     return this.sessions.create(editorId);
   }
@@ -84,7 +87,7 @@ export class AdminAuthService {
       password.length <= PASSWORD_MAX_LENGTH &&
       (await verifyPassword(editor?.passwordHash ?? (await decoyHash()), password));
     if (!editor || !passwordOk) return { kind: 'refused' };
-    const { id, session } = await this.begin(editor.id);
+    const { id, session } = await this.startSession(editor.id);
     return { kind: 'signed-in', sessionId: id, session };
   }
 

@@ -25,6 +25,7 @@ import type { FieldProblem } from '../http/api-error.js';
 export const ADMIN_PAGES = [
   'sign-in',
   'setup',
+  'desk-link',
   'dashboard',
   'articles',
   'article-form',

@@ -17,7 +17,8 @@ import { EditorsRepository } from '../editors/editors.repository.js';
 import { uuidParam } from '../http/validation.js';
 import { AdminAuthService } from './admin-auth.service.js';
 import { AdminRenderer } from './admin-renderer.js';
-import { problemsByField, DeskRefusal } from './desk-form-errors.js';
+import { DeskMissing, problemsByField, DeskRefusal } from './desk-form-errors.js';
+import { DeskAccounts } from '../desk-accounts/desk-accounts.service.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskCookies } from './desk-cookies.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
@@ -38,11 +39,22 @@ export class AdminTeamController {
     @Inject(EditorsRepository) private readonly editors: EditorsRepository,
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
     @Inject(DeskCookies) private readonly cookies: DeskCookies,
+    @Inject(DeskAccounts) private readonly accounts: DeskAccounts,
   ) {}
 
   @Get('team')
   async team(@Desk() desk: DeskContext, @Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
-    await this.teamPage(reply, desk, {}, {}, 200, one(query.added) ? this.renderer.t.editorAdded : undefined);
+    const t = this.renderer.t;
+    const notice = one(query.added) ? t.editorAdded : one(query.invited) ? t.editorInvited : undefined;
+    await this.teamPage(reply, desk, {}, {}, 200, notice);
+  }
+
+  @Post('team/invitations/withdraw')
+  async withdraw(@Desk() desk: DeskContext, @Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
+    if (desk.editor.role !== 'owner') throw new DeskRefusal(this.renderer.t.ownerOnly);
+    if (!(await this.accounts.withdraw(one(form.email) ?? '')))
+      throw new DeskMissing(this.renderer.t.linkGone);
+    await seeOther(reply, '/admin/team');
   }
 
   @Post('team')
@@ -53,10 +65,17 @@ export class AdminTeamController {
       password: one(form.password) ?? '',
       passwordAgain: one(form.password_again) ?? '',
     };
-    const outcome = await this.auth.addEditor(desk.editor, input);
+    if (desk.editor.role !== 'owner') throw new DeskRefusal(this.renderer.t.ownerOnly);
+    // No password: the person is invited by email and chooses their own.
+    const outcome =
+      input.password === '' && input.passwordAgain === ''
+        ? await this.accounts.invite(desk.editor, input)
+        : await this.auth.addEditor(desk.editor, input);
     switch (outcome.kind) {
       case 'forbidden':
         throw new DeskRefusal(this.renderer.t.ownerOnly);
+      case 'invited':
+        return seeOther(reply, '/admin/team?invited=1');
       case 'invalid':
         return this.teamPage(
           reply,
@@ -124,7 +143,16 @@ export class AdminTeamController {
       reply,
       'team',
       { title: t.team, section: 'team', desk, notice },
-      { editors: await this.editors.list(), owner: desk.editor.role === 'owner', form, errors },
+      {
+        editors: await this.editors.list(),
+        invitations: (await this.accounts.pending()).map((invitation) => ({
+          ...invitation,
+          invitedAt: new Date(invitation.invitedAt),
+        })),
+        owner: desk.editor.role === 'owner',
+        form,
+        errors,
+      },
       status,
     );
   }

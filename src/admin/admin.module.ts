@@ -32,6 +32,8 @@ import { EditionReports } from './edition-report.js';
 import { SubscriberHistory } from './subscriber-history.js';
 import { CommentsModule } from '../comments/comments.module.js';
 import { AdminCommentsController } from './admin-comments.controller.js';
+import { DeskAccountsModule } from '../desk-accounts/desk-accounts.module.js';
+import { AdminAccountLinksController } from './admin-account-links.controller.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
@@ -46,10 +48,12 @@ import { AdminCommentsController } from './admin-comments.controller.js';
     SettingsModule,
     DeliveryModule,
     CommentsModule,
+    DeskAccountsModule,
   ],
   controllers: [
     AdminAssetsController,
     AdminAuthController,
+    AdminAccountLinksController,
     AdminDashboardController,
     AdminArticlesController,
     AdminEditionsController,

@@ -180,6 +180,14 @@ const MESSAGES = {
     commentNoticePending: 'Il paraîtra quand vous l’aurez approuvé.',
     commentNoticeShown: 'Il est déjà publié ; vous pouvez le masquer.',
     commentNoticeButton: 'Modérer les commentaires',
+    editorInviteSubject: 'Invitation à la rédaction de {publication}',
+    editorInviteText:
+      '{inviter} vous invite à rejoindre la rédaction de {publication}. Choisissez votre mot de passe pour créer votre compte : le lien vaut sept jours.',
+    editorInviteButton: 'Créer mon compte',
+    editorResetSubject: 'Choisir un nouveau mot de passe',
+    editorResetText:
+      'Quelqu’un, sans doute vous, a demandé un nouveau mot de passe pour votre compte de rédaction. Le lien vaut une heure ; sans lui, rien ne change.',
+    editorResetButton: 'Choisir un nouveau mot de passe',
     archives: 'Archives',
     archivesCount: '{count} article(s)',
     newsletterArchive: 'Les éditions de la newsletter',
@@ -404,6 +412,14 @@ const MESSAGES = {
     commentNoticePending: 'It will appear once you approve it.',
     commentNoticeShown: 'It is already published; you may hide it.',
     commentNoticeButton: 'Moderate comments',
+    editorInviteSubject: 'An invitation to the desk of {publication}',
+    editorInviteText:
+      '{inviter} invites you to the desk of {publication}. Choose your password to make your account: the link lasts seven days.',
+    editorInviteButton: 'Make my account',
+    editorResetSubject: 'Choose a new password',
+    editorResetText:
+      'Someone, most likely you, asked for a new password for your desk account. The link lasts an hour; without it, nothing changes.',
+    editorResetButton: 'Choose a new password',
     archives: 'Archives',
     archivesCount: '{count} article(s)',
     newsletterArchive: 'The newsletter’s editions',

@@ -57,6 +57,10 @@ export const DESK_QUEUE = 'desk';
 export interface DeskJobs {
   /** A member commented: tell the editors, with a link to moderate it. */
   'comment-notice': { readonly commentId: string };
+  /** The owner invited someone to the desk: mail them a link to make their account. */
+  'editor-invitation': { readonly email: string };
+  /** Someone asked to reset a desk password: mail a link if the address has an account. */
+  'password-reset': { readonly email: string };
 }
 
 export type DeskJobName = keyof DeskJobs;

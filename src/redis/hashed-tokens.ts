@@ -39,6 +39,13 @@ export class HashedTokens<Value> {
     return raw === null ? undefined : (JSON.parse(raw) as Value);
   }
 
+  /** The token's value as it is, its life left as it was (a link shown before it is used). */
+  async peek(token: string): Promise<Value | undefined> {
+    if (!TOKEN.test(token)) return undefined;
+    const raw = await this.redis.get(this.key(token));
+    return raw === null ? undefined : (JSON.parse(raw) as Value);
+  }
+
   async exists(token: string): Promise<boolean> {
     return TOKEN.test(token) && (await this.redis.exists(this.key(token))) === 1;
   }

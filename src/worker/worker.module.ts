@@ -12,7 +12,8 @@ import { MembersModule } from '../members/members.module.js';
 import { MembersProcessor } from '../members/members.processor.js';
 import { PaymentsModule } from '../payments/payments.module.js';
 import { CommentsModule } from '../comments/comments.module.js';
-import { DeskProcessor } from '../comments/comments.processor.js';
+import { DeskAccountsModule } from '../desk-accounts/desk-accounts.module.js';
+import { DeskProcessor } from './desk.processor.js';
 
 @Module({
   imports: [
@@ -25,6 +26,7 @@ import { DeskProcessor } from '../comments/comments.processor.js';
     MembersModule,
     PaymentsModule,
     CommentsModule,
+    DeskAccountsModule,
   ],
   providers: [
     SchedulerTickService,
