@@ -568,6 +568,47 @@ describe('the desk’s edition and subscriber pages', () => {
     expect(page(`input[name="position_${first}"]`).attr('value')).toBe('2');
   });
 
+  it('changes a draft edition’s articles and their order after it was made', async () => {
+    const ids: string[] = [];
+    for (const title of ['Ordre A', 'Ordre B', 'Ordre C']) {
+      const article = (await t.api('POST', '/api/articles', { title, body_md: 'x' })).json<{ id: string }>();
+      await t.api('POST', `/api/articles/${article.id}/publish`);
+      ids.push(article.id);
+    }
+    const [a, b, c] = ids as [string, string, string];
+    const created = await desk.submit('/admin/editions/new', '/admin/editions', {
+      subject: 'À réordonner',
+      audience: 'all',
+      article_ids: [a, b],
+    });
+    const url = created.headers.location as string;
+    const page = load((await desk.get(url)).body);
+    // The draft's form shows its articles ticked and numbered as they stand.
+    expect(page(`input[name="position_${a}"]`).attr('value')).toBe('1');
+    expect(page(`input[name="position_${b}"]`).attr('value')).toBe('2');
+    expect(page(`input[name="article_ids"][value="${c}"]`).attr('checked')).toBeUndefined();
+
+    const saved = await desk.submit(url, url, {
+      subject: 'À réordonner',
+      audience: 'all',
+      article_ids: [a, b, c],
+      [`position_${c}`]: '1',
+      [`position_${b}`]: '2',
+      [`position_${a}`]: '3',
+    });
+    expect(saved.statusCode).toBe(303);
+    const id = url.split('/').pop() ?? '';
+    expect((await t.api('GET', `/api/editions/${id}`)).json<{ article_ids: string[] }>().article_ids).toEqual(
+      [c, b, a],
+    );
+
+    const emptied = await desk.submit(url, url, { subject: 'À réordonner', audience: 'all' });
+    expect(emptied.statusCode).toBe(400);
+    expect((await t.api('GET', `/api/editions/${id}`)).json<{ article_ids: string[] }>().article_ids).toEqual(
+      [c, b, a],
+    );
+  });
+
   it('refuses an edition without articles, keeping what was typed', async () => {
     const refused = await desk.submit('/admin/editions/new', '/admin/editions', {
       subject: 'Vide',

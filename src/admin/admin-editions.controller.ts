@@ -138,16 +138,16 @@ export class AdminEditionsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const edition = await this.editions.get(id);
-    const checked = await checkForm(
-      CreateEditionDto,
-      editionInput(editionFormValues(form, edition.articleIds)),
-    );
-    if (!checked.ok)
-      return this.detail(reply, desk, edition, problemsByField(checked.problems, this.renderer.t), 400);
+    // The articles and their order as the form sends them: a draft's may change until it goes.
+    const values = editionFormValues(form);
+    const checked = await checkForm(CreateEditionDto, editionInput(values));
+    const refuse = (errors: Record<string, string>) =>
+      this.detail(reply, desk, edition, errors, 400, undefined, values.article_ids);
+    if (!checked.ok) return refuse(problemsByField(checked.problems, this.renderer.t));
     try {
       await this.editions.update(id, checked.value);
     } catch (error) {
-      return this.detail(reply, desk, edition, formProblems(error, this.renderer.t), 400);
+      return refuse(formProblems(error, this.renderer.t, 'article_ids'));
     }
     await seeOther(reply, `/admin/editions/${id}?saved=1`);
   }
@@ -254,24 +254,32 @@ export class AdminEditionsController {
     errors: Record<string, string>,
     status = 200,
   ): Promise<void> {
-    const published = await this.articles.list({ status: 'published', page: 1, limit: CHOOSABLE_ARTICLES });
     const t = this.renderer.t;
     await this.renderer.send(
       reply,
       'edition-new',
       { title: t.newEdition, section: 'editions', desk },
-      {
-        values,
-        errors,
-        articles: published.items.map((article) => ({
-          article,
-          checked: values.article_ids.includes(article.id),
-          // The place it had in the order typed, so that a refused form keeps it.
-          position: values.article_ids.includes(article.id) ? values.article_ids.indexOf(article.id) + 1 : '',
-        })),
-      },
+      { values, errors, articles: await this.choosable(values.article_ids) },
       status,
     );
+  }
+
+  /**
+   * The published articles an edition may carry, those chosen ticked and numbered in their order;
+   * a chosen article no longer among the latest published stays on the list.
+   */
+  private async choosable(chosen: readonly string[]) {
+    const published = await this.articles.list({ status: 'published', page: 1, limit: CHOOSABLE_ARTICLES });
+    const listed = new Set(published.items.map((article) => article.id));
+    const missing = await Promise.all(
+      chosen.filter((id) => !listed.has(id)).map((id) => this.articles.get(id).catch(() => undefined)),
+    );
+    return [...missing.filter((article) => article !== undefined), ...published.items].map((article) => ({
+      article,
+      checked: chosen.includes(article.id),
+      // The place it has in the order, so that a refused form keeps what was typed.
+      position: chosen.includes(article.id) ? chosen.indexOf(article.id) + 1 : '',
+    }));
   }
 
   private async detail(
@@ -281,9 +289,11 @@ export class AdminEditionsController {
     errors: Record<string, string>,
     status = 200,
     notice?: string,
+    chosen: readonly string[] = edition.articleIds,
   ): Promise<void> {
     const t = this.renderer.t;
-    const [articles, { counts }, previews, report, recipients] = await Promise.all([
+    const actions = editionActions(edition);
+    const [articles, { counts }, previews, report, recipients, choosable] = await Promise.all([
       Promise.all(edition.articleIds.map((id) => this.articles.get(id).catch(() => undefined))),
       this.dashboard.withCounts(edition),
       Promise.all(
@@ -293,6 +303,7 @@ export class AdminEditionsController {
       ),
       this.reports.reportOf(edition),
       this.dashboard.audienceSize(edition.audience),
+      actions.draft ? this.choosable(chosen) : [],
     ]);
     await this.renderer.send(
       reply,
@@ -304,7 +315,8 @@ export class AdminEditionsController {
         articles: articles.filter((a) => a !== undefined),
         previews,
         progress: progressView(edition, counts),
-        ...editionActions(edition),
+        ...actions,
+        choosable,
         recipients,
         zone: this.publication.current().timeZone,
         editorEmail: desk.editor.email,

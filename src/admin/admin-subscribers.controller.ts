@@ -29,12 +29,17 @@ import { InvalidInputException } from '../http/api-error.js';
 import { uuidParam } from '../http/validation.js';
 import { SubscriberImporter } from '../subscribers/subscriber-importer.js';
 import { SubscribersAdminService } from '../subscribers/subscribers-admin.service.js';
-import type { SubscriberFilter } from '../subscribers/subscribers.repository.js';
+import {
+  SUBSCRIBER_SORTS,
+  type SubscriberFilter,
+  type SubscriberSort,
+} from '../subscribers/subscribers.repository.js';
+import { fill } from '../i18n/admin-messages.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { deskProblem } from './desk-form-errors.js';
-import { one, seeOther } from './desk-http.js';
+import { many, one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { ImportProgress } from './import-progress.js';
 import { SubscriberHistory } from './subscriber-history.js';
@@ -44,11 +49,17 @@ const uuid = uuidParam('a subscriber');
 const PAGE_SIZE = 50;
 const IMPORT_ID = /^[A-Za-z0-9-]{8,64}$/;
 
-function filterOf(query: Form): SubscriberFilter & { readonly q: string } {
+/** The most subscribers one bulk action takes: a few pages of the list. */
+const BULK_MAX = 500;
+const BULK_ACTIONS = ['free', 'premium', 'erase', 'export'] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function filterOf(query: Form): SubscriberFilter & { readonly q: string; readonly sort: SubscriberSort } {
   const status = SUBSCRIBER_STATUSES.find((s) => s === one(query.status));
   const tier = SUBSCRIBER_TIERS.find((t) => t === one(query.tier));
   const q = (one(query.q) ?? '').trim().slice(0, 200);
-  return { ...(status ? { status } : {}), ...(tier ? { tier } : {}), ...(q ? { search: q } : {}), q };
+  const sort = SUBSCRIBER_SORTS.find((s) => s === one(query.sort)) ?? 'newest';
+  return { ...(status ? { status } : {}), ...(tier ? { tier } : {}), ...(q ? { search: q } : {}), q, sort };
 }
 
 /** The desk's subscriber pages: list, search, tiers, erasure, CSV import and export. */
@@ -72,13 +83,14 @@ export class AdminSubscribersController {
     const filter = filterOf(query);
     const cursor = one(query.cursor);
     const [page, total] = await Promise.all([
-      this.subscribers.list(filter, PAGE_SIZE, cursor || undefined),
+      this.subscribers.list(filter, PAGE_SIZE, cursor || undefined, filter.sort),
       this.subscribers.count(filter),
     ]);
     const params = new URLSearchParams({
       ...(filter.q ? { q: filter.q } : {}),
       ...(filter.tier ? { tier: filter.tier } : {}),
       ...(filter.status ? { status: filter.status } : {}),
+      ...(filter.sort !== 'newest' ? { sort: filter.sort } : {}),
     });
     const nextParams = new URLSearchParams(params);
     if (page.nextCursor) nextParams.set('cursor', page.nextCursor);
@@ -89,7 +101,14 @@ export class AdminSubscribersController {
     await this.renderer.send(
       reply,
       'subscribers',
-      { title: t.subscribers, section: 'subscribers', desk },
+      {
+        title: t.subscribers,
+        section: 'subscribers',
+        desk,
+        ...(/^\d{1,4}$/.test(one(query.done) ?? '')
+          ? { notice: fill(t.bulkDone, { count: one(query.done) ?? '' }) }
+          : {}),
+      },
       {
         subscribers: page.items.map((row) => ({
           ...row,
@@ -99,6 +118,8 @@ export class AdminSubscribersController {
         total,
         tiers: SUBSCRIBER_TIERS,
         statuses: SUBSCRIBER_STATUSES,
+        sorts: SUBSCRIBER_SORTS,
+        bulkActions: BULK_ACTIONS,
         exportUrl: `/admin/subscribers/export.csv?${params.toString()}`,
         nextUrl: page.nextCursor ? `/admin/subscribers?${nextParams.toString()}` : undefined,
         back: `/admin/subscribers?${params.toString()}`,
@@ -144,14 +165,50 @@ export class AdminSubscribersController {
   }
 
   @Get('export.csv')
-  async export(@Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
-    const filter: SubscriberFilter = filterOf(query);
+  export(@Query() query: Form, @Res() reply: FastifyReply): Promise<void> {
+    return this.sendCsv(reply, filterOf(query));
+  }
+
+  private async sendCsv(reply: FastifyReply, filter: SubscriberFilter): Promise<void> {
     const day = new Date().toISOString().slice(0, 10);
     await reply
+      .status(200)
       .header('Cache-Control', 'no-store')
       .type('text/csv; charset=utf-8')
       .header('Content-Disposition', `attachment; filename="subscribers-${day}.csv"`)
       .send(this.subscribers.exportCsv(filter));
+  }
+
+  /**
+   * One action on the subscribers ticked in the list: a tier, erasure, or a CSV of just them. Every
+   * address is checked before anything is done; one erased meanwhile is passed over.
+   */
+  @Post('bulk')
+  async bulk(@Body() form: Form, @Res() reply: FastifyReply): Promise<void> {
+    const ids = many(form.ids);
+    if (ids.length === 0)
+      throw InvalidInputException.field('ids', 'choose at least one subscriber', 'arrayMinSize');
+    if (ids.length > BULK_MAX)
+      throw new InvalidInputException([
+        { field: 'ids', message: `at most ${BULK_MAX} at once`, code: 'arrayMaxSize', limit: BULK_MAX },
+      ]);
+    if (!ids.every((id) => UUID.test(id)))
+      throw InvalidInputException.field('ids', 'must be subscribers of this list', 'isUuid');
+    const action = BULK_ACTIONS.find((known) => known === one(form.action));
+    if (!action) throw InvalidInputException.field('action', 'choose an action', 'isIn');
+    if (action === 'export') return this.sendCsv(reply, { ids });
+    let done = 0;
+    for (const id of new Set(ids)) {
+      try {
+        if (action === 'erase') await this.subscribers.erase(id);
+        else await this.subscribers.update(id, { tier: action });
+        done += 1;
+      } catch (error) {
+        if (!(error instanceof NotFoundException)) throw error;
+      }
+    }
+    const back = this.backTo(form);
+    await seeOther(reply, `${back}${back.includes('?') ? '&' : '?'}done=${done}`);
   }
 
   @Post(':id/tier')

@@ -89,7 +89,15 @@ export function shownStatus(edition: Pick<EditionRow, 'status' | 'scheduledAt'>,
 }
 
 /** The buttons the edition page offers, as the lifecycle allows them; none to send what is sending. */
-export function editionActions(edition: EditionRow, now = Date.now()): object {
+/** What the edition page offers: what its status allows, and whether it is still a draft. */
+export interface EditionActions {
+  readonly editable: boolean;
+  readonly schedulable: boolean;
+  readonly cancellable: boolean;
+  readonly draft: boolean;
+}
+
+export function editionActions(edition: EditionRow, now = Date.now()): EditionActions {
   const starting = shownStatus(edition, now) !== edition.status;
   return {
     editable: allows(edition.status, 'edit') && !starting,

@@ -49,6 +49,7 @@ export class SubscribersAdminController {
       { status: query.status, tier: query.tier, search: query.q?.trim() || undefined },
       Number(query.limit ?? 50),
       query.cursor,
+      query.sort,
     );
     return { items: page.items.map((row) => SubscriberResource.from(row)), next_cursor: page.nextCursor };
   }

@@ -10,8 +10,10 @@ import type { CreateSubscriberDto, UpdateSubscriberDto } from './dto/subscriber-
 import { SubscriptionService } from './subscription.service.js';
 import { spreadsheetSafe } from './spreadsheet-safe.js';
 import {
+  cursorValue,
   type SubscriberCursor,
   type SubscriberFilter,
+  type SubscriberSort,
   SubscribersRepository,
 } from './subscribers.repository.js';
 
@@ -26,16 +28,19 @@ export const EXPORT_COLUMNS = [
   'consent_source',
 ];
 
-function encodeCursor(row: SubscriberRow): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url');
+/** A cursor names its sort, so that one given out for one order is never read in another. */
+function encodeCursor(row: SubscriberRow, sort: SubscriberSort): string {
+  return Buffer.from(JSON.stringify([sort, cursorValue(row, sort), row.id])).toString('base64url');
 }
 
-function decodeCursor(cursor: string): SubscriberCursor {
+function decodeCursor(cursor: string, sort: SubscriberSort): SubscriberCursor {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const date = new Date(createdAt);
-    if (Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    return { createdAt: date, id };
+    const [given, value, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (given !== sort || typeof value !== 'string' || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id))
+      throw new Error('bad cursor');
+    if ((sort === 'newest' || sort === 'oldest') && Number.isNaN(new Date(value).getTime()))
+      throw new Error('bad cursor');
+    return { value, id };
   } catch {
     throw InvalidInputException.field('cursor', 'is not a cursor this API gave out');
   }
@@ -54,15 +59,17 @@ export class SubscribersAdminService {
     filter: SubscriberFilter,
     limit: number,
     cursor?: string,
+    sort: SubscriberSort = 'newest',
   ): Promise<{ items: SubscriberRow[]; nextCursor: string | null }> {
     const rows = await this.repository.list(
       filter,
       limit + 1,
-      cursor === undefined ? undefined : decodeCursor(cursor),
+      cursor === undefined ? undefined : decodeCursor(cursor, sort),
+      sort,
     );
     const items = rows.slice(0, limit);
     const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor(last, sort) : null };
   }
 
   count(filter: SubscriberFilter): Promise<number> {
@@ -197,7 +204,7 @@ export class SubscribersAdminService {
         );
         const last = rows.at(-1);
         if (!last || rows.length < EXPORT_BATCH) return;
-        after = { createdAt: last.createdAt, id: last.id };
+        after = { value: cursorValue(last, 'newest'), id: last.id };
       }
     }
     return Readable.from(lines());

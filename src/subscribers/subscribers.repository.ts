@@ -31,12 +31,58 @@ export interface SubscriberFilter {
   readonly tier?: SubscriberTier;
   /** Part of the email or the name, case-insensitive. */
   readonly search?: string;
+  /** These subscribers only: a selection made on the desk. */
+  readonly ids?: readonly string[];
 }
 
-/** Position after the last row of a page, in the listing's order (newest first). */
+/** The orders a list of subscribers may take. */
+export const SUBSCRIBER_SORTS = ['newest', 'oldest', 'email', 'name'] as const;
+export type SubscriberSort = (typeof SUBSCRIBER_SORTS)[number];
+
+/** Position after the last row of a page, in the listing's order: its sort value, then its id. */
 export interface SubscriberCursor {
-  readonly createdAt: Date;
+  readonly value: string;
   readonly id: string;
+}
+
+interface SortSpec {
+  readonly key: SQL;
+  readonly descending: boolean;
+  /** How the key's value travels in a cursor, and back into SQL. */
+  readonly valueOf: (row: SubscriberRow) => string;
+  readonly cast: SQL;
+}
+
+const SORTS: Readonly<Record<SubscriberSort, SortSpec>> = {
+  newest: {
+    key: sql`${subscribers.createdAt}`,
+    descending: true,
+    valueOf: (row) => row.createdAt.toISOString(),
+    cast: sql`timestamptz`,
+  },
+  oldest: {
+    key: sql`${subscribers.createdAt}`,
+    descending: false,
+    valueOf: (row) => row.createdAt.toISOString(),
+    cast: sql`timestamptz`,
+  },
+  email: {
+    key: sql`lower(${subscribers.email})`,
+    descending: false,
+    valueOf: (row) => row.email.toLowerCase(),
+    cast: sql`text`,
+  },
+  name: {
+    key: sql`lower(${subscribers.name})`,
+    descending: false,
+    valueOf: (row) => row.name.toLowerCase(),
+    cast: sql`text`,
+  },
+};
+
+/** The cursor value of a row in a sort: what the next page starts after. */
+export function cursorValue(row: SubscriberRow, sort: SubscriberSort): string {
+  return SORTS[sort].valueOf(row);
 }
 
 function likePattern(text: string): string {
@@ -246,8 +292,14 @@ export class SubscribersRepository {
     return erased;
   }
 
-  private filterWhere(filter: SubscriberFilter, after?: SubscriberCursor): SQL | undefined {
+  private filterWhere(
+    filter: SubscriberFilter,
+    after?: SubscriberCursor,
+    sort: SubscriberSort = 'newest',
+  ): SQL | undefined {
+    const order = SORTS[sort];
     return and(
+      filter.ids === undefined ? undefined : inArray(subscribers.id, [...filter.ids]),
       filter.status === undefined ? undefined : eq(subscribers.status, filter.status),
       filter.tier === undefined ? undefined : eq(subscribers.tier, filter.tier),
       filter.search === undefined
@@ -258,10 +310,9 @@ export class SubscribersRepository {
           ),
       after === undefined
         ? undefined
-        : or(
-            lt(subscribers.createdAt, after.createdAt),
-            and(eq(subscribers.createdAt, after.createdAt), lt(subscribers.id, after.id)),
-          ),
+        : order.descending
+          ? sql`(${order.key}, ${subscribers.id}) < (${after.value}::${order.cast}, ${after.id}::uuid)`
+          : sql`(${order.key}, ${subscribers.id}) > (${after.value}::${order.cast}, ${after.id}::uuid)`,
     );
   }
 
@@ -307,12 +358,19 @@ export class SubscribersRepository {
     return row?.n ?? 0;
   }
 
-  list(filter: SubscriberFilter, limit: number, after?: SubscriberCursor): Promise<SubscriberRow[]> {
+  /** One page in the sort's order after the cursor: stable under inserts, unlike offsets. */
+  list(
+    filter: SubscriberFilter,
+    limit: number,
+    after?: SubscriberCursor,
+    sort: SubscriberSort = 'newest',
+  ): Promise<SubscriberRow[]> {
+    const { key, descending } = SORTS[sort];
     return this.db
       .select()
       .from(subscribers)
-      .where(this.filterWhere(filter, after))
-      .orderBy(desc(subscribers.createdAt), desc(subscribers.id))
+      .where(this.filterWhere(filter, after, sort))
+      .orderBy(...(descending ? [desc(key), desc(subscribers.id)] : [asc(key), asc(subscribers.id)]))
       .limit(limit);
   }
 

@@ -43,6 +43,14 @@ document.addEventListener('submit', (event) => {
   if (question && !window.confirm(question)) event.preventDefault();
 });
 
+// A "select all" box ticks or unticks every box of the form it names.
+document.addEventListener('change', (event) => {
+  const box = event.target;
+  if (!box.dataset || !box.dataset.selectAll) return;
+  for (const item of document.querySelectorAll(`input[name="ids"][form="${box.dataset.selectAll}"]`))
+    item.checked = box.checked;
+});
+
 async function refreshList() {
   const list = document.getElementById('subscriber-list');
   if (!list) return;

@@ -1,3 +1,4 @@
+import { SUBSCRIBER_SORTS, type SubscriberSort } from '../subscribers.repository.js';
 import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import {
@@ -94,8 +95,17 @@ export class ListSubscribersQuery {
   @ApiPropertyOptional({ description: 'next_cursor of the previous page' })
   @IsOptional()
   @IsString()
-  @MaxLength(200)
+  @MaxLength(600)
   cursor?: string;
+
+  @ApiPropertyOptional({
+    enum: SUBSCRIBER_SORTS,
+    default: 'newest',
+    description: 'newest or oldest first, or by email or name (A to Z)',
+  })
+  @IsOptional()
+  @IsIn(SUBSCRIBER_SORTS)
+  sort?: SubscriberSort;
 }
 
 export class ExportSubscribersQuery extends PickType(ListSubscribersQuery, ['status', 'tier'] as const) {}
