@@ -59,6 +59,7 @@ export default tseslint.config(
         fetch: 'readonly',
         crypto: 'readonly',
         DOMParser: 'readonly',
+        Event: 'readonly',
         setTimeout: 'readonly',
       },
     },

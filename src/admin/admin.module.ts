@@ -34,6 +34,8 @@ import { CommentsModule } from '../comments/comments.module.js';
 import { AdminCommentsController } from './admin-comments.controller.js';
 import { DeskAccountsModule } from '../desk-accounts/desk-accounts.module.js';
 import { AdminAccountLinksController } from './admin-account-links.controller.js';
+import { MediaModule } from '../media/media.module.js';
+import { AdminMediaController } from './admin-media.controller.js';
 
 /** The editor's desk: the web UI under /admin and its sign-in. */
 @Module({
@@ -49,6 +51,7 @@ import { AdminAccountLinksController } from './admin-account-links.controller.js
     DeliveryModule,
     CommentsModule,
     DeskAccountsModule,
+    MediaModule,
   ],
   controllers: [
     AdminAssetsController,
@@ -56,6 +59,7 @@ import { AdminAccountLinksController } from './admin-account-links.controller.js
     AdminAccountLinksController,
     AdminDashboardController,
     AdminArticlesController,
+    AdminMediaController,
     AdminEditionsController,
     AdminSubscribersController,
     AdminPaymentsController,

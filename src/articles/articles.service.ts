@@ -9,7 +9,7 @@ import {
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
-import { renderMarkdown } from '../content/markdown.js';
+import { imagesWithoutAlt, renderMarkdown } from '../content/markdown.js';
 import { cutTeaser } from '../content/teaser.js';
 import type { ArticleRow, ArticleStatus, NewArticleRow } from '../database/schema.js';
 import { FieldConflictException, InvalidInputException } from '../http/api-error.js';
@@ -60,6 +60,14 @@ export class ArticlesService implements OnApplicationBootstrap {
 
   /** The stored HTML forms of a body: the whole, and the public part before the cut. */
   private renderBody(bodyMd: string, lede: string): Pick<NewArticleRow, 'bodyHtml' | 'teaserHtml'> {
+    // Readers who cannot see an image are told what it shows: the editor writes it, always.
+    const missing = imagesWithoutAlt(bodyMd);
+    if (missing > 0)
+      throw InvalidInputException.field(
+        'body_md',
+        `${missing} image(s) without a description: write it between the brackets, ![like this](…)`,
+        'image-alt',
+      );
     const cut = cutTeaser(bodyMd, lede, this.config.teaserWords);
     const { locale } = this.publication.current();
     return { bodyHtml: renderMarkdown(bodyMd, locale), teaserHtml: renderMarkdown(cut.teaserMd, locale) };

@@ -1,6 +1,7 @@
 import { Marked, type Token, type Tokens } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 import type { Locale } from '../config/app-config.js';
+import { mediaImage, mediaImageHtml } from './media-images.js';
 import { frenchTypography } from './typography.js';
 
 /** Text a link shows that is its own address (an autolink): left as typed, like any URL. */
@@ -24,10 +25,23 @@ const FRENCH_TYPOGRAPHY = {
   },
 };
 
+/** An uploaded image at the widths stored for it; any other image as Markdown writes it. */
+const MEDIA_IMAGES = {
+  renderer: {
+    image({ href, text, title }: Tokens.Image): string | false {
+      const image = mediaImage(href);
+      return image ? mediaImageHtml(image, text, title ?? undefined) : false;
+    },
+  },
+};
+
 /** A Markdown reader for each locale; `breaks` keeps the line breaks people type in a comment. */
 function markedFor(breaks: boolean): Readonly<Record<Locale, Marked>> {
   const options = { gfm: true, breaks, async: false } as const;
-  return { fr: new Marked(options, FRENCH_TYPOGRAPHY), en: new Marked(options) };
+  return {
+    fr: new Marked(options, FRENCH_TYPOGRAPHY, MEDIA_IMAGES),
+    en: new Marked(options, MEDIA_IMAGES),
+  };
 }
 
 const MARKED_FOR = markedFor(false);
@@ -49,8 +63,8 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   ],
   allowedAttributes: {
     a: ['href', 'title', 'name', 'rel'],
-    img: ['src', 'srcset', 'alt', 'title', 'width', 'height', 'loading'],
-    source: ['srcset', 'type', 'media'],
+    img: ['src', 'srcset', 'sizes', 'alt', 'title', 'width', 'height', 'loading', 'decoding'],
+    source: ['srcset', 'sizes', 'type', 'media'],
     th: ['align', 'colspan', 'rowspan'],
     td: ['align', 'colspan', 'rowspan'],
     ol: ['start'],
@@ -101,6 +115,16 @@ const COMMENT_SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
 /** A reader's comment, in the comments' Markdown subset, as safe HTML set as the locale sets text. */
 export function renderCommentMarkdown(markdown: string, locale: Locale): string {
   return sanitizeHtml(COMMENT_MARKED_FOR[locale].parse(markdown) as string, COMMENT_SANITIZE_OPTIONS).trim();
+}
+
+/** How many images a Markdown document shows without a description (alt text). */
+export function imagesWithoutAlt(markdown: string): number {
+  let missing = 0;
+  // Synchronous: this reader has no async extension, so walkTokens gives back nothing to wait for.
+  void marked.walkTokens(marked.lexer(markdown), (token) => {
+    if (token.type === 'image' && (token as Tokens.Image).text.trim() === '') missing += 1;
+  });
+  return missing;
 }
 
 /** The top-level blocks of a Markdown document, each with its exact source text. */

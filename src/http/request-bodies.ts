@@ -13,7 +13,10 @@ import { type FieldProblem, InvalidInputException, toErrorBody } from './api-err
 export const MAX_JSON_DEPTH = 16;
 
 /** The bodies a route takes besides JSON and forms, named on the route with `TakesBody`. */
-type SpecialBody = 'csv-stream' | 'anything' | 'json-text';
+type SpecialBody = 'csv-stream' | 'anything' | 'json-text' | 'image';
+
+/** The largest image an editor may upload: a camera's full-size JPEG fits. */
+export const IMAGE_BODY_LIMIT = 15 * 1024 ** 2;
 
 interface BodyRouteConfig {
   readonly takesBody?: SpecialBody;
@@ -23,6 +26,7 @@ interface BodyRouteConfig {
  * `csv-stream`: the body is handed over as a stream of CSV (imports). `anything`: any content type
  * or none is accepted and ignored, as RFC 8058 asks of the one-click unsubscribe. `json-text`: a
  * JSON body handed over as the exact text received, for a signature over its bytes (webhooks).
+ * `image`: an image's bytes (image/*), buffered up to IMAGE_BODY_LIMIT (uploads from the desk).
  */
 export const TakesBody = (kind: SpecialBody): MethodDecorator =>
   RouteConfig({ takesBody: kind } satisfies BodyRouteConfig);
@@ -188,6 +192,17 @@ export function registerRequestBodies(fastify: FastifyInstance): void {
     else if (kind === 'anything') done(null, undefined);
     else done(unsupported(request), undefined);
   });
+
+  // Images: on the upload route only, whole (an image is decoded from all of its bytes).
+  fastify.addContentTypeParser(
+    /^image\//,
+    { parseAs: 'buffer', bodyLimit: IMAGE_BODY_LIMIT },
+    (request, body, done) => {
+      if (takesBody(request) === 'image') done(null, body);
+      else if (takesBody(request) === 'anything') done(null, undefined);
+      else done(unsupported(request), undefined);
+    },
+  );
 
   // Every other content type: ignored where a route takes anything, refused everywhere else.
   fastify.addContentTypeParser('*', (request, payload, done) => {

@@ -1,3 +1,4 @@
+import { emailImages } from '../content/media-images.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { defaultOfferBenefits, messagesFor } from '../i18n/messages.js';
 import {
@@ -84,7 +85,7 @@ export class EditionComposer {
       articles: articles.map((article) => ({
         title: article.title,
         lede: article.lede,
-        html: gatedContent(article, tier).html,
+        html: emailImages(gatedContent(article, tier).html),
         url: `${this.config.publicUrl}/articles/${article.slug}${readerQuery}`,
         date: article.publishedAt ? this.dateFormat().format(article.publishedAt) : '',
       })),

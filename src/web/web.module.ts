@@ -22,6 +22,8 @@ import { RelayWebhooksController } from './relay-webhooks.controller.js';
 import { CommentsModule } from '../comments/comments.module.js';
 import { CommentsController } from './comments.controller.js';
 import { ArticlePages } from './article-pages.js';
+import { MediaModule } from '../media/media.module.js';
+import { MediaController } from './media.controller.js';
 
 @Module({
   imports: [
@@ -33,12 +35,14 @@ import { ArticlePages } from './article-pages.js';
     PaymentsModule,
     FeedbackModule,
     CommentsModule,
+    MediaModule,
   ],
   controllers: [
     FeedController,
     CrawlersController,
     BlogController,
     CommentsController,
+    MediaController,
     EditionPageController,
     SubscriptionController,
     MembersController,

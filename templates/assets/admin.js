@@ -119,3 +119,44 @@ document.addEventListener('DOMContentLoaded', () => {
   const form = document.getElementById('import-form');
   if (form) setUpImport(form);
 });
+
+// The article editor's image: uploaded with its description, then its Markdown put where the
+// cursor is in the body, and the preview shown again.
+document.addEventListener('click', async (event) => {
+  const button = event.target.closest && event.target.closest('[data-image-insert]');
+  if (!button) return;
+  const box = button.closest('[data-upload]');
+  const file = box.querySelector('[data-image-file]').files[0];
+  const alt = box.querySelector('[data-image-alt]').value.trim();
+  const error = box.querySelector('[data-image-error]');
+  error.hidden = true;
+  if (!file || !alt) {
+    error.textContent = box.dataset.missing;
+    error.hidden = false;
+    return;
+  }
+  button.disabled = true;
+  try {
+    const answer = await fetch(`${box.dataset.upload}?alt=${encodeURIComponent(alt)}`, {
+      method: 'POST',
+      headers: { 'content-type': file.type || 'application/octet-stream', 'x-csrf-token': csrfToken() },
+      body: file,
+    });
+    if (!answer.ok) {
+      const page = new DOMParser().parseFromString(await answer.text(), 'text/html');
+      const alert = page.querySelector('.alert');
+      error.textContent = alert ? alert.textContent : answer.statusText;
+      error.hidden = false;
+      return;
+    }
+    const { markdown } = await answer.json();
+    const body = document.getElementById('body_md');
+    const at = body.selectionStart ?? body.value.length;
+    body.setRangeText(`\n\n${markdown}\n\n`, at, body.selectionEnd ?? at, 'end');
+    body.dispatchEvent(new Event('input', { bubbles: true }));
+    box.querySelector('[data-image-file]').value = '';
+    box.querySelector('[data-image-alt]').value = '';
+  } finally {
+    button.disabled = false;
+  }
+});

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import sharp, { type Metadata } from 'sharp';
+import type { AppConfig } from '../config/app-config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { mediaAddress, type MediaImage, storedWidths } from '../content/media-images.js';
+import { InvalidInputException } from '../http/api-error.js';
+
+/** What an upload may be: the formats browsers and cameras give (HEIC is converted by phones). */
+const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff']);
+/** Past this many pixels an image is refused before it is decoded: a decompression bomb. */
+const MAX_PIXELS = 50_000_000;
+const FILE_NAME = /^(?:[1-9]\d{0,4}\.(?:jpg|png|webp)|[1-9]\d{0,4}x[1-9]\d{0,4}\.(?:jpg|png))$/;
+const MEDIA_ID = /^[0-9a-f]{16}$/;
+
+/** An image stored: the address Markdown gives it, and its size. */
+export interface StoredImage {
+  readonly address: string;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Images uploaded on the desk, stored under DATA_DIR/media/<id>/ at each width a page may ask for,
+ * in their own format and in WebP. Turned upright and stripped of their metadata (a photo's EXIF
+ * carries where it was taken); named by a digest of their bytes, so the same image stored twice
+ * is one. Files are written to a staging folder first, then renamed: an image is whole or absent.
+ */
+@Injectable()
+export class MediaLibrary {
+  private readonly logger = new Logger('Media');
+  private readonly root: string;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.root = path.join(config.dataDir, 'media');
+  }
+
+  async store(bytes: Buffer): Promise<StoredImage> {
+    const id = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    let metadata: Metadata;
+    try {
+      metadata = await sharp(bytes, { limitInputPixels: MAX_PIXELS, failOn: 'error' }).metadata();
+    } catch {
+      throw InvalidInputException.field('file', 'is not an image this service can read', 'image-format');
+    }
+    if (!ACCEPTED_FORMATS.has(metadata.format))
+      throw InvalidInputException.field(
+        'file',
+        'must be a JPEG, PNG, WebP, GIF, AVIF or TIFF image',
+        'image-format',
+      );
+    // EXIF orientations 5 to 8 turn the picture a quarter: its width is the stored height.
+    const turned = (metadata.orientation ?? 1) >= 5;
+    const width = turned ? metadata.height : metadata.width;
+    const height = turned ? metadata.width : metadata.height;
+    if (!width || !height) throw InvalidInputException.field('file', 'has no size', 'image-format');
+    const image: Omit<MediaImage, 'base'> = { id, width, height, ext: metadata.hasAlpha ? 'png' : 'jpg' };
+    const stored = { address: mediaAddress(this.config.publicUrl, image), width, height };
+    const folder = path.join(this.root, id);
+    if (await exists(folder)) return stored;
+
+    const staging = path.join(this.root, `.${id}-${process.pid}-${Date.now()}`);
+    await mkdir(staging, { recursive: true });
+    try {
+      for (const size of storedWidths(width)) {
+        const resized = () =>
+          sharp(bytes, { limitInputPixels: MAX_PIXELS, animated: false })
+            .rotate()
+            .resize({ width: size, withoutEnlargement: true });
+        const own =
+          image.ext === 'png'
+            ? resized().png({ compressionLevel: 9, palette: true })
+            : resized().flatten({ background: '#ffffff' }).jpeg({ quality: 82, mozjpeg: true });
+        await writeFile(path.join(staging, `${size}.${image.ext}`), await own.toBuffer());
+        await writeFile(path.join(staging, `${size}.webp`), await resized().webp({ quality: 80 }).toBuffer());
+      }
+      await rename(staging, folder).catch(async (error: unknown) => {
+        // Another process stored the same image meanwhile: theirs stands.
+        if (!(await exists(folder))) throw error;
+      });
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+    this.logger.log({ id, width, height }, 'Image stored');
+    return stored;
+  }
+
+  /**
+   * The file an address under /media names, or undefined. `<width>x<height>.<ext>` (the address
+   * Markdown carries) is the largest width stored.
+   */
+  async file(id: string, name: string): Promise<{ path: string; type: string } | undefined> {
+    if (!MEDIA_ID.test(id) || !FILE_NAME.test(name)) return undefined;
+    const original = /^(\d+)x\d+\.(jpg|png)$/.exec(name);
+    const fileName = original ? `${storedWidths(Number(original[1])).at(-1)}.${original[2]}` : name;
+    const file = path.join(this.root, id, fileName);
+    if (!(await exists(file))) return undefined;
+    const ext = path.extname(fileName).slice(1);
+    return { path: file, type: ext === 'jpg' ? 'image/jpeg' : `image/${ext}` };
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
