@@ -6,13 +6,18 @@ import {
   Param,
   Post,
   Query,
+  Req,
   Res,
   UseFilters,
   UseGuards,
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CreateArticleDto } from '../articles/dto/article-input.dto.js';
+import { ArticleImporter } from '../articles/article-importer.js';
+import { InvalidInputException } from '../http/api-error.js';
+import { TakesBody } from '../http/request-bodies.js';
+import { ImportProgress } from './import-progress.js';
 import { ArticlesService } from '../articles/articles.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -23,7 +28,7 @@ import { parsePublicationTime } from '../lib/publication-time.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { formProblems, problemsByField } from './desk-form-errors.js';
+import { deskProblem, formProblems, problemsByField } from './desk-form-errors.js';
 import {
   type ArticleFormValues,
   articleInput,
@@ -50,6 +55,8 @@ export class AdminArticlesController {
     @Inject(AdminRenderer) private readonly renderer: AdminRenderer,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ArticleImporter) private readonly importer: ArticleImporter,
+    @Inject(ImportProgress) private readonly progress: ImportProgress,
   ) {}
 
   @Get()
@@ -71,6 +78,42 @@ export class AdminArticlesController {
         previousPage: page > 1 ? page - 1 : undefined,
       },
     );
+  }
+
+  /**
+   * A WordPress export or a feed as the request body, sent by the page's script with an id of its
+   * choosing so that it can poll the progress; answers the report as a fragment.
+   */
+  @Post('import')
+  @TakesBody('xml-stream')
+  async import(
+    @Desk() desk: DeskContext,
+    @Req() request: FastifyRequest,
+    @Query() query: Form,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const file = await this.progress.receive(desk.editor.id, request, one(query.id));
+    const chunks: Buffer[] = [];
+    for await (const chunk of file) chunks.push(chunk as Buffer);
+    try {
+      const report = await this.importer.import(Buffer.concat(chunks).toString('utf8'));
+      await this.renderer.sendFragment(reply, 'article-import-report', { report });
+    } catch (error) {
+      // A file that is no export nor feed imports nothing: say why where the report goes.
+      if (!(error instanceof InvalidInputException)) throw error;
+      const [problem] = error.problems;
+      const failure = problem ? deskProblem(problem, this.renderer.t) : this.renderer.t.problem_invalid;
+      await this.renderer.sendFragment(reply, 'article-import-report', { failure }, 400);
+    }
+  }
+
+  @Get('import/:importId')
+  async importState(
+    @Desk() desk: DeskContext,
+    @Param('importId') importId: string,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.progress.answer(desk.editor.id, importId, reply);
   }
 
   @Get('new')

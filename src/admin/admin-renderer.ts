@@ -45,7 +45,12 @@ export const ADMIN_PAGES = [
 export type AdminPage = (typeof ADMIN_PAGES)[number];
 
 /** Fragments htmx swaps into a page: each is also a partial that the pages include. */
-export const ADMIN_FRAGMENTS = ['article-preview', 'edition-progress', 'import-report'] as const;
+export const ADMIN_FRAGMENTS = [
+  'article-preview',
+  'edition-progress',
+  'import-report',
+  'article-import-report',
+] as const;
 export type AdminFragment = (typeof ADMIN_FRAGMENTS)[number];
 
 export type AdminSection =

@@ -1,4 +1,3 @@
-import { pipeline, type Readable } from 'node:stream';
 import {
   Body,
   Controller,
@@ -47,7 +46,6 @@ import { SubscriberHistory } from './subscriber-history.js';
 type Form = Record<string, unknown>;
 const uuid = uuidParam('a subscriber');
 const PAGE_SIZE = 50;
-const IMPORT_ID = /^[A-Za-z0-9-]{8,64}$/;
 
 /** The most subscribers one bulk action takes: a few pages of the list. */
 const BULK_MAX = 500;
@@ -246,17 +244,7 @@ export class AdminSubscribersController {
     if (!/^(text|application)\/csv\b/.test(type)) {
       throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`, 'csv');
     }
-    const importId = one(query.id) ?? '';
-    if (!IMPORT_ID.test(importId))
-      throw InvalidInputException.field('id', 'must be 8 to 64 letters, digits or hyphens');
-    const length = Number(request.headers['content-length']);
-    const counter = await this.progress.track(
-      desk.editor.id,
-      importId,
-      Number.isFinite(length) ? length : null,
-    );
-    // pipeline, not pipe: a client that goes away mid-upload ends the import with an error.
-    pipeline(request.body as Readable, counter, () => undefined);
+    const counter = await this.progress.receive(desk.editor.id, request, one(query.id));
     try {
       const report = await this.importer.import(counter);
       await this.renderer.sendFragment(reply, 'import-report', { report });
@@ -275,14 +263,7 @@ export class AdminSubscribersController {
     @Param('importId') importId: string,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    if (!IMPORT_ID.test(importId)) throw new NotFoundException(`No import ${importId}`);
-    // The page may poll before its upload has reached the server: that import has read nothing yet.
-    const state = (await this.progress.state(desk.editor.id, importId)) ?? {
-      read: 0,
-      total: null,
-      done: false,
-    };
-    await reply.header('Cache-Control', 'no-store').send(state);
+    await this.progress.answer(desk.editor.id, importId, reply);
   }
 
   private backTo(form: Form): string {

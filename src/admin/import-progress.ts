@@ -1,5 +1,7 @@
-import { Transform, type TransformCallback } from 'node:stream';
-import { Inject, Injectable } from '@nestjs/common';
+import { pipeline, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { InvalidInputException } from '../http/api-error.js';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -15,6 +17,8 @@ export interface ImportProgressState {
 /** How often progress is written to Redis while a file is read. */
 const WRITE_EVERY_MS = 200;
 const KEEP_SECONDS = 3600;
+/** The id a page gives its import, to poll it by. */
+const IMPORT_ID = /^[A-Za-z0-9-]{8,64}$/;
 
 /**
  * How far a CSV import has read its file, kept in Redis so that the page's polls find it whichever
@@ -65,6 +69,27 @@ export class ImportProgress {
         write(read, true).then(end, end);
       },
     });
+  }
+
+  /**
+   * An upload's body, counted as it goes by under the import id the page chose (`?id=`), for the
+   * page to poll while this request runs. A client that goes away mid-upload ends it with an error.
+   */
+  async receive(editorId: string, request: FastifyRequest, importId: unknown): Promise<Readable> {
+    const id = typeof importId === 'string' ? importId : '';
+    if (!IMPORT_ID.test(id))
+      throw InvalidInputException.field('id', 'must be 8 to 64 letters, digits or hyphens');
+    const length = Number(request.headers['content-length']);
+    const counter = await this.track(editorId, id, Number.isFinite(length) ? length : null);
+    pipeline(request.body as Readable, counter, () => undefined);
+    return counter;
+  }
+
+  /** How far an import has gone, as the page polls it; nothing read yet before its upload arrives. */
+  async answer(editorId: string, importId: string, reply: FastifyReply): Promise<void> {
+    if (!IMPORT_ID.test(importId)) throw new NotFoundException(`No import ${importId}`);
+    const state = (await this.state(editorId, importId)) ?? { read: 0, total: null, done: false };
+    await reply.header('Cache-Control', 'no-store').send(state);
   }
 
   async state(editorId: string, importId: string): Promise<ImportProgressState | undefined> {

@@ -106,7 +106,25 @@ export class ArticlesService implements OnApplicationBootstrap {
     }
   }
 
-  async create(input: CreateArticleDto): Promise<ArticleRow> {
+  create(input: CreateArticleDto): Promise<ArticleRow> {
+    return this.insert(input, {});
+  }
+
+  /**
+   * An article brought from another publication, published at its original date (or a draft):
+   * marked as announced already, so that no edition goes out for the past.
+   */
+  importArticle(input: CreateArticleDto, publishedAt: Date | undefined): Promise<ArticleRow> {
+    return this.insert(
+      input,
+      publishedAt ? { status: 'published', publishedAt, announcedAt: publishedAt } : { status: 'draft' },
+    );
+  }
+
+  private async insert(
+    input: CreateArticleDto,
+    state: Pick<NewArticleRow, 'status' | 'publishedAt' | 'announcedAt'>,
+  ): Promise<ArticleRow> {
     const lede = input.lede?.trim() ?? '';
     const slug = input.slug ?? (await this.freeSlug(input.title));
     const row: NewArticleRow = {
@@ -119,6 +137,7 @@ export class ArticlesService implements OnApplicationBootstrap {
       access: input.access ?? 'premium',
       author: input.author?.trim() ?? '',
       commentsClosed: input.comments_closed ?? false,
+      ...state,
     };
     return this.writing(slug, () => this.repository.insert(row));
   }

@@ -13,7 +13,7 @@ import { type FieldProblem, InvalidInputException, toErrorBody } from './api-err
 export const MAX_JSON_DEPTH = 16;
 
 /** The bodies a route takes besides JSON and forms, named on the route with `TakesBody`. */
-type SpecialBody = 'csv-stream' | 'anything' | 'json-text' | 'image';
+type SpecialBody = 'csv-stream' | 'xml-stream' | 'anything' | 'json-text' | 'image';
 
 /** The largest image an editor may upload: a camera's full-size JPEG fits. */
 export const IMAGE_BODY_LIMIT = 15 * 1024 ** 2;
@@ -27,6 +27,7 @@ interface BodyRouteConfig {
  * or none is accepted and ignored, as RFC 8058 asks of the one-click unsubscribe. `json-text`: a
  * JSON body handed over as the exact text received, for a signature over its bytes (webhooks).
  * `image`: an image's bytes (image/*), buffered up to IMAGE_BODY_LIMIT (uploads from the desk).
+ * `xml-stream`: an XML file as a stream (a WordPress export or a feed, imported as articles).
  */
 export const TakesBody = (kind: SpecialBody): MethodDecorator =>
   RouteConfig({ takesBody: kind } satisfies BodyRouteConfig);
@@ -192,6 +193,18 @@ export function registerRequestBodies(fastify: FastifyInstance): void {
     else if (kind === 'anything') done(null, undefined);
     else done(unsupported(request), undefined);
   });
+
+  // XML files (exports and feeds to import): streamed, on the routes that import them only.
+  fastify.addContentTypeParser(
+    ['application/xml', 'text/xml', 'application/rss+xml', 'application/atom+xml'],
+    { bodyLimit: 512 * 1024 ** 2 },
+    (request, payload, done) => {
+      const kind = takesBody(request);
+      if (kind === 'xml-stream') done(null, payload);
+      else if (kind === 'anything') drain(request, payload, done);
+      else done(unsupported(request), undefined);
+    },
+  );
 
   // Images: on the upload route only, whole (an image is decoded from all of its bytes).
   fastify.addContentTypeParser(

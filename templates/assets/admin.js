@@ -64,7 +64,8 @@ async function refreshList() {
   }
 }
 
-// The import sends the file as the request body (text/csv), as the API takes it, and polls how far
+// The import sends the file as the request body (text/csv for subscribers, XML for articles: the
+// form's data-type), as the API takes it, and polls how far
 // the server has read it while the request runs; the answer is the report.
 function setUpImport(form) {
   const progressBox = document.getElementById('import-progress');
@@ -99,7 +100,7 @@ function setUpImport(form) {
     try {
       const response = await fetch(`${form.dataset.import}?id=${id}`, {
         method: 'POST',
-        headers: { 'content-type': 'text/csv', 'x-csrf-token': csrfToken() },
+        headers: { 'content-type': form.dataset.type || 'text/csv', 'x-csrf-token': csrfToken() },
         body: file,
       });
       report = await response.text();
