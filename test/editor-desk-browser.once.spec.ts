@@ -230,7 +230,7 @@ describe('the editor’s desk in a browser', () => {
     await page.locator('form.filters select[name="tier"]').selectOption('');
     await page.getByRole('button', { name: 'Filtrer' }).click();
     await expect.poll(() => page.locator('table.subscribers tbody tr').count()).toBe(1);
-    await page.getByRole('button', { name: 'Effacer' }).click();
+    await page.getByRole('button', { name: 'Effacer', exact: true }).click();
     await expect.poll(() => page.locator('table.subscribers tbody tr').count()).toBe(0);
 
     // A token, shown once.

@@ -23,7 +23,11 @@ if (bar && menuToggle) {
 // On a phone a table reads as cards: each cell is labelled with its column's heading.
 function labelCells(root) {
   for (const table of root.querySelectorAll('table')) {
-    const headings = [...table.querySelectorAll('thead th')].map((th) => th.textContent.trim());
+    // A heading without text (a "tick all" box) is named by its control's label.
+    const headings = [...table.querySelectorAll('thead th')].map((th) => {
+      const labelled = th.querySelector('[aria-label]');
+      return th.textContent.trim() || (labelled ? labelled.getAttribute('aria-label') : '');
+    });
     if (headings.length === 0) continue;
     for (const row of table.querySelectorAll('tbody tr')) {
       [...row.children].forEach((cell, index) => {
