@@ -13,6 +13,7 @@ const DESK_PAGES = [
   '/admin/articles',
   '/admin/editions',
   '/admin/subscribers',
+  '/admin/comments',
   '/admin/payments',
   '/admin/settings',
   '/admin/tokens',

@@ -1,7 +1,8 @@
 import { load } from 'cheerio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settings } from '../src/database/schema.js';
-import { DeskClient } from './helpers/desk.js';
+import sharp from 'sharp';
+import { csrfOf, DeskClient } from './helpers/desk.js';
 import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { sameDeployment, startTestApp, type TestApp } from './helpers/test-app.js';
 import { testEngine } from './helpers/test-database.js';
@@ -133,6 +134,67 @@ describe('publication settings on the desk', () => {
     expect(forbidden.statusCode).toBe(403);
     expect(load(forbidden.body)('main').text()).toContain('Seul le propriétaire change les réglages');
     expect(await t.database.db.select().from(settings)).toEqual([]);
+  });
+
+  it('shows an uploaded logo on the blog and in emails, and an uploaded icon in the tab', async () => {
+    const page = await owner().get('/admin/settings');
+    const upload = async (color: string) => {
+      const image = await sharp({ create: { width: 512, height: 512, channels: 3, background: color } })
+        .jpeg()
+        .toBuffer();
+      const answer = await t.request({
+        method: 'POST',
+        url: '/admin/media?alt=Logo',
+        headers: {
+          cookie: desk.jar.header(),
+          'content-type': 'image/jpeg',
+          'x-csrf-token': csrfOf(page.body),
+        },
+        payload: image,
+      });
+      expect(answer.statusCode).toBe(201);
+      return answer.json<{ address: string }>().address;
+    };
+    const logo = await upload('#1d4e89');
+    const favicon = await upload('#9b1c1c');
+    const refused = await owner().post(
+      '/admin/settings',
+      await settingsForm(owner(), { logo: 'https://evil.example/x.png' }),
+    );
+    expect(refused.statusCode).toBe(400);
+    expect(load(refused.body)('#logo-error').text()).toBe(
+      'Une image envoyée ici même (son adresse commence par /media/), ou rien.',
+    );
+    expect(load(refused.body)('input[name="logo"]').attr('value')).toBe('https://evil.example/x.png');
+
+    expect(
+      (await owner().post('/admin/settings', await settingsForm(owner(), { logo, favicon }))).statusCode,
+    ).toBe(303);
+    const home = load((await t.request({ method: 'GET', url: '/' })).body);
+    expect(home('.masthead__name img.masthead__logo').attr('src')).toBe(
+      logo.replace(/\/512x512\.jpg$/, '/480.jpg'),
+    );
+    expect(home('link[rel="icon"]').attr('href')).toBe(favicon.replace(/\/512x512\.jpg$/, '/480.jpg'));
+    expect(home('link[rel="icon"]').attr('type')).toBe('image/jpeg');
+    expect(
+      (await t.request({ method: 'GET', url: new URL(logo.replace('512x512', '480')).pathname })).statusCode,
+    ).toBe(200);
+
+    await t.request({
+      method: 'POST',
+      url: '/subscribe',
+      remoteAddress: '198.51.100.8',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      payload: new URLSearchParams({ email: 'logo@exemple.fr' }).toString(),
+    });
+    const [mail] = await sink.waitFor('logo@exemple.fr');
+    expect(load(mail!.parsed.html || '')(`img[src="${logo.replace('512x512', '480')}"]`).length).toBe(1);
+
+    expect(
+      (await owner().post('/admin/settings', await settingsForm(owner(), { logo: '', favicon: '' })))
+        .statusCode,
+    ).toBe(303);
+    expect(load((await t.request({ method: 'GET', url: '/' })).body)('.masthead__logo').length).toBe(0);
   });
 
   it('applies a saved publication at once: the blog, its feed and every email', async () => {

@@ -86,6 +86,11 @@ export class AdminSettingsController {
         errors,
         owner: desk.editor.role === 'owner',
         locales: LOCALES.map((locale) => ({ value: locale, selected: locale === form.locale })),
+        images: (['logo', 'favicon'] as const).map((name) => ({
+          name,
+          value: form[name],
+          error: errors[name],
+        })),
         commentsAccess: COMMENTS_ACCESS.map((value) => ({ value, selected: value === form.comments })),
         commentModerations: COMMENT_MODERATION.map((value) => ({
           value,

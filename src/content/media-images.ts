@@ -45,6 +45,16 @@ export function mediaAddress(origin: string, image: Omit<MediaImage, 'base'>): s
   return `${origin}/media/${image.id}/${image.width}x${image.height}.${image.ext}`;
 }
 
+/** The address an image was read from, whole again. */
+export function addressOf(image: MediaImage): string {
+  return `${image.base}/${image.width}x${image.height}.${image.ext}`;
+}
+
+/** The smallest stored file of an image: an icon, a logo. */
+export function smallestFile(image: MediaImage): string {
+  return `${image.base}/${storedWidths(image.width)[0] ?? image.width}.${image.ext}`;
+}
+
 /** The widths stored for an original of this width: the standard ones below it, and its own up to the largest. */
 export function storedWidths(originalWidth: number): number[] {
   const largest = Math.min(originalWidth, LARGEST_WIDTH);

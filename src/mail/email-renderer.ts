@@ -1,3 +1,4 @@
+import { smallestFile } from '../content/media-images.js';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -153,6 +154,7 @@ export class EmailRenderer implements OnModuleInit {
         name: publication.name,
         url: this.config.publicUrl,
         postalAddress: publication.postalAddress,
+        logo: publication.logo ? smallestFile(publication.logo) : undefined,
       },
     });
     // Strict validation throws with the list of problems; older releases returned them.

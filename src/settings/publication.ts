@@ -2,6 +2,7 @@ import { LOCALES, type PublicationEnvironment } from '../config/app-config.js';
 import { normaliseEmail } from '../lib/email-address.js';
 import { isSingleLine } from '../lib/single-line.js';
 import { isValidTimeZone } from '../lib/time-zone.js';
+import { addressOf, mediaImage, type MediaImage } from '../content/media-images.js';
 
 /** A link of the blog's navigation: what it says, and where it goes (a path of the blog, or a URL). */
 export interface NavigationLink {
@@ -21,6 +22,10 @@ export interface Publication extends PublicationEnvironment {
   readonly navigation: readonly NavigationLink[];
   /** A line for the blog's footer. */
   readonly footer: string;
+  /** An uploaded image (its /media address) shown beside the name on the blog and atop emails. */
+  readonly logo: MediaImage | undefined;
+  /** An uploaded image for the browser's tab; the theme's own icon without one. */
+  readonly favicon: MediaImage | undefined;
   /** Who may comment: every signed-in member, premium members only, or nobody. */
   readonly comments: CommentsAccess;
   /** `pre`: a comment shows once an editor approves it; `post`: at once, an editor may hide it. */
@@ -40,6 +45,8 @@ export const PUBLICATION_FIELDS = [
   'tagline',
   'description',
   'accent_colour',
+  'logo',
+  'favicon',
   'navigation',
   'footer',
   'sender_name',
@@ -69,7 +76,8 @@ export type PublicationProblem =
   | 'locale'
   | 'time-zone'
   | 'number'
-  | 'choice';
+  | 'choice'
+  | 'image';
 
 export const PUBLICATION_LIMITS = {
   name: 120,
@@ -135,6 +143,8 @@ export function publicationDefaults(environment: PublicationEnvironment): Public
     ...environment,
     tagline: environment.description,
     accentColour: undefined,
+    logo: undefined,
+    favicon: undefined,
     navigation: [],
     footer: '',
     comments: 'all',
@@ -150,6 +160,8 @@ export function publicationForm(publication: Publication): PublicationForm {
     tagline: publication.tagline,
     description: publication.description,
     accent_colour: publication.accentColour ?? '',
+    logo: publication.logo ? addressOf(publication.logo) : '',
+    favicon: publication.favicon ? addressOf(publication.favicon) : '',
     navigation: navigationText(publication.navigation),
     footer: publication.footer,
     sender_name: publication.mailFrom.name,
@@ -209,6 +221,15 @@ export function checkPublication(form: PublicationForm): PublicationCheck {
   const replyTo = address('reply_to', false);
   const accent = form.accent_colour.trim().toLowerCase();
   if (accent !== '' && !/^#[0-9a-f]{6}$/.test(accent)) problems.accent_colour = 'colour';
+  const image = (field: PublicationField): MediaImage | undefined => {
+    const address = form[field].trim();
+    if (address === '') return undefined;
+    const found = mediaImage(address);
+    if (!found) problems[field] = 'image';
+    return found;
+  };
+  const logo = image('logo');
+  const favicon = image('favicon');
   const navigation = parseNavigation(form.navigation.replace(/\r\n?/g, '\n'));
   if (typeof navigation === 'string') problems.navigation = navigation;
   const locale = LOCALES.find((known) => known === form.locale.trim());
@@ -250,6 +271,8 @@ export function checkPublication(form: PublicationForm): PublicationCheck {
       tagline,
       description,
       accentColour: accent === '' ? undefined : accent,
+      logo,
+      favicon,
       navigation,
       footer,
       mailFrom: { name: senderName, address: senderAddress },

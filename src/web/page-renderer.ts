@@ -1,3 +1,4 @@
+import { smallestFile } from '../content/media-images.js';
 import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import Handlebars from 'handlebars';
@@ -172,7 +173,13 @@ export class PageRenderer {
         lang: publication.locale,
         ogLocale: OG_LOCALE[publication.locale],
         stylesheet: this.stylesheetPath,
-        icon: this.iconPath,
+        icon: publication.favicon ? smallestFile(publication.favicon) : this.iconPath,
+        iconType: publication.favicon
+          ? publication.favicon.ext === 'png'
+            ? 'image/png'
+            : 'image/jpeg'
+          : 'image/svg+xml',
+        logo: publication.logo ? smallestFile(publication.logo) : undefined,
       },
       head,
     };

@@ -125,14 +125,16 @@ document.addEventListener('DOMContentLoaded', () => {
   if (form) setUpImport(form);
 });
 
-// The article editor's image: uploaded with its description, then its Markdown put where the
-// cursor is in the body, and the preview shown again.
+// An image uploaded from the desk with its description: in the article editor, its Markdown is
+// put where the cursor is in the body and the preview shown again; in the settings (a box with
+// data-target), its address fills the field it is for.
 document.addEventListener('click', async (event) => {
   const button = event.target.closest && event.target.closest('[data-image-insert]');
   if (!button) return;
   const box = button.closest('[data-upload]');
   const file = box.querySelector('[data-image-file]').files[0];
-  const alt = box.querySelector('[data-image-alt]').value.trim();
+  const altField = box.querySelector('[data-image-alt]');
+  const alt = altField ? altField.value.trim() : box.dataset.alt || '';
   const error = box.querySelector('[data-image-error]');
   error.hidden = true;
   if (!file || !alt) {
@@ -154,13 +156,17 @@ document.addEventListener('click', async (event) => {
       error.hidden = false;
       return;
     }
-    const { markdown } = await answer.json();
+    const { markdown, address } = await answer.json();
+    box.querySelector('[data-image-file]').value = '';
+    if (box.dataset.target) {
+      document.getElementById(box.dataset.target).value = address;
+      return;
+    }
     const body = document.getElementById('body_md');
     const at = body.selectionStart ?? body.value.length;
     body.setRangeText(`\n\n${markdown}\n\n`, at, body.selectionEnd ?? at, 'end');
     body.dispatchEvent(new Event('input', { bubbles: true }));
-    box.querySelector('[data-image-file]').value = '';
-    box.querySelector('[data-image-alt]').value = '';
+    altField.value = '';
   } finally {
     button.disabled = false;
   }
