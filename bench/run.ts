@@ -231,6 +231,8 @@ if (page) {
         ['stranger (page cache)', page.anonymous],
         ['premium member (rendered)', page.premium_member],
         ['click redirect (302)', page.click_redirect],
+        ['front page (page cache)', page.home],
+        ['search "qaryatayn" (rendered)', page.search],
       ] as const
     ).map(
       ([who, load]) =>

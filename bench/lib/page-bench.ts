@@ -39,6 +39,10 @@ export interface PageResult {
   readonly premium_member: PageLoad;
   /** A reader's click on a link of an edition: the 302 of /r/<token>, against a bare 302. */
   readonly click_redirect: PageLoad;
+  /** The front page for a stranger (the page cache serves it). */
+  readonly home: PageLoad;
+  /** A search for a stranger: full-text search in the database, rendered at every request. */
+  readonly search: PageLoad;
 }
 
 async function load(
@@ -213,6 +217,7 @@ export async function pageBench(
         const full = page.includes(CANARY_MARK);
         if (full !== (headers.cookie !== undefined))
           throw new Error(`The ${name} page ${full ? 'holds' : 'lacks'} the text after the cut`);
+        if (response.status !== 200) throw new Error(`The ${name} page answered ${response.status}`);
       }
       const bare = await bareServer(dir, `${name}.html`, page, location);
       bares.push(bare.child);
@@ -250,6 +255,8 @@ export async function pageBench(
       anonymous: await measure('anonymous', {}),
       premium_member: await measure('premium-member', { cookie }),
       click_redirect: await measure('click', {}, click.path),
+      home: await measure('home', {}, '/'),
+      search: await measure('search', {}, '/search?q=qaryatayn'),
     };
   } finally {
     for (const child of bares) child.kill('SIGTERM');
