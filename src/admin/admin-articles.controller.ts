@@ -15,7 +15,6 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CreateArticleDto } from '../articles/dto/article-input.dto.js';
 import { ArticleImporter } from '../articles/article-importer.js';
-import { InvalidInputException } from '../http/api-error.js';
 import { TakesBody } from '../http/request-bodies.js';
 import { ImportProgress } from './import-progress.js';
 import { ArticlesService } from '../articles/articles.service.js';
@@ -28,7 +27,7 @@ import { parsePublicationTime } from '../lib/publication-time.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { deskProblem, formProblems, problemsByField } from './desk-form-errors.js';
+import { formProblems, problemsByField } from './desk-form-errors.js';
 import {
   type ArticleFormValues,
   articleInput,
@@ -95,16 +94,9 @@ export class AdminArticlesController {
     const file = await this.progress.receive(desk.editor.id, request, one(query.id));
     const chunks: Buffer[] = [];
     for await (const chunk of file) chunks.push(chunk as Buffer);
-    try {
-      const report = await this.importer.import(Buffer.concat(chunks).toString('utf8'));
-      await this.renderer.sendFragment(reply, 'article-import-report', { report });
-    } catch (error) {
-      // A file that is no export nor feed imports nothing: say why where the report goes.
-      if (!(error instanceof InvalidInputException)) throw error;
-      const [problem] = error.problems;
-      const failure = problem ? deskProblem(problem, this.renderer.t) : this.renderer.t.problem_invalid;
-      await this.renderer.sendFragment(reply, 'article-import-report', { failure }, 400);
-    }
+    await this.renderer.sendReport(reply, 'article-import-report', () =>
+      this.importer.import(Buffer.concat(chunks).toString('utf8')),
+    );
   }
 
   @Get('import/:importId')

@@ -20,7 +20,7 @@ import { deskProblem } from './desk-form-errors.js';
 import { shownStatus } from './edition-views.js';
 import type { EditionRow } from '../database/schema.js';
 import { sendHtml } from './desk-http.js';
-import type { FieldProblem } from '../http/api-error.js';
+import { type FieldProblem, InvalidInputException } from '../http/api-error.js';
 
 export const ADMIN_PAGES = [
   'sign-in',
@@ -232,6 +232,25 @@ export class AdminRenderer {
     // Asked only for a signed-in editor; an error page made while the database is away still shows.
     const pendingComments = view.desk ? await this.comments.pendingCount().catch(() => 0) : 0;
     await sendHtml(reply, this.page(name, view, data, pendingComments), status);
+  }
+
+  /**
+   * An import's report as a fragment; a file refused whole (a wrong header, no feed) imports
+   * nothing, and the fragment says why where the report would go.
+   */
+  async sendReport(
+    reply: FastifyReply,
+    name: AdminFragment,
+    importing: () => Promise<object>,
+  ): Promise<void> {
+    try {
+      await this.sendFragment(reply, name, { report: await importing() });
+    } catch (error) {
+      if (!(error instanceof InvalidInputException)) throw error;
+      const [problem] = error.problems;
+      const failure = problem ? deskProblem(problem, this.t) : this.t.problem_invalid;
+      await this.sendFragment(reply, name, { failure }, 400);
+    }
   }
 
   /** Answers with a fragment that htmx swaps into the page. */

@@ -37,7 +37,6 @@ import { fill } from '../i18n/admin-messages.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
-import { deskProblem } from './desk-form-errors.js';
 import { many, one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
 import { ImportProgress } from './import-progress.js';
@@ -245,16 +244,7 @@ export class AdminSubscribersController {
       throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`, 'csv');
     }
     const counter = await this.progress.receive(desk.editor.id, request, one(query.id));
-    try {
-      const report = await this.importer.import(counter);
-      await this.renderer.sendFragment(reply, 'import-report', { report });
-    } catch (error) {
-      // A file refused whole (a wrong header row) imports nothing: say why where the report goes.
-      if (!(error instanceof InvalidInputException)) throw error;
-      const [problem] = error.problems;
-      const failure = problem ? deskProblem(problem, this.renderer.t) : this.renderer.t.problem_invalid;
-      await this.renderer.sendFragment(reply, 'import-report', { failure }, 400);
-    }
+    await this.renderer.sendReport(reply, 'import-report', () => this.importer.import(counter));
   }
 
   @Get('import/:importId')

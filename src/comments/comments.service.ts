@@ -87,14 +87,7 @@ export class CommentsService {
 
   /** The comments an article's page shows, oldest first, replies under what they answer. */
   forArticle(articleId: string): Promise<ArticleComments> {
-    const kept = this.shown.get(articleId);
-    if (kept) return kept;
-    const asked = this.repository.shownOn(articleId).then(threadsOf);
-    this.shown.set(articleId, asked);
-    asked.catch(() => {
-      this.shown.delete(articleId);
-    });
-    return asked;
+    return this.shown.remember(articleId, () => this.repository.shownOn(articleId).then(threadsOf));
   }
 
   /** How many comments each article shows, for the cards of a list. */

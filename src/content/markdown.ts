@@ -48,6 +48,14 @@ const MARKED_FOR = markedFor(false);
 const COMMENT_MARKED_FOR = markedFor(true);
 const marked = MARKED_FOR.en;
 
+/** No javascript:, data: or vbscript: anywhere, including relative-looking tricks; unknown tags go. */
+const SAFE_ADDRESSES = {
+  allowedSchemes: ['http', 'https', 'mailto'],
+  allowedSchemesByTag: {},
+  allowProtocolRelative: false,
+  disallowedTagsMode: 'discard',
+} as const satisfies sanitizeHtml.IOptions;
+
 const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [
     ...sanitizeHtml.defaults.allowedTags,
@@ -71,11 +79,8 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
     code: ['class'],
   },
   allowedClasses: { code: [/^language-[\w-]+$/] },
-  // No javascript:, data: or vbscript: anywhere, including relative-looking tricks.
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesByTag: {},
-  allowProtocolRelative: false,
-  disallowedTagsMode: 'discard',
+  ...SAFE_ADDRESSES,
+  allowedSchemes: [...SAFE_ADDRESSES.allowedSchemes],
   transformTags: {
     a: (tagName, attribs) => ({
       tagName,
@@ -100,10 +105,8 @@ export function renderMarkdown(markdown: string, locale: Locale): string {
 const COMMENT_SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: ['p', 'br', 'em', 'strong', 'del', 'a', 'code', 'pre', 'blockquote', 'ul', 'ol', 'li'],
   allowedAttributes: { a: ['href', 'rel'] },
-  allowedSchemes: ['http', 'https', 'mailto'],
-  allowedSchemesByTag: {},
-  allowProtocolRelative: false,
-  disallowedTagsMode: 'discard',
+  ...SAFE_ADDRESSES,
+  allowedSchemes: [...SAFE_ADDRESSES.allowedSchemes],
   transformTags: {
     a: (tagName, attribs) => ({
       tagName,

@@ -27,6 +27,22 @@ export class ExpiringCache<V> {
     this.entries.set(key, { value, expires: now + this.ttlMs });
   }
 
+  /**
+   * The value kept under `key`, or the one `make` gives, kept: a promise is kept while it runs, so
+   * that readers arriving together share one query; one that fails is forgotten.
+   */
+  remember(key: string, make: () => V): V {
+    const kept = this.get(key);
+    if (kept !== undefined) return kept;
+    const made = make();
+    this.set(key, made);
+    if (made instanceof Promise)
+      made.catch(() => {
+        this.delete(key);
+      });
+    return made;
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
   }

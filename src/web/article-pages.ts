@@ -75,17 +75,11 @@ export class ArticlePages {
    * request, neither asks the database nor reads the whole body again.
    */
   private surroundings(row: ArticleRow): Promise<ArticleSurroundings> {
-    const key = `${row.id}:${row.updatedAt.getTime()}`;
-    const kept = this.around.get(key);
-    if (kept) return kept;
-    const asked = this.articles
-      .neighbours(row)
-      .then((neighbours) => ({ neighbours, readingMinutes: readingMinutes(row) }));
-    this.around.set(key, asked);
-    asked.catch(() => {
-      this.around.delete(key);
-    });
-    return asked;
+    return this.around.remember(`${row.id}:${row.updatedAt.getTime()}`, () =>
+      this.articles
+        .neighbours(row)
+        .then((neighbours) => ({ neighbours, readingMinutes: readingMinutes(row) })),
+    );
   }
 
   /** The article as its reader may read it: in full for premium readers, else up to the cut. */
