@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, launchChromium, VIEWPORTS, watch } from './helpers/browser.js';
+import { ARTIFACTS, launchChromium, screenshotBoth, VIEWPORTS, watch } from './helpers/browser.js';
 import { OWNER } from './helpers/desk.js';
 import { freePort } from './helpers/net.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -94,6 +94,8 @@ describe('the desk on a phone', () => {
         '({ page: document.documentElement.scrollWidth, screen: window.innerWidth })',
       );
       expect({ url, ...width }).toEqual({ url, page: width.screen, screen: width.screen });
+      // Each page as an editor sees it, on a phone and on a desk.
+      await screenshotBoth(page, `desk-page${url.replace(/\//g, '-')}`);
     }
     expect(problems).toEqual([]);
   });

@@ -4,7 +4,7 @@ import { load } from 'cheerio';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { csrfOf, DeskClient } from './helpers/desk.js';
-import { startTestApp, type TestApp } from './helpers/test-app.js';
+import { startTestApp, TEST_TOKEN, type TestApp } from './helpers/test-app.js';
 
 let t: TestApp;
 let desk: DeskClient;
@@ -120,6 +120,32 @@ describe('images in articles', () => {
     // Its proportions kept: scaled with the width, or left to the client (`auto`, as the CSS inliner writes it).
     expect(['920', 'auto']).toContain(emailImg.attr('height'));
     expect(emailImg.attr('src')).toMatch(/^https:\/\/blog\.example\.test\/media\//);
+  });
+
+  it('takes the same upload through the editor API, with a token that may write', async () => {
+    const uploaded = await t.request({
+      method: 'POST',
+      url: `/api/media?alt=${encodeURIComponent('Le même monastère')}`,
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'image/jpeg' },
+      payload: await photo(),
+    });
+    expect(uploaded.statusCode).toBe(201);
+    expect(uploaded.json<{ address: string }>().address).toBe(address);
+    const anonymous = await t.request({
+      method: 'POST',
+      url: '/api/media?alt=x',
+      headers: { 'content-type': 'image/jpeg' },
+      payload: await photo(),
+    });
+    expect(anonymous.statusCode).toBe(401);
+    const noAlt = await t.request({
+      method: 'POST',
+      url: '/api/media',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'image/jpeg' },
+      payload: await photo(),
+    });
+    expect(noAlt.statusCode).toBe(400);
+    expect(noAlt.json().details[0]).toMatchObject({ field: 'alt', code: 'isNotBlank' });
   });
 
   it('refuses an article whose image has no description, through the API and on the desk', async () => {

@@ -16,7 +16,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CreateArticleDto } from '../articles/dto/article-input.dto.js';
 import { ArticleImporter } from '../articles/article-importer.js';
 import { TakesBody } from '../http/request-bodies.js';
-import { ImportProgress } from './import-progress.js';
+import { ImportProgress, XML_FILE } from './import-progress.js';
 import { ArticlesService } from '../articles/articles.service.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -91,7 +91,7 @@ export class AdminArticlesController {
     @Query() query: Form,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const file = await this.progress.receive(desk.editor.id, request, one(query.id));
+    const file = await this.progress.receive(desk.editor.id, request, one(query.id), XML_FILE);
     const chunks: Buffer[] = [];
     for await (const chunk of file) chunks.push(chunk as Buffer);
     await this.renderer.sendReport(reply, 'article-import-report', () =>

@@ -39,7 +39,7 @@ import { Desk, type DeskContext } from './desk-context.js';
 import { DeskExceptionFilter } from './desk-exception.filter.js';
 import { many, one, seeOther } from './desk-http.js';
 import { DeskSessionGuard } from './desk-session.guard.js';
-import { ImportProgress } from './import-progress.js';
+import { CSV_FILE, ImportProgress } from './import-progress.js';
 import { SubscriberHistory } from './subscriber-history.js';
 
 type Form = Record<string, unknown>;
@@ -239,11 +239,7 @@ export class AdminSubscribersController {
     @Query() query: Form,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const type = request.headers['content-type'] ?? '';
-    if (!/^(text|application)\/csv\b/.test(type)) {
-      throw InvalidInputException.field('content-type', `must be text/csv, got "${type || 'none'}"`, 'csv');
-    }
-    const counter = await this.progress.receive(desk.editor.id, request, one(query.id));
+    const counter = await this.progress.receive(desk.editor.id, request, one(query.id), CSV_FILE);
     await this.renderer.sendReport(reply, 'import-report', () => this.importer.import(counter));
   }
 

@@ -17,6 +17,20 @@ export interface ImportProgressState {
 /** How often progress is written to Redis while a file is read. */
 const WRITE_EVERY_MS = 200;
 const KEEP_SECONDS = 3600;
+/** The kind of file an import takes: its content types, as said in a refusal, and the refusal's code. */
+export interface ImportFile {
+  readonly types: RegExp;
+  readonly name: string;
+  readonly code: string;
+}
+
+export const CSV_FILE: ImportFile = { types: /^(?:text|application)\/csv\b/, name: 'text/csv', code: 'csv' };
+export const XML_FILE: ImportFile = {
+  types: /^(?:application|text)\/(?:(?:rss|atom)\+)?xml\b/,
+  name: 'application/xml (or RSS or Atom)',
+  code: 'xml-type',
+};
+
 /** The id a page gives its import, to poll it by. */
 const IMPORT_ID = /^[A-Za-z0-9-]{8,64}$/;
 
@@ -75,7 +89,20 @@ export class ImportProgress {
    * An upload's body, counted as it goes by under the import id the page chose (`?id=`), for the
    * page to poll while this request runs. A client that goes away mid-upload ends it with an error.
    */
-  async receive(editorId: string, request: FastifyRequest, importId: unknown): Promise<Readable> {
+  async receive(
+    editorId: string,
+    request: FastifyRequest,
+    importId: unknown,
+    file: ImportFile,
+  ): Promise<Readable> {
+    const type = request.headers['content-type'] ?? '';
+    // Only a file of the kind expected arrives as a stream; a form or JSON body is no import.
+    if (!file.types.test(type) || typeof (request.body as Readable | undefined)?.pipe !== 'function')
+      throw InvalidInputException.field(
+        'content-type',
+        `must be ${file.name}, got "${type || 'none'}"`,
+        file.code,
+      );
     const id = typeof importId === 'string' ? importId : '';
     if (!IMPORT_ID.test(id))
       throw InvalidInputException.field('id', 'must be 8 to 64 letters, digits or hyphens');

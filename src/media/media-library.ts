@@ -7,6 +7,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { mediaAddress, type MediaImage, storedWidths } from '../content/media-images.js';
 import { InvalidInputException } from '../http/api-error.js';
+import { isSingleLine } from '../lib/single-line.js';
 
 /** What an upload may be: the formats browsers and cameras give (HEIC is converted by phones). */
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff']);
@@ -22,6 +23,14 @@ export interface StoredImage {
   readonly height: number;
 }
 
+/** The longest description an image may have: a sentence or two. */
+const ALT_MAX = 300;
+
+/** An image stored with its description, and the Markdown that shows it. */
+export interface DescribedImage extends StoredImage {
+  readonly markdown: string;
+}
+
 /**
  * Images uploaded on the desk, stored under DATA_DIR/media/<id>/ at each width a page may ask for,
  * in their own format and in WebP. Turned upright and stripped of their metadata (a photo's EXIF
@@ -35,6 +44,25 @@ export class MediaLibrary {
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     this.root = path.join(config.dataDir, 'media');
+  }
+
+  /**
+   * An upload from an editor (the desk's article editor, the API): its description checked first,
+   * since every image an article shows needs one, then the image stored.
+   */
+  async upload(body: unknown, altParam: unknown): Promise<DescribedImage> {
+    const alt = (typeof altParam === 'string' ? altParam : '').trim();
+    if (alt === '') throw InvalidInputException.field('alt', 'describe the image', 'isNotBlank');
+    if (alt.length > ALT_MAX || !isSingleLine(alt) || /[[\]]/.test(alt))
+      throw InvalidInputException.field(
+        'alt',
+        `one line of at most ${ALT_MAX} characters, without brackets`,
+        'alt',
+      );
+    if (!Buffer.isBuffer(body) || body.length === 0)
+      throw InvalidInputException.field('file', 'send the image as the body (image/*)', 'image-format');
+    const stored = await this.store(body);
+    return { ...stored, markdown: `![${alt}](${stored.address})` };
   }
 
   async store(bytes: Buffer): Promise<StoredImage> {
