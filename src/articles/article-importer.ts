@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { XMLParser } from 'fast-xml-parser';
-import TurndownService from 'turndown';
+import type { XMLParser } from 'fast-xml-parser';
+import type TurndownService from 'turndown';
 import { plainText, truncateText } from '../content/markdown.js';
 import { SLUG_MAX_LENGTH, SLUG_PATTERN, slugify } from '../lib/slug.js';
 import { MediaLibrary } from '../media/media-library.js';
@@ -196,17 +196,28 @@ function atomItems(feed: Node): ImportedItem[] {
 @Injectable()
 export class ArticleImporter {
   private readonly logger = new Logger('ArticleImporter');
-  private readonly turndown: TurndownService;
+  /** The XML reader and the HTML converter, loaded at the first import: a start need not pay for them. */
+  private tools:
+    Promise<{ readonly turndown: TurndownService; readonly Parser: typeof XMLParser }> | undefined;
   private conversion: Conversion = { stored: new Map(), described: 0, title: '' };
 
   constructor(
     @Inject(ArticlesService) private readonly articles: ArticlesService,
     @Inject(ArticlesRepository) private readonly repository: ArticlesRepository,
     @Inject(MediaLibrary) private readonly media: MediaLibrary,
-  ) {
-    this.turndown = new TurndownService({ headingStyle: 'atx', codeBlockStyle: 'fenced', emDelimiter: '*' });
-    this.turndown.remove(['script', 'style', 'iframe', 'object', 'embed', 'form']);
-    this.turndown.addRule('image', {
+  ) {}
+
+  private load() {
+    this.tools ??= Promise.all([import('turndown'), import('fast-xml-parser')]).then(
+      ([{ default: Turndown }, { XMLParser: Parser }]) => ({ turndown: this.converter(Turndown), Parser }),
+    );
+    return this.tools;
+  }
+
+  private converter(Turndown: typeof TurndownService): TurndownService {
+    const turndown = new Turndown({ headingStyle: 'atx', codeBlockStyle: 'fenced', emDelimiter: '*' });
+    turndown.remove(['script', 'style', 'iframe', 'object', 'embed', 'form']);
+    turndown.addRule('image', {
       filter: 'img',
       replacement: (_content, node) => {
         const element = node as unknown as { getAttribute(name: string): string | null };
@@ -227,13 +238,15 @@ export class ArticleImporter {
         return `![${alt}](${source})`;
       },
     });
+    return turndown;
   }
 
   async import(xml: string): Promise<ArticleImportReport> {
-    const { format, items } = this.read(xml);
+    const { turndown, Parser } = await this.load();
+    const { format, items } = this.read(xml, Parser);
     const report: ArticleImportReport = { format, imported: 0, drafts: 0, skipped: 0, refused: 0, lines: [] };
     for (const [index, item] of items.entries()) {
-      const line = await this.importOne(item, index + 1);
+      const line = await this.importOne(item, index + 1, turndown);
       report.lines.push(line);
       if (line.outcome === 'imported') report.imported += 1;
       else if (line.outcome === 'draft') report.drafts += 1;
@@ -245,8 +258,11 @@ export class ArticleImporter {
   }
 
   /** The file's format and items; a file that is none of the three refuses the whole import. */
-  private read(xml: string): { format: ArticleImportFormat; items: ImportedItem[] } {
-    const parser = new XMLParser({
+  private read(
+    xml: string,
+    Parser: typeof XMLParser,
+  ): { format: ArticleImportFormat; items: ImportedItem[] } {
+    const parser = new Parser({
       ignoreAttributes: false,
       attributeNamePrefix: '@_',
       // Entities declared in the file itself are never expanded: no billion laughs.
@@ -280,7 +296,11 @@ export class ArticleImporter {
     );
   }
 
-  private async importOne(item: ImportedItem, number: number): Promise<ArticleImportLine> {
+  private async importOne(
+    item: ImportedItem,
+    number: number,
+    turndown: TurndownService,
+  ): Promise<ArticleImportLine> {
     const title = truncateText(item.title.replace(/\s+/g, ' '), 300);
     const line = { item: number, title };
     if (item.kind === 'other') return { ...line, outcome: 'skipped', code: 'not-a-post' };
@@ -289,7 +309,7 @@ export class ArticleImporter {
     if (!SLUG_PATTERN.test(slug)) return { ...line, outcome: 'refused', code: 'invalid', detail: 'slug' };
     if ((await this.repository.slugsLike(slug)).has(slug))
       return { ...line, outcome: 'skipped', code: 'exists', detail: slug };
-    const { markdown, described } = await this.markdownOf(item.html, title);
+    const { markdown, described } = await this.markdownOf(item.html, title, turndown);
     const input = {
       title,
       slug,
@@ -330,7 +350,11 @@ export class ArticleImporter {
    * The post's HTML as Markdown. An image embedded in the file (a data: address) is stored as an
    * upload; one without a description gets its file's name as one, counted for the report.
    */
-  private async markdownOf(html: string, title: string): Promise<{ markdown: string; described: number }> {
+  private async markdownOf(
+    html: string,
+    title: string,
+    turndown: TurndownService,
+  ): Promise<{ markdown: string; described: number }> {
     const stored = new Map<string, string>();
     for (const match of html.matchAll(/<img\b[^>]*\bsrc="(data:[^"]+)"/g)) {
       const source = match[1] ?? '';
@@ -353,7 +377,7 @@ export class ArticleImporter {
           .join('\n');
     // Turndown runs synchronously: no other post's conversion can come between.
     this.conversion = { stored, described: 0, title: title.replace(/[[\]]/g, '') };
-    const markdown = this.turndown
+    const markdown = turndown
       .turndown(paragraphs.replace(MORE, `<p>${MORE_PLACEHOLDER}</p>`))
       .replace(new RegExp(`^${MORE_PLACEHOLDER}$`, 'm'), '<!--more-->')
       .trim();

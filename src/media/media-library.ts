@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import sharp, { type Metadata } from 'sharp';
+import type { default as Sharp, Metadata } from 'sharp';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { mediaAddress, type MediaImage, storedWidths } from '../content/media-images.js';
@@ -65,7 +65,11 @@ export class MediaLibrary {
     return { ...stored, markdown: `![${alt}](${stored.address})` };
   }
 
+  /** sharp and its libvips, loaded at the first image: a start need not pay for them. */
+  private sharp: Promise<{ default: typeof Sharp }> | undefined;
+
   async store(bytes: Buffer): Promise<StoredImage> {
+    const { default: sharp } = await (this.sharp ??= import('sharp'));
     const id = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
     let metadata: Metadata;
     try {
