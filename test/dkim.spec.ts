@@ -2,11 +2,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { load } from 'cheerio';
+import { eq } from 'drizzle-orm';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { settings } from '../src/database/schema.js';
 import { seedAudience } from './helpers/audience.js';
+import { DeskClient, settingsForm } from './helpers/desk.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
-import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
+import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 const SELECTOR = 'depeche2026';
@@ -112,5 +116,55 @@ describe('DKIM signing', () => {
     const [mail] = await sink.waitFor('dkim-confirm@exemple.fr');
     const [signature] = (await dkimVerify(mail!.raw, { resolver })).results;
     expect(signature?.status.result).toBe('pass');
+  });
+
+  it('keeps the sender chosen on the desk of the domain DKIM signs for', async () => {
+    const desk = new DeskClient(t);
+    await desk.setUp();
+    const before = load((await desk.get('/admin/settings')).body);
+    expect(before('#sender_address-hint').text()).toBe(
+      `DKIM signe pour ${DOMAIN}\u00a0: une adresse de ce domaine ou d’un de ses sous-domaines.`,
+    );
+    expect(load((await desk.get('/admin')).body)('[data-step="dkim"]').hasClass('checklist__step--done')).toBe(
+      true,
+    );
+
+    // Another domain: every message would fail DMARC, so the form says so and nothing is stored.
+    const refused = await desk.post(
+      '/admin/settings',
+      await settingsForm(desk, { sender_address: 'lettre@autre-domaine.example' }),
+    );
+    expect(refused.statusCode).toBe(400);
+    const page = load(refused.body);
+    expect(page('#sender_address-error').text()).toBe(
+      'DKIM signe pour un autre domaine\u00a0: les messageries prendraient ces e-mails pour une usurpation.',
+    );
+    expect(page('input[name="sender_address"]').attr('value')).toBe('lettre@autre-domaine.example');
+    expect(await t.database.db.select().from(settings)).toEqual([]);
+
+    // A subdomain aligns (DMARC's relaxed mode): taken, and the next message is signed and from it.
+    const saved = await desk.post(
+      '/admin/settings',
+      await settingsForm(desk, { sender_address: 'lettre@news.blog.example.test' }),
+    );
+    expect(saved.statusCode).toBe(303);
+    await t.request({ method: 'POST', url: '/subscribe', payload: { email: 'dkim-aligned@exemple.fr' } });
+    const [mail] = await sink.waitFor('dkim-aligned@exemple.fr');
+    expect(mail!.parsed.from?.value[0]?.address).toBe('lettre@news.blog.example.test');
+    const [signature] = (await dkimVerify(mail!.raw, { resolver })).results;
+    expect(signature?.status.result).toBe('pass');
+
+    // A sender stored before DKIM_DOMAIN changed: the checklist asks for one of the new domain.
+    await t.database.db
+      .update(settings)
+      .set({ value: 'lettre@ailleurs.example' })
+      .where(eq(settings.key, 'publication.sender_address'));
+    const misaligned = await eventually(async () => {
+      const dashboard = load((await desk.get('/admin')).body);
+      const step = dashboard('[data-step="dkim-sender"]');
+      return step.length > 0 ? step : undefined;
+    });
+    expect(misaligned.find('a').attr('href')).toBe('/admin/settings');
+    expect(misaligned.text()).toContain('Choisir un expéditeur du domaine que DKIM signe');
   });
 });

@@ -2,32 +2,12 @@ import { load } from 'cheerio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { settings } from '../src/database/schema.js';
 import sharp from 'sharp';
-import { csrfOf, DeskClient } from './helpers/desk.js';
+import { csrfOf, DeskClient, settingsForm } from './helpers/desk.js';
 import { eventually, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { sameDeployment, startTestApp, type TestApp } from './helpers/test-app.js';
 import { testEngine } from './helpers/test-database.js';
 
 const EDITOR = { email: 'pierre@exemple.fr', name: 'Pierre Rédacteur', password: 'another horse battery' };
-
-/** Everything the form sends, as the desk shows it for this publication, with some fields changed. */
-async function settingsForm(
-  desk: DeskClient,
-  changes: Record<string, string>,
-): Promise<Record<string, string>> {
-  const page = load((await desk.get('/admin/settings')).body);
-  const fields: Record<string, string> = {};
-  page('form[action="/admin/settings"] [name]').each((_, element) => {
-    const field = page(element);
-    const name = field.attr('name') ?? '';
-    fields[name] =
-      element.tagName === 'textarea'
-        ? field.text()
-        : element.tagName === 'select'
-          ? (field.find('option[selected]').attr('value') ?? '')
-          : (field.attr('value') ?? '');
-  });
-  return { ...fields, ...changes };
-}
 
 const CHANGES = {
   name: 'L’Observatoire du Levant',

@@ -11,6 +11,7 @@ import {
   publicationForm,
   type PublicationProblem,
 } from '../settings/publication.js';
+import { fill } from '../i18n/messages.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
 import { AdminRenderer } from './admin-renderer.js';
 import { Desk, type DeskContext } from './desk-context.js';
@@ -96,6 +97,10 @@ export class AdminSettingsController {
           value,
           selected: value === form.comment_moderation,
         })),
+        senderHint:
+          this.publication.signingDomain === undefined
+            ? this.renderer.t.settingsSenderHint
+            : fill(this.renderer.t.settingsSenderHintDkim, { domain: this.publication.signingDomain }),
         timeZones: TIME_ZONES,
         limits: PUBLICATION_LIMITS,
       },

@@ -52,7 +52,7 @@ export interface TierTotals {
 
 /** A step of a new publication's set-up, and whether it is done. */
 export interface FirstRunStep {
-  readonly step: 'postal-address' | 'sender' | 'dkim' | 'first-article' | 'first-subscriber';
+  readonly step: 'postal-address' | 'sender' | 'dkim' | 'dkim-sender' | 'first-article' | 'first-subscriber';
   readonly done: boolean;
   /** Where on the desk it is done; DKIM is set in the environment (see the README). */
   readonly href?: string;
@@ -104,7 +104,10 @@ export class DeskDashboardService {
           normaliseEmail(sender).ok && senderDomain !== 'localhost' && !senderDomain.endsWith('.localhost'),
         href: '/admin/settings',
       },
-      { step: 'dkim', done: this.config.dkim !== undefined },
+      // DKIM is set in the environment; once on, the sender chosen on the desk must be of its domain.
+      this.config.dkim === undefined || this.publication.signsForSender(publication)
+        ? { step: 'dkim', done: this.config.dkim !== undefined }
+        : { step: 'dkim-sender', done: false, href: '/admin/settings' },
       { step: 'first-article', done: published.total > 0, href: '/admin/articles/new' },
       {
         step: 'first-subscriber',

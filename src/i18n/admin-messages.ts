@@ -388,7 +388,11 @@ const ADMIN_MESSAGES = {
     settingsSenderName: 'Nom de l’expéditeur',
     settingsSenderAddress: 'Adresse de l’expéditeur',
     settingsSenderHint:
-      'Une adresse de votre domaine, que DKIM signe (DKIM_DOMAIN) : une autre risque le dossier spam.',
+      'Une adresse de votre domaine\u00a0; sans signature DKIM (voir le README), vos e-mails risquent le dossier spam.',
+    settingsSenderHintDkim:
+      'DKIM signe pour {domain}\u00a0: une adresse de ce domaine ou d’un de ses sous-domaines.',
+    'problem_dkim-domain':
+      'DKIM signe pour un autre domaine\u00a0: les messageries prendraient ces e-mails pour une usurpation.',
     settingsReplyTo: 'Adresse de réponse (facultative)',
     settingsPostalAddress: 'Adresse postale',
     settingsPostalAddressHint: 'Au pied de chaque e-mail, comme la loi le demande aux envois commerciaux.',
@@ -492,6 +496,7 @@ const ADMIN_MESSAGES = {
     'step_postal-address': 'Indiquer l’adresse postale de la publication, au pied de chaque e-mail',
     step_sender: 'Choisir une adresse d’expéditeur de votre domaine',
     step_dkim: 'Signer les e-mails avec DKIM (DKIM_SELECTOR et DKIM_PRIVATE_KEY, voir le README)',
+    'step_dkim-sender': 'Choisir un expéditeur du domaine que DKIM signe',
     'step_first-article': 'Publier un premier article',
     'step_first-subscriber': 'Accueillir un premier abonné : le formulaire du blog, ou un import CSV',
   },
@@ -873,8 +878,9 @@ const ADMIN_MESSAGES = {
     settingsSending: 'Emails',
     settingsSenderName: 'Sender name',
     settingsSenderAddress: 'Sender address',
-    settingsSenderHint:
-      'An address of your domain, which DKIM signs (DKIM_DOMAIN): another risks the spam folder.',
+    settingsSenderHint: 'An address of your domain; without a DKIM signature (see the README), your emails risk the spam folder.',
+    settingsSenderHintDkim: 'DKIM signs for {domain}: an address of that domain or of one of its subdomains.',
+    'problem_dkim-domain': 'DKIM signs for another domain: mailboxes would take these emails for forgeries.',
     settingsReplyTo: 'Reply-To address (optional)',
     settingsPostalAddress: 'Postal address',
     settingsPostalAddressHint: 'At the foot of every email, as the law asks of commercial mail.',
@@ -976,6 +982,7 @@ const ADMIN_MESSAGES = {
     'step_postal-address': 'Give the publication’s postal address, at the foot of every email',
     step_sender: 'Choose a sender address of your own domain',
     step_dkim: 'Sign the emails with DKIM (DKIM_SELECTOR and DKIM_PRIVATE_KEY, see the README)',
+    'step_dkim-sender': 'Choose a sender of the domain DKIM signs for',
     'step_first-article': 'Publish a first article',
     'step_first-subscriber': 'Welcome a first subscriber: the blog’s form, or a CSV import',
   },

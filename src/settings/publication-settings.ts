@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { signsFor } from '../lib/domain-alignment.js';
 import {
   checkPublication,
   type PublicationCheck,
@@ -26,6 +27,8 @@ export const PUBLICATION_REFRESH_MS = 2_000;
 export class PublicationSettings implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Settings');
   private readonly defaults: Publication;
+  /** The domain DKIM signs for (the environment's): the sender must be of it. */
+  readonly signingDomain: string | undefined;
   private snapshot: Publication;
   /** The stored rows as last read: a change to any of them is a new publication. */
   private stored = '';
@@ -38,6 +41,7 @@ export class PublicationSettings implements OnModuleInit, OnModuleDestroy {
     @Inject(SettingsRepository) private readonly settings: SettingsRepository,
   ) {
     this.defaults = publicationDefaults(config.publication);
+    this.signingDomain = config.dkim?.domainName;
     this.snapshot = this.defaults;
   }
 
@@ -91,16 +95,26 @@ export class PublicationSettings implements OnModuleInit, OnModuleDestroy {
     this.listeners.push(listener);
   }
 
-  /** Checks a whole form and, when it holds, stores it and takes it at once in this process. */
+  /**
+   * Checks a whole form and, when it holds, stores it and takes it at once in this process. With
+   * DKIM on, a sender of another domain is refused: receivers would read the signature as someone
+   * else's and DMARC would fail every message.
+   */
   async save(form: PublicationForm): Promise<PublicationCheck> {
     const checked = checkPublication(form);
     if ('problems' in checked) return checked;
+    if (!this.signsForSender(checked.publication)) return { problems: { sender_address: 'dkim-domain' } };
     const clean = publicationForm(checked.publication);
     await this.settings.set(
       Object.fromEntries(PUBLICATION_FIELDS.map((field) => [storageKey(field), clean[field]])),
     );
     await this.refresh();
     return checked;
+  }
+
+  /** Whether DKIM, when on, signs for the publication's sender; the first-run checklist asks too. */
+  signsForSender(publication: Publication = this.snapshot): boolean {
+    return this.signingDomain === undefined || signsFor(this.signingDomain, publication.mailFrom.address);
   }
 
   private async refresh(): Promise<void> {

@@ -77,7 +77,8 @@ export type PublicationProblem =
   | 'time-zone'
   | 'number'
   | 'choice'
-  | 'image';
+  | 'image'
+  | 'dkim-domain';
 
 export const PUBLICATION_LIMITS = {
   name: 120,

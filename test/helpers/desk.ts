@@ -104,3 +104,23 @@ export class DeskClient {
     return this.submit('/admin/sign-in', '/admin/sign-in', { email, password, next: '/admin' });
   }
 }
+
+/** Everything the form sends, as the desk shows it for this publication, with some fields changed. */
+export async function settingsForm(
+  desk: DeskClient,
+  changes: Record<string, string>,
+): Promise<Record<string, string>> {
+  const page = load((await desk.get('/admin/settings')).body);
+  const fields: Record<string, string> = {};
+  page('form[action="/admin/settings"] [name]').each((_, element) => {
+    const field = page(element);
+    const name = field.attr('name') ?? '';
+    fields[name] =
+      element.tagName === 'textarea'
+        ? field.text()
+        : element.tagName === 'select'
+          ? (field.find('option[selected]').attr('value') ?? '')
+          : (field.attr('value') ?? '');
+  });
+  return { ...fields, ...changes };
+}
