@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleArticle } from './fixtures/sample-article.js';
+import { accessibilityProblems } from './helpers/accessibility.js';
 import { ARTIFACTS, launchChromium, screenshotBoth, VIEWPORTS, watch } from './helpers/browser.js';
 import { OWNER } from './helpers/desk.js';
 import { freePort } from './helpers/net.js';
@@ -27,6 +29,8 @@ describe('the desk on a phone', () => {
   let base: string;
   let page: Page;
   let problems: string[];
+  /** Pages opened from a list: an article, an edition and a subscriber of this publication. */
+  const detailPages: string[] = [];
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
@@ -45,9 +49,26 @@ describe('the desk on a phone', () => {
         confirmed: true,
       });
       expect(created.statusCode).toBe(201);
+      detailPages.push(`/admin/subscribers/${created.json().id}`);
     }
+    const article = (await t.api('POST', '/api/articles', sampleArticle({ access: 'premium' }))).json();
+    await t.api('POST', `/api/articles/${article.id}/publish`);
+    const edition = await t.api('POST', '/api/editions', {
+      subject: 'La lettre de la semaine',
+      article_ids: [article.id],
+    });
+    expect(edition.statusCode).toBe(201);
+    detailPages.push(
+      `/admin/articles/${article.id}`,
+      '/admin/articles/new',
+      `/admin/editions/${edition.json().id}`,
+      '/admin/editions/new',
+    );
     browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: VIEWPORTS.phone, locale: 'fr-FR' })).newPage();
+    // bypassCSP lets axe-core's script in, as an extension's would be.
+    page = await (
+      await browser.newContext({ viewport: VIEWPORTS.phone, locale: 'fr-FR', bypassCSP: true })
+    ).newPage();
     problems = watch(page);
     await page.goto(`${base}/admin/setup`);
     await page.locator('input[name="name"]').fill(OWNER.name);
@@ -97,6 +118,27 @@ describe('the desk on a phone', () => {
       // Each page as an editor sees it, on a phone and on a desk.
       await screenshotBoth(page, `desk-page${url.replace(/\//g, '-')}`);
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('passes axe-core (WCAG 2.1 A and AA) on every desk page, at phone and desk width', async () => {
+    const found: string[] = [];
+    for (const viewport of [VIEWPORTS.phone, VIEWPORTS.desktop]) {
+      await page.setViewportSize(viewport);
+      for (const url of [...DESK_PAGES, ...detailPages]) {
+        await page.goto(`${base}${url}`);
+        for (const problem of await accessibilityProblems(page))
+          found.push(`${viewport.width}px ${url}: ${problem}`);
+      }
+    }
+    // Signed out: the pages before the desk.
+    const stranger = await (await browser.newContext({ locale: 'fr-FR', bypassCSP: true })).newPage();
+    for (const url of ['/admin/sign-in', '/admin/forgot-password']) {
+      await stranger.goto(`${base}${url}`);
+      for (const problem of await accessibilityProblems(stranger)) found.push(`${url}: ${problem}`);
+    }
+    await stranger.context().close();
+    expect(found).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

@@ -125,9 +125,9 @@ describe('DKIM signing', () => {
     expect(before('#sender_address-hint').text()).toBe(
       `DKIM signe pour ${DOMAIN}\u00a0: une adresse de ce domaine ou d’un de ses sous-domaines.`,
     );
-    expect(load((await desk.get('/admin')).body)('[data-step="dkim"]').hasClass('checklist__step--done')).toBe(
-      true,
-    );
+    expect(
+      load((await desk.get('/admin')).body)('[data-step="dkim"]').hasClass('checklist__step--done'),
+    ).toBe(true);
 
     // Another domain: every message would fail DMARC, so the form says so and nothing is stored.
     const refused = await desk.post(

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleArticle } from './fixtures/sample-article.js';
+import { accessibilityProblems } from './helpers/accessibility.js';
 import { ARTIFACTS, launchChromium, screenshotBoth, VIEWPORTS, watch } from './helpers/browser.js';
 import { DeskClient } from './helpers/desk.js';
 import { addMember } from './helpers/members.js';
@@ -13,27 +13,6 @@ import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 const PATIENT = { timeout: PATIENCE_MS, interval: 100 };
 const MEMBER = 'lectrice.commente@exemple.fr';
-/** axe-core's script, put into each page the way a browser extension would. */
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  readonly id: string;
-  readonly help: string;
-  readonly nodes: readonly { readonly target: readonly string[] }[];
-}
-
-/** WCAG 2.1 A and AA problems axe finds on the page, each with the elements at fault. */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: AXE_SOURCE });
-  const violations = await page.evaluate<AxeViolation[]>(
-    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((r) => r.violations.map((v) => ({ id: v.id, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) })))`,
-  );
-  return violations.map(
-    (violation) =>
-      `${violation.id} (${violation.help}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
-  );
-}
-
 /** What every public page must have besides passing axe: one h1, a skip link, a visible focus. */
 async function structureProblems(page: Page): Promise<string[]> {
   const problems: string[] = [];

@@ -137,6 +137,7 @@ const ADMIN_MESSAGES = {
     erase: 'Effacer',
     confirmErase: 'Effacer cet abonné et toutes ses données ? Son adresse ne pourra plus être importée.',
     importCsv: 'Importer un CSV',
+    importCsvFile: 'Fichier CSV',
     importHint:
       'Colonnes : email, name, tier. Les adresses désinscrites ou effacées ne sont jamais réimportées.',
     importButton: 'Importer',
@@ -634,6 +635,7 @@ const ADMIN_MESSAGES = {
     erase: 'Erase',
     confirmErase: 'Erase this subscriber and all their data? The address can never be imported again.',
     importCsv: 'Import a CSV',
+    importCsvFile: 'CSV file',
     importHint: 'Columns: email, name, tier. Unsubscribed or erased addresses are never imported again.',
     importButton: 'Import',
     importing: 'Importing…',
