@@ -23,6 +23,8 @@ function deskMessage(exception: unknown, body: ApiErrorBody, t: AdminMessages): 
       return exception instanceof DeskMissing ? body.message : t.notFound;
     case 409:
       return t.problem_conflict;
+    case 503:
+      return t.unavailable;
     case 403:
       // The desk's own refusals (owner only…) are written in the publication's words.
       return exception instanceof DeskRefusal ? body.message : t.forbidden;

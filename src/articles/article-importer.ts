@@ -361,7 +361,7 @@ export class ArticleImporter {
       const embedded = DATA_IMAGE.exec(source);
       if (!embedded?.[2] || stored.has(source)) continue;
       try {
-        stored.set(source, (await this.media.store(Buffer.from(embedded[2], 'base64'))).address);
+        stored.set(source, (await this.media.add(Buffer.from(embedded[2], 'base64'))).address);
       } catch {
         stored.set(source, '');
       }

@@ -26,6 +26,8 @@ export interface AppConfig {
   /** Who the publication is, as the environment says: what the desk's settings start from. */
   readonly publication: PublicationEnvironment;
   readonly dataDir: string;
+  /** Uploaded images in an S3-compatible bucket; undefined keeps them under DATA_DIR/media. */
+  readonly s3: S3Settings | undefined;
   /** Page and email templates: the shipped ones, or a publication's own copy. */
   readonly templatesDir: string;
   /** Unset: the embedded PGlite database under dataDir. */
@@ -160,6 +162,19 @@ export interface DkimSettings {
   readonly keySelector: string;
   /** PEM. */
   readonly privateKey: string;
+}
+
+export interface S3Settings {
+  readonly bucket: string;
+  /** Where an S3-compatible service answers (MinIO, R2, Scaleway…); undefined: AWS itself. */
+  readonly endpoint: string | undefined;
+  readonly region: string;
+  /** bucket.host/key (AWS's way) or host/bucket/key (most other services'). */
+  readonly forcePathStyle: boolean;
+  /** Unset: the AWS SDK's own chain (AWS_ACCESS_KEY_ID, a profile, an instance role). */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  /** Put before every key, so that one bucket may hold other things too. */
+  readonly prefix: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -318,6 +333,51 @@ function readRelays(read: EnvReader): RelaySettings {
         : undefined,
     mailgunSigningKey,
     sendgridPublicKey,
+  };
+}
+
+/** S3_BUCKET turns the bucket on; the other S3_ settings only tell how to reach it. */
+function readS3(read: EnvReader): S3Settings | undefined {
+  const bucket = read.raw('S3_BUCKET');
+  const endpoint = read.url('S3_ENDPOINT', undefined, ['http', 'https']);
+  const region = read.string('S3_REGION', 'us-east-1');
+  const pathStyle = read.oneOf('S3_FORCE_PATH_STYLE', ['true', 'false'], endpoint ? 'true' : 'false');
+  const accessKeyId = read.raw('S3_ACCESS_KEY_ID');
+  const secretAccessKey = read.raw('S3_SECRET_ACCESS_KEY');
+  const prefix = read.string('S3_PREFIX', 'media/');
+  if (bucket === undefined) {
+    for (const name of [
+      'S3_ENDPOINT',
+      'S3_REGION',
+      'S3_FORCE_PATH_STYLE',
+      'S3_ACCESS_KEY_ID',
+      'S3_SECRET_ACCESS_KEY',
+      'S3_PREFIX',
+    ])
+      if (read.raw(name) !== undefined) read.problems.push(`${name}: has no effect without S3_BUCKET`);
+    return undefined;
+  }
+  // The rules every S3-compatible service keeps: 3 to 63 lower-case letters, digits, dots, hyphens.
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    read.problems.push(`S3_BUCKET: expected a bucket name such as depeche-media, got "${bucket}"`);
+  if (!/^[a-z0-9-]{2,40}$/.test(region))
+    read.problems.push(`S3_REGION: expected a region such as eu-west-3 (or auto), got "${region}"`);
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined))
+    read.problems.push(
+      `${accessKeyId === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY'}: required with ${accessKeyId === undefined ? 'S3_SECRET_ACCESS_KEY' : 'S3_ACCESS_KEY_ID'} (or neither, for the AWS SDK's own credentials)`,
+    );
+  if (!/^(?:[\w.!*'()-]+\/)*$/.test(prefix))
+    read.problems.push(`S3_PREFIX: expected a folder such as media/ (ending in /), got "${prefix}"`);
+  return {
+    bucket,
+    endpoint,
+    region,
+    forcePathStyle: pathStyle === 'true',
+    credentials:
+      accessKeyId !== undefined && secretAccessKey !== undefined
+        ? { accessKeyId, secretAccessKey }
+        : undefined,
+    prefix,
   };
 }
 
@@ -587,6 +647,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     inbound,
     relays: readRelays(read),
     dkim: readDkim(read, mailFrom.address),
+    s3: readS3(read),
     sendRateLimit: read.integer('SEND_RATE_LIMIT', 0, 0, 1_000_000),
     smtpMaxConnections: read.integer('SMTP_MAX_CONNECTIONS', 5, 1, 100),
     pageCacheSeconds: read.integer('PAGE_CACHE_SECONDS', 5, 0, 3600),

@@ -169,6 +169,8 @@ const ADMIN_MESSAGES = {
     forbidden: 'Action refusée.',
     csrfRefused:
       'Ce formulaire a expiré ou ne vient pas de cette page (jeton CSRF absent ou faux) : rechargez la page et recommencez.',
+    unavailable:
+      'Un service dont la publication dépend (le stockage des images, la base de données) ne répond pas pour l’instant\u00a0: réessayez dans un moment.',
     errorText: 'Réessayez dans un instant ; si l’erreur revient, le journal du service dit pourquoi.',
     back: 'Retour',
     saved: 'Enregistré.',
@@ -665,6 +667,8 @@ const ADMIN_MESSAGES = {
     forbidden: 'Not allowed.',
     csrfRefused:
       'This form has expired or does not come from this page (CSRF token missing or wrong): reload the page and try again.',
+    unavailable:
+      'A service the publication depends on (image storage, the database) is not answering right now: try again in a moment.',
     errorText: 'Try again in a moment; if the error comes back, the service’s log says why.',
     back: 'Back',
     saved: 'Saved.',
@@ -880,7 +884,8 @@ const ADMIN_MESSAGES = {
     settingsSending: 'Emails',
     settingsSenderName: 'Sender name',
     settingsSenderAddress: 'Sender address',
-    settingsSenderHint: 'An address of your domain; without a DKIM signature (see the README), your emails risk the spam folder.',
+    settingsSenderHint:
+      'An address of your domain; without a DKIM signature (see the README), your emails risk the spam folder.',
     settingsSenderHintDkim: 'DKIM signs for {domain}: an address of that domain or of one of its subdomains.',
     'problem_dkim-domain': 'DKIM signs for another domain: mailboxes would take these emails for forgeries.',
     settingsReplyTo: 'Reply-To address (optional)',

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { default as Sharp, Metadata } from 'sharp';
 import type { AppConfig } from '../config/app-config.js';
@@ -8,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { mediaAddress, type MediaImage, storedWidths } from '../content/media-images.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { isSingleLine } from '../lib/single-line.js';
+import { MEDIA_STORE, type MediaStore, type StoredFile } from './media-store.js';
 
 /** What an upload may be: the formats browsers and cameras give (HEIC is converted by phones). */
 const ACCEPTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff']);
@@ -32,19 +31,19 @@ export interface DescribedImage extends StoredImage {
 }
 
 /**
- * Images uploaded on the desk, stored under DATA_DIR/media/<id>/ at each width a page may ask for,
- * in their own format and in WebP. Turned upright and stripped of their metadata (a photo's EXIF
- * carries where it was taken); named by a digest of their bytes, so the same image stored twice
- * is one. Files are written to a staging folder first, then renamed: an image is whole or absent.
+ * Images uploaded on the desk, made at each width a page may ask for, in their own format and in
+ * WebP, and kept in the media store (DATA_DIR or a bucket). Turned upright and stripped of their
+ * metadata (a photo's EXIF carries where it was taken); named by a digest of their bytes, so the
+ * same image stored twice is one.
  */
 @Injectable()
 export class MediaLibrary {
   private readonly logger = new Logger('Media');
-  private readonly root: string;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.root = path.join(config.dataDir, 'media');
-  }
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(MEDIA_STORE) private readonly store: MediaStore,
+  ) {}
 
   /**
    * An upload from an editor (the desk's article editor, the API): its description checked first,
@@ -61,14 +60,14 @@ export class MediaLibrary {
       );
     if (!Buffer.isBuffer(body) || body.length === 0)
       throw InvalidInputException.field('file', 'send the image as the body (image/*)', 'image-format');
-    const stored = await this.store(body);
+    const stored = await this.add(body);
     return { ...stored, markdown: `![${alt}](${stored.address})` };
   }
 
   /** sharp and its libvips, loaded at the first image: a start need not pay for them. */
   private sharp: Promise<{ default: typeof Sharp }> | undefined;
 
-  async store(bytes: Buffer): Promise<StoredImage> {
+  async add(bytes: Buffer): Promise<StoredImage> {
     const { default: sharp } = await (this.sharp ??= import('sharp'));
     const id = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
     let metadata: Metadata;
@@ -90,31 +89,22 @@ export class MediaLibrary {
     if (!width || !height) throw InvalidInputException.field('file', 'has no size', 'image-format');
     const image: Omit<MediaImage, 'base'> = { id, width, height, ext: metadata.hasAlpha ? 'png' : 'jpg' };
     const stored = { address: mediaAddress(this.config.publicUrl, image), width, height };
-    const folder = path.join(this.root, id);
-    if (await exists(folder)) return stored;
+    if (await this.store.has(id)) return stored;
 
-    const staging = path.join(this.root, `.${id}-${process.pid}-${Date.now()}`);
-    await mkdir(staging, { recursive: true });
-    try {
-      for (const size of storedWidths(width)) {
-        const resized = () =>
-          sharp(bytes, { limitInputPixels: MAX_PIXELS, animated: false })
-            .rotate()
-            .resize({ width: size, withoutEnlargement: true });
-        const own =
-          image.ext === 'png'
-            ? resized().png({ compressionLevel: 9, palette: true })
-            : resized().flatten({ background: '#ffffff' }).jpeg({ quality: 82, mozjpeg: true });
-        await writeFile(path.join(staging, `${size}.${image.ext}`), await own.toBuffer());
-        await writeFile(path.join(staging, `${size}.webp`), await resized().webp({ quality: 80 }).toBuffer());
-      }
-      await rename(staging, folder).catch(async (error: unknown) => {
-        // Another process stored the same image meanwhile: theirs stands.
-        if (!(await exists(folder))) throw error;
-      });
-    } finally {
-      await rm(staging, { recursive: true, force: true });
+    const files = new Map<string, Buffer>();
+    for (const size of storedWidths(width)) {
+      const resized = () =>
+        sharp(bytes, { limitInputPixels: MAX_PIXELS, animated: false })
+          .rotate()
+          .resize({ width: size, withoutEnlargement: true });
+      const own =
+        image.ext === 'png'
+          ? resized().png({ compressionLevel: 9, palette: true })
+          : resized().flatten({ background: '#ffffff' }).jpeg({ quality: 82, mozjpeg: true });
+      files.set(`${size}.${image.ext}`, await own.toBuffer());
+      files.set(`${size}.webp`, await resized().webp({ quality: 80 }).toBuffer());
     }
+    await this.store.put(id, files);
     this.logger.log({ id, width, height }, 'Image stored');
     return stored;
   }
@@ -123,20 +113,13 @@ export class MediaLibrary {
    * The file an address under /media names, or undefined. `<width>x<height>.<ext>` (the address
    * Markdown carries) is the largest width stored.
    */
-  async file(id: string, name: string): Promise<{ path: string; type: string } | undefined> {
+  async file(id: string, name: string): Promise<(StoredFile & { type: string }) | undefined> {
     if (!MEDIA_ID.test(id) || !FILE_NAME.test(name)) return undefined;
     const original = /^(\d+)x\d+\.(jpg|png)$/.exec(name);
     const fileName = original ? `${storedWidths(Number(original[1])).at(-1)}.${original[2]}` : name;
-    const file = path.join(this.root, id, fileName);
-    if (!(await exists(file))) return undefined;
-    const ext = path.extname(fileName).slice(1);
-    return { path: file, type: ext === 'jpg' ? 'image/jpeg' : `image/${ext}` };
+    const file = await this.store.read(id, fileName);
+    if (!file) return undefined;
+    const ext = fileName.slice(fileName.lastIndexOf('.') + 1);
+    return { ...file, type: ext === 'jpg' ? 'image/jpeg' : `image/${ext}` };
   }
-}
-
-async function exists(file: string): Promise<boolean> {
-  return stat(file).then(
-    () => true,
-    () => false,
-  );
 }

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -19,10 +18,11 @@ export class MediaController {
     const file = await this.media.file(id, name);
     if (!file) throw new NotFoundException('No such image');
     // Named by a digest of their bytes: any change is another address.
+    if (file.length !== undefined) void reply.header('Content-Length', file.length);
     await reply
       .header('Cache-Control', 'public, max-age=31536000, immutable')
       .header('X-Content-Type-Options', 'nosniff')
       .type(file.type)
-      .send(createReadStream(file.path));
+      .send(file.body);
   }
 }
