@@ -112,7 +112,9 @@ export function killedWorkerBench(seeded: Seeded, n: number): Promise<RecoveryRe
     const aliveIds = new Set(alive.rows.map((row) => row.id));
     const lost = held.rows.map((row) => row.id).filter((id) => aliveIds.has(id));
     const rows = await db.query<{ subscriber_id: string }>(
-      "select subscriber_id from deliveries where lease_id = any($1::uuid[]) and status = 'sending'",
+      `select d.subscriber_id from delivery_leases l
+       join deliveries d on d.edition_id = l.edition_id and d.seq between l.from_seq and l.to_seq
+       where l.id = any($1::uuid[]) and d.status = 'pending'`,
       [lost],
     );
     const orphans = rows.rows.map((row) => row.subscriber_id);
@@ -120,7 +122,7 @@ export function killedWorkerBench(seeded: Seeded, n: number): Promise<RecoveryRe
       atFault: orphans.length,
       recovered: async () => {
         const open = await db.query<{ n: number }>(
-          "select count(*)::int as n from deliveries where subscriber_id = any($1::uuid[]) and status in ('pending', 'sending')",
+          "select count(*)::int as n from deliveries where subscriber_id = any($1::uuid[]) and status = 'pending'",
           [orphans],
         );
         return (open.rows[0]?.n ?? 0) === 0;

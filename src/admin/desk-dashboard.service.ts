@@ -169,7 +169,6 @@ export class DeskDashboardService {
           sent: edition.sent,
           failed: edition.failed,
           skipped: edition.skipped,
-          sending: 0,
           pending: Math.max(0, edition.total - edition.sent - edition.failed - edition.skipped),
         };
     return { edition, counts };

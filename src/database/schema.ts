@@ -287,7 +287,7 @@ export const editions = pgTable(
 export type EditionRow = typeof editions.$inferSelect;
 export type NewEditionRow = typeof editions.$inferInsert;
 
-export const DELIVERY_STATUSES = ['pending', 'sending', 'sent', 'failed', 'skipped'] as const;
+export const DELIVERY_STATUSES = ['pending', 'sent', 'failed', 'skipped'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** The ledger: one row per recipient of an edition, frozen when the edition is prepared. */
@@ -308,15 +308,13 @@ export const deliveries = pgTable(
     messageId: text('message_id'),
     smtpResponse: text('smtp_response'),
     sentAt: timestamp('sent_at', { withTimezone: true, precision: 3 }),
-    /** The lease of the chunk that claimed this row while it is `sending`: see delivery_leases. */
-    leaseId: uuid('lease_id'),
     updatedAt: timestamp('updated_at', { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [
     primaryKey({ columns: [t.editionId, t.subscriberId] }),
     index('deliveries_edition_seq_idx').on(t.editionId, t.seq),
     index('deliveries_subscriber_idx').on(t.subscriberId),
-    check('deliveries_status_check', sql`${t.status} in ('pending', 'sending', 'sent', 'failed', 'skipped')`),
+    check('deliveries_status_check', sql`${t.status} in ('pending', 'sent', 'failed', 'skipped')`),
     check('deliveries_tier_check', sql`${t.tier} in ('free', 'premium')`),
   ],
 );
@@ -324,9 +322,12 @@ export const deliveries = pgTable(
 export type DeliveryRow = typeof deliveries.$inferSelect;
 
 /**
- * One row per chunk of the ledger a worker has claimed, renewed while the worker lives. Rows of a
- * chunk whose lease ran out (its worker died) may be claimed again; the table stays as small as
- * the number of chunks in flight, so finding a dead worker's chunks costs nothing.
+ * One row per chunk of the ledger a worker is sending: the span of ledger positions it covers,
+ * renewed while the worker lives. Claiming a chunk writes this row alone, not its recipients'
+ * (their one write is their outcome). Spans never overlap (an exclusion constraint in migration
+ * 0021: positions are unique across editions), so two workers never hold one recipient. A span
+ * whose lease ran out (its worker died) is taken by the reconciler and its pending rows sent again;
+ * the table stays as small as the number of chunks in flight.
  */
 export const deliveryLeases = pgTable(
   'delivery_leases',
@@ -335,6 +336,9 @@ export const deliveryLeases = pgTable(
     editionId: uuid('edition_id')
       .notNull()
       .references(() => editions.id, { onDelete: 'cascade' }),
+    /** The first and last ledger positions of the chunk, both included. */
+    fromSeq: bigint('from_seq', { mode: 'number' }).notNull(),
+    toSeq: bigint('to_seq', { mode: 'number' }).notNull(),
     expiresAt: timestamp('expires_at', { withTimezone: true, precision: 3 }).notNull(),
   },
   (t) => [index('delivery_leases_expires_idx').on(t.expiresAt)],

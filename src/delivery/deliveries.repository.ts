@@ -36,7 +36,6 @@ export interface DeliveryOutcome {
 export interface DeliveryCounts {
   total: number;
   pending: number;
-  sending: number;
   sent: number;
   failed: number;
   skipped: number;
@@ -110,7 +109,7 @@ export class DeliveriesRepository {
     const result = await this.db.execute(sql`
       select min(seq)::bigint as from_seq, max(seq)::bigint as to_seq from (
         select seq, (row_number() over (order by seq) - 1) / ${size} as chunk
-        from deliveries where edition_id = ${editionId} and status in ('pending', 'sending') and seq > ${afterSeq}
+        from deliveries where edition_id = ${editionId} and status = 'pending' and seq > ${afterSeq}
       ) c group by chunk order by 1`);
     return rowsOf<{ from_seq: string | number; to_seq: string | number }>(result).map((row) => ({
       fromSeq: Number(row.from_seq),
@@ -119,9 +118,11 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Claims up to `limit` rows of a range that still need sending, under a new lease of `leaseId`.
-   * Rows another worker holds under a live lease stay its own; rows whose lease ran out (their
-   * worker died) are claimed again and sent with the same Message-ID, so nothing is lost.
+   * Leases the next chunk of a range that still needs sending: up to `limit` pending rows after
+   * `fromSeq`, never past another chunk's lease, under one lease row over their span. The rows
+   * themselves are read, not written: a recipient's one write after preparation is its outcome.
+   * Two workers after the same rows race on the lease's exclusion constraint; the loser looks again
+   * past the winner's span. Answers the rows in ledger order, empty when the range has no work left.
    */
   async claim(
     editionId: string,
@@ -129,43 +130,57 @@ export class DeliveriesRepository {
     limit: number,
     lease: { readonly id: string; readonly seconds: number },
   ): Promise<ClaimedDelivery[]> {
-    const result = await this.db.execute(sql`
-      with lease as (
-        insert into delivery_leases (id, edition_id, expires_at)
-        values (${lease.id}, ${editionId}, now() + make_interval(secs => ${lease.seconds}))
-      )
-      update deliveries d set status = 'sending', attempts = d.attempts + 1, lease_id = ${lease.id}, updated_at = now()
-      from subscribers s
-      where s.id = d.subscriber_id and (d.edition_id, d.subscriber_id) in (
-        select edition_id, subscriber_id from deliveries x
-        where edition_id = ${editionId} and seq between ${range.fromSeq} and ${range.toSeq}
-          and (status = 'pending'
-            or (status = 'sending' and not exists (
-              select 1 from delivery_leases l where l.id = x.lease_id and l.expires_at > now())))
-        order by seq limit ${limit}
-        for update skip locked)
-      returning d.subscriber_id, d.seq, d.tier, d.attempts, s.email, s.name, s.status`);
-    const rows = rowsOf<{
-      subscriber_id: string;
-      seq: string | number;
-      tier: SubscriberTier;
-      attempts: number;
-      email: string;
-      name: string;
-      status: SubscriberStatus;
-    }>(result).map((row) => ({
-      subscriberId: row.subscriber_id,
-      seq: Number(row.seq),
-      tier: row.tier,
-      attempts: row.attempts,
-      email: row.email,
-      name: row.name,
-      subscriberStatus: row.status,
-    }));
-    // RETURNING follows the join, not the ledger: a chunk goes out in the ledger's order.
-    rows.sort((a, b) => a.seq - b.seq);
-    if (rows.length === 0) await this.releaseLease(lease.id);
-    return rows;
+    for (;;) {
+      const result = await this.db.execute(sql`
+        with held as (
+          select from_seq, to_seq from delivery_leases
+          where edition_id = ${editionId} and to_seq >= ${range.fromSeq} and from_seq <= ${range.toSeq}
+        ), start as (
+          select min(x.seq) as seq from deliveries x
+          where x.edition_id = ${editionId} and x.seq between ${range.fromSeq} and ${range.toSeq}
+            and x.status = 'pending'
+            and not exists (select 1 from held h where x.seq between h.from_seq and h.to_seq)
+        ), pick as (
+          select x.seq from deliveries x, start
+          where x.edition_id = ${editionId} and x.status = 'pending' and x.seq >= start.seq
+            and x.seq <= coalesce((select min(h.from_seq) - 1 from held h where h.from_seq > start.seq), ${range.toSeq})
+            and x.seq <= ${range.toSeq}
+          order by x.seq limit ${limit}
+        ), lease as (
+          insert into delivery_leases (id, edition_id, from_seq, to_seq, expires_at)
+          select ${lease.id}, ${editionId}, min(seq), max(seq), now() + make_interval(secs => ${lease.seconds})
+          from pick having count(*) > 0
+          on conflict do nothing
+          returning id
+        )
+        select d.subscriber_id, d.seq, d.tier, d.attempts + 1 as attempts, s.email, s.name, s.status,
+          exists (select 1 from lease) as leased
+        from pick p
+        join deliveries d on d.edition_id = ${editionId} and d.seq = p.seq
+        join subscribers s on s.id = d.subscriber_id
+        order by d.seq`);
+      const rows = rowsOf<{
+        subscriber_id: string;
+        seq: string | number;
+        tier: SubscriberTier;
+        attempts: number;
+        email: string;
+        name: string;
+        status: SubscriberStatus;
+        leased: boolean;
+      }>(result);
+      // Another worker leased an overlapping span first: look again, past it.
+      if (rows[0]?.leased === false) continue;
+      return rows.map((row) => ({
+        subscriberId: row.subscriber_id,
+        seq: Number(row.seq),
+        tier: row.tier,
+        attempts: row.attempts,
+        email: row.email,
+        name: row.name,
+        subscriberStatus: row.status,
+      }));
+    }
   }
 
   /** Extends the leases of the chunks this worker holds: it is alive. */
@@ -182,15 +197,13 @@ export class DeliveriesRepository {
 
   /**
    * Takes the leases that ran out (their worker died) and answers, per edition, the span of the
-   * ledger their rows sit in: whoever takes them queues that span again, once.
+   * ledger they covered: whoever takes them queues that span again, once.
    */
   async takeExpiredLeases(): Promise<{ editionId: string; fromSeq: number; toSeq: number }[]> {
     const result = await this.db.execute(sql`
-      with taken as (delete from delivery_leases where expires_at < now() returning id, edition_id)
-      select t.edition_id, min(d.seq)::bigint as from_seq, max(d.seq)::bigint as to_seq
-      from taken t join deliveries d on d.edition_id = t.edition_id and d.lease_id = t.id
-      where d.status = 'sending'
-      group by t.edition_id`);
+      with taken as (delete from delivery_leases where expires_at < now() returning edition_id, from_seq, to_seq)
+      select edition_id, min(from_seq)::bigint as from_seq, max(to_seq)::bigint as to_seq
+      from taken group by edition_id`);
     return rowsOf<{ edition_id: string; from_seq: string | number; to_seq: string | number }>(result).map(
       (row) => ({ editionId: row.edition_id, fromSeq: Number(row.from_seq), toSeq: Number(row.to_seq) }),
     );
@@ -207,7 +220,8 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Records a chunk's outcomes in one statement, and ends its lease. The rows are found through the
+   * Records a chunk's outcomes in one statement, each row's one write after preparation (its
+   * attempt counted), and ends the chunk's lease. The rows are found through the
    * chunk's span of the ledger's (edition, seq) index: whatever the planner believes of the table,
    * recording a chunk reads that chunk, never the whole edition.
    */
@@ -232,7 +246,7 @@ export class DeliveriesRepository {
     );
     await this.db.execute(sql`
       with lease as (delete from delivery_leases where id = ${leaseId})
-      update deliveries d set status = r.status, lease_id = null, message_id = coalesce(r.message_id, d.message_id),
+      update deliveries d set status = r.status, attempts = d.attempts + 1, message_id = coalesce(r.message_id, d.message_id),
         smtp_response = coalesce(r.response, d.smtp_response),
         sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
       from json_to_recordset(${records}::json) as r(seq bigint, status text, message_id text, response text)
@@ -254,7 +268,7 @@ export class DeliveriesRepository {
       .where(eq(deliveries.editionId, editionId))
       .groupBy(deliveries.status)
       .orderBy(asc(deliveries.status));
-    const counts: DeliveryCounts = { total: 0, pending: 0, sending: 0, sent: 0, failed: 0, skipped: 0 };
+    const counts: DeliveryCounts = { total: 0, pending: 0, sent: 0, failed: 0, skipped: 0 };
     for (const row of rows) {
       counts[row.status] = row.n;
       counts.total += row.n;

@@ -26,7 +26,7 @@ import {
 import { type KnownStatuses, SubscriberStatusReads } from './subscriber-status-reads.js';
 import { LeaseKeeper } from './lease-keeper.js';
 
-/** Rows claimed, sent and recorded together: one UPDATE per this many messages, and the most a crash re-sends. */
+/** Rows leased, sent and recorded together: one lease and one UPDATE per this many messages, and the most a crash re-sends. */
 export const FLUSH_EVERY = 100;
 /** Subscribers frozen into the ledger per statement while preparing: 20 send batches. */
 const FREEZE_SLICE = 20 * SEND_BATCH_SIZE;

@@ -149,7 +149,7 @@ export class EditionLifecycleRepository {
     // Called after every batch: first a look for one open row from the ledger's end, where the
     // open rows are while a send goes on, so the whole ledger is counted once, when it is done.
     const open = await this.db.execute(sql`
-      select 1 from deliveries where edition_id = ${id} and status in ('pending', 'sending')
+      select 1 from deliveries where edition_id = ${id} and status = 'pending'
       order by seq desc limit 1`);
     if (rowsOf(open).length > 0) return undefined;
     const result = await this.db.execute(sql`
@@ -158,7 +158,7 @@ export class EditionLifecycleRepository {
           count(*) filter (where status = 'sent')::int as sent,
           count(*) filter (where status = 'failed')::int as failed,
           count(*) filter (where status = 'skipped')::int as skipped,
-          count(*) filter (where status in ('pending', 'sending'))::int as open,
+          count(*) filter (where status = 'pending')::int as open,
           (select smtp_response from deliveries where edition_id = ${id} and status = 'failed' limit 1) as first_failure
         from deliveries where edition_id = ${id}
       )

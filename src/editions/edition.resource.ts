@@ -45,7 +45,7 @@ export class EditionResource {
       counts: live
         ? {
             total: live.total,
-            pending: live.pending + live.sending,
+            pending: live.pending,
             sent: live.sent,
             failed: live.failed,
             skipped: live.skipped,
