@@ -21,7 +21,7 @@ import { ensureBuilt } from '../scripts/build.mjs';
 import { bootBench } from './lib/boot-bench.js';
 import { importBench } from './lib/import-bench.js';
 import { inboundBench } from './lib/inbound-bench.js';
-import { pageBench } from './lib/page-bench.js';
+import { embeddedPageBench, type EmbeddedPageResult, type PageLoad, pageBench } from './lib/page-bench.js';
 import { flushedRedisBench, killedWorkerBench, type RecoveryResult } from './lib/recovery-bench.js';
 import { median } from './lib/service.js';
 import { useNodeTools } from './lib/sink.js';
@@ -136,6 +136,7 @@ if (everything || bootOnly) {
 
 let csvImport: Awaited<ReturnType<typeof importBench>> | undefined;
 let page: Awaited<ReturnType<typeof pageBench>> | undefined;
+let embeddedPage: EmbeddedPageResult | undefined;
 let inbound: Awaited<ReturnType<typeof inboundBench>> | undefined;
 const recovery: { killed_worker?: RecoveryResult; flushed_redis?: RecoveryResult } = {};
 if (everything) {
@@ -177,7 +178,13 @@ if (everything || pageOnly) {
     await seeded.api.stop();
     await seeded.database.drop();
   }
+  log('article page on the embedded PGlite database');
+  embeddedPage = await embeddedPageBench(pageSeconds, runs);
 }
+
+/** One page's figures against its bare server, on one line. */
+const loadLine = (who: string, load: PageLoad): string =>
+  `  ${who}, ${load.page_bytes} B: service ${load.service.requests_per_second} req/s, p99 ${load.service.p99_ms} ms; bare ${load.bare.requests_per_second} req/s, p99 ${load.bare.p99_ms} ms; service/bare ${load.service_over_bare}`;
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;
 const lines = [`Dépêche benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine}`];
@@ -216,6 +223,7 @@ if (inbound) {
 if (boot) {
   lines.push(
     `Boot to a healthy /health (npm start: embedded PGlite, outbox; medians): first start ${boot.first_seconds} s (copies the empty database the build made), later starts ${boot.later_seconds} s; a bare Node http server ${boot.bare_seconds} s; service/bare ${boot.later_over_bare}×`,
+    `  idle resident memory after a first look at the pages: service ${boot.idle_rss_mb} MB (embedded PGlite); bare Node server ${boot.bare_idle_rss_mb} MB`,
   );
 }
 if (csvImport) {
@@ -229,18 +237,27 @@ if (page) {
     ...(
       [
         ['stranger (page cache)', page.anonymous],
+        ['stranger (page cache off)', page.anonymous_uncached],
         ['premium member (rendered)', page.premium_member],
         ['click redirect (302)', page.click_redirect],
         ['front page (page cache)', page.home],
         ['search "qaryatayn" (rendered)', page.search],
       ] as const
-    ).map(
-      ([who, load]) =>
-        `  ${who}, ${load.page_bytes} B: service ${load.service.requests_per_second} req/s, p99 ${load.service.p99_ms} ms; bare ${load.bare.requests_per_second} req/s, p99 ${load.bare.p99_ms} ms; service/bare ${load.service_over_bare}`,
-    ),
+    ).map(([who, load]) => loadLine(who, load)),
+  );
+}
+if (embeddedPage) {
+  lines.push(
+    `The same article page on the embedded PGlite database (one ROLE=all process, page cache off):`,
+    ...(
+      [
+        ['stranger (rendered)', embeddedPage.anonymous_uncached],
+        ['premium member (rendered)', embeddedPage.premium_member],
+      ] as const
+    ).map(([who, load]) => loadLine(who, load)),
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 process.stdout.write(
-  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, boot, delivery, recovery, csv_import: csvImport, inbound, page })}\n`,
+  `${JSON.stringify({ bench: 'depeche', date: new Date().toISOString(), machine, boot, delivery, recovery, csv_import: csvImport, inbound, page, embedded_page: embeddedPage })}\n`,
 );

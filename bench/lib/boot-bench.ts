@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,10 +14,43 @@ export interface BootResult {
   /** A bare Node `http` server from spawn to its first answer, the same way: the floor. */
   readonly bare_seconds: number;
   readonly later_over_bare: number;
+  /** Resident memory of `npm start`'s process, idle after a first look at each kind of page: median. */
+  readonly idle_rss_mb: number;
+  /** The same of the bare Node server. */
+  readonly bare_idle_rss_mb: number;
 }
 
-/** Seconds from spawning the process to the first 200 at url. */
-async function timeToAnswer(start: () => ChildProcess, url: string): Promise<number> {
+/** The pages a first visitor and an editor open, so that what they load is counted as resident. */
+const FIRST_LOOK = ['/', '/search?q=eglise', '/feed.xml', '/newsletter', '/archives', '/admin/sign-in'];
+
+/** The largest resident set among the processes of a group (npm, its shell and the service). */
+function groupRssMb(groupId: number): number {
+  let largest = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The process group is the fifth field, after the command's parenthesised name.
+      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      if (group !== groupId) continue;
+      const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1] ?? 0);
+      largest = Math.max(largest, kb);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return Math.round(largest / 1024);
+}
+
+/**
+ * Seconds from spawning the process to the first 200 at url; with `idle`, also its resident
+ * memory a few seconds after a first look at the pages (idle's paths) once it answered.
+ */
+async function timeToAnswer(
+  start: () => ChildProcess,
+  url: string,
+  idle?: { readonly paths: readonly string[]; readonly rss: number[] },
+): Promise<number> {
   const started = performance.now();
   const child = start();
   try {
@@ -32,7 +65,13 @@ async function timeToAnswer(start: () => ChildProcess, url: string): Promise<num
       if (Date.now() > deadline) throw new Error(`${url}: no answer after 120 s`);
       await sleep(10);
     }
-    return Number(((performance.now() - started) / 1000).toFixed(2));
+    const seconds = Number(((performance.now() - started) / 1000).toFixed(2));
+    if (idle && child.pid !== undefined) {
+      for (const page of idle.paths) await (await fetch(new URL(page, url))).arrayBuffer();
+      await sleep(3000);
+      idle.rss.push(groupRssMb(child.pid));
+    }
+    return seconds;
   } finally {
     // The process leads a group of its own (npm and the service it starts): stop them all.
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -50,7 +89,9 @@ export async function bootBench(runs: number): Promise<BootResult> {
     return dir;
   };
   try {
-    const service = async (dataDir: string): Promise<number> => {
+    const serviceRss: number[] = [];
+    const bareRss: number[] = [];
+    const service = async (dataDir: string, measureIdle = false): Promise<number> => {
       const port = await freePort();
       return timeToAnswer(
         () =>
@@ -69,6 +110,7 @@ export async function bootBench(runs: number): Promise<BootResult> {
             stdio: 'ignore',
           }),
         `http://127.0.0.1:${port}/health`,
+        measureIdle ? { paths: FIRST_LOOK, rss: serviceRss } : undefined,
       );
     };
     const bare = async (): Promise<number> => {
@@ -77,6 +119,7 @@ export async function bootBench(runs: number): Promise<BootResult> {
       return timeToAnswer(
         () => spawn(process.execPath, ['-e', script], { detached: true, stdio: 'ignore' }),
         `http://127.0.0.1:${port}/`,
+        { paths: ['/'], rss: bareRss },
       );
     };
     const first: number[] = [];
@@ -85,7 +128,7 @@ export async function bootBench(runs: number): Promise<BootResult> {
     for (let run = 0; run < runs; run += 1) {
       const dataDir = dataFolder();
       first.push(await service(dataDir));
-      later.push(await service(dataDir));
+      later.push(await service(dataDir, true));
       bares.push(await bare());
     }
     return {
@@ -93,6 +136,8 @@ export async function bootBench(runs: number): Promise<BootResult> {
       later_seconds: median(later),
       bare_seconds: median(bares),
       later_over_bare: Number((median(later) / median(bares)).toFixed(1)),
+      idle_rss_mb: median(serviceRss),
+      bare_idle_rss_mb: median(bareRss),
     };
   } finally {
     for (const dir of folders) rmSync(dir, { recursive: true, force: true });

@@ -45,7 +45,12 @@ export interface BaselineResult {
   readonly messages_per_second: number;
 }
 
-async function api(service: RunningService, method: string, url: string, body?: unknown): Promise<unknown> {
+export async function api(
+  service: RunningService,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<unknown> {
   const res = await fetch(`${service.url}${url}`, {
     method,
     headers: {

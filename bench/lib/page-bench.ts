@@ -1,17 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
-import { CANARY_MARK } from '../../test/fixtures/sample-article.js';
+import { CANARY_MARK, sampleArticle } from '../../test/fixtures/sample-article.js';
 import { freePort } from '../../test/helpers/net.js';
 import pg from 'pg';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { SubscriberTokens } from '../../src/mail/subscriber-tokens.js';
 import { linkIdOf } from '../../src/mail/tracked-links.js';
-import { median, ROOT, type RunningService, startService, startWorker } from './service.js';
+import { api } from './delivery-bench.js';
+import { median, ROOT, startService, startWorker } from './service.js';
 
 export interface LoadResult {
   readonly requests_per_second: number;
@@ -35,6 +37,8 @@ export interface PageResult {
   readonly runs: number;
   /** A stranger's page: served from the page cache. */
   readonly anonymous: PageLoad;
+  /** The same with the page cache off: made from the database at every request. */
+  readonly anonymous_uncached: PageLoad;
   /** A signed-in premium member's page: the full text, rendered for them on every request. */
   readonly premium_member: PageLoad;
   /** A reader's click on a link of an edition: the 302 of /r/<token>, against a bare 302. */
@@ -95,47 +99,41 @@ async function bareServer(
  * worker writes to its outbox, the link's button. Returns their Cookie header.
  */
 async function memberCookie(
-  service: RunningService,
-  env: Record<string, string>,
+  serviceUrl: string,
+  publicUrl: string,
   email: string,
-  dir: string,
+  outbox: string,
 ): Promise<string> {
-  const outbox = path.join(dir, 'outbox');
-  const worker = await startWorker({ ...env, DATA_DIR: dir });
-  try {
-    const asked = await fetch(`${service.url}/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ email, next: '/' }).toString(),
-    });
-    if (!asked.ok) throw new Error(`Sign-in request answered ${asked.status}`);
-    const deadline = Date.now() + 60_000;
-    let file: string | undefined;
-    while (!file) {
-      file = (() => {
-        try {
-          return readdirSync(outbox).find((name) => name.endsWith('.eml'));
-        } catch {
-          return undefined;
-        }
-      })();
-      if (Date.now() > deadline) throw new Error('No sign-in email in the outbox');
-      if (!file) await sleep(100);
-    }
-    const mail = await simpleParser(readFileSync(path.join(outbox, file)));
-    const link = /\/sign-in\/[A-Za-z0-9_-]{43}/.exec(mail.text ?? '')?.[0];
-    if (!link) throw new Error('No sign-in link in the email');
-    const used = await fetch(`${service.url}${link}`, {
-      method: 'POST',
-      headers: { origin: env.PUBLIC_URL ?? '' },
-      redirect: 'manual',
-    });
-    const cookie = used.headers.getSetCookie().find((value) => value.startsWith('depeche_member='));
-    if (used.status !== 303 || !cookie) throw new Error(`The sign-in link answered ${used.status}`);
-    return cookie.split(';')[0] ?? '';
-  } finally {
-    await worker.stop();
+  const asked = await fetch(`${serviceUrl}/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ email, next: '/' }).toString(),
+  });
+  if (!asked.ok) throw new Error(`Sign-in request answered ${asked.status}`);
+  const deadline = Date.now() + 60_000;
+  let file: string | undefined;
+  while (!file) {
+    file = (() => {
+      try {
+        return readdirSync(outbox).find((name) => name.endsWith('.eml'));
+      } catch {
+        return undefined;
+      }
+    })();
+    if (Date.now() > deadline) throw new Error('No sign-in email in the outbox');
+    if (!file) await sleep(100);
   }
+  const mail = await simpleParser(readFileSync(path.join(outbox, file)));
+  const link = /\/sign-in\/[A-Za-z0-9_-]{43}/.exec(mail.text ?? '')?.[0];
+  if (!link) throw new Error('No sign-in link in the email');
+  const used = await fetch(`${serviceUrl}${link}`, {
+    method: 'POST',
+    headers: { origin: publicUrl },
+    redirect: 'manual',
+  });
+  const cookie = used.headers.getSetCookie().find((value) => value.startsWith('depeche_member='));
+  if (used.status !== 303 || !cookie) throw new Error(`The sign-in link answered ${used.status}`);
+  return cookie.split(';')[0] ?? '';
 }
 
 /**
@@ -177,10 +175,80 @@ async function clickLink(
   }
 }
 
+/** Loads pages of a running service, each against a bare server sending the same bytes. */
+class PageLoads {
+  private readonly bares: ChildProcess[] = [];
+
+  constructor(
+    private readonly dir: string,
+    readonly connections: number,
+    readonly seconds: number,
+    readonly runs: number,
+  ) {}
+
+  /**
+   * One page under load, service and bare back to back in each run. `fullText` says whether the
+   * page must hold the text after the cut; undefined for a redirect, checked by `expect`.
+   */
+  async measure(
+    name: string,
+    url: string,
+    headers: Record<string, string>,
+    fullText: boolean | undefined,
+    redirectTo?: string,
+  ): Promise<PageLoad> {
+    const response = await fetch(url, { headers, redirect: 'manual' });
+    const page = Buffer.from(await response.arrayBuffer());
+    const location = response.headers.get('location') ?? undefined;
+    if (fullText === undefined) {
+      if (response.status !== 302 || location !== redirectTo)
+        throw new Error(`The ${name} redirect answered ${response.status} to ${location ?? 'nowhere'}`);
+    } else {
+      if (page.includes(CANARY_MARK) !== fullText)
+        throw new Error(`The ${name} page ${fullText ? 'lacks' : 'holds'} the text after the cut`);
+      if (response.status !== 200) throw new Error(`The ${name} page answered ${response.status}`);
+    }
+    const bare = await bareServer(this.dir, `${name}.html`, page, location);
+    this.bares.push(bare.child);
+    // A short warm-up of each, then the measured runs, service and bare back to back.
+    await load(url, this.connections, 1, headers);
+    await load(bare.url, this.connections, 1);
+    const pairs: { service: LoadResult; bare: LoadResult }[] = [];
+    for (let run = 0; run < this.runs; run += 1) {
+      pairs.push({
+        service: await load(url, this.connections, this.seconds, headers),
+        bare: await load(bare.url, this.connections, this.seconds),
+      });
+    }
+    const medianOf = (pick: (pair: (typeof pairs)[number]) => LoadResult): LoadResult => ({
+      requests_per_second: median(pairs.map((pair) => pick(pair).requests_per_second)),
+      p99_ms: median(pairs.map((pair) => pick(pair).p99_ms)),
+      errors: pairs.reduce((sum, pair) => sum + pick(pair).errors, 0),
+    });
+    return {
+      page_bytes: page.length,
+      service: medianOf((pair) => pair.service),
+      bare: medianOf((pair) => pair.bare),
+      service_over_bare: Number(
+        median(pairs.map((pair) => pair.service.requests_per_second / pair.bare.requests_per_second)).toFixed(
+          3,
+        ),
+      ),
+    };
+  }
+
+  stop(): void {
+    for (const child of this.bares) child.kill('SIGTERM');
+  }
+}
+
+const CONNECTIONS = 10;
+
 /**
  * The article page under load (autocannon, from this process), for a stranger (the page cache
- * serves it) and for a signed-in premium member (rendered for them each time, never cached), each
- * against a bare Node http server sending the same bytes in its own process.
+ * serves it, and again with the cache off), for a signed-in premium member (rendered for them
+ * each time, never cached), a click, the front page and a search, each against a bare Node http
+ * server sending the same bytes in its own process.
  */
 export async function pageBench(
   env: Record<string, string>,
@@ -191,76 +259,103 @@ export async function pageBench(
   runs: number,
   cpuProfileDir?: string,
 ): Promise<PageResult> {
-  const connections = 10;
-  const service = await startService(
-    { ...env, ROLE: 'api' },
-    cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
-  );
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  const service = await startService({ ...env, ROLE: 'api' }, profile);
+  // The same deployment with its page cache off: what a stranger's page costs to make.
+  const uncached = await startService({ ...env, ROLE: 'api', PAGE_CACHE_SECONDS: '0' });
   const dir = mkdtempSync(path.join(tmpdir(), 'depeche-page-'));
+  const pages = new PageLoads(dir, CONNECTIONS, seconds, runs);
   const pagePath = `/articles/${slug}`;
-  const bares: ChildProcess[] = [];
   try {
-    const cookie = await memberCookie(service, env, premiumEmail, dir);
+    const worker = await startWorker({ ...env, DATA_DIR: dir });
+    const cookie = await memberCookie(
+      service.url,
+      env.PUBLIC_URL ?? '',
+      premiumEmail,
+      path.join(dir, 'outbox'),
+    ).finally(() => worker.stop());
     const click = await clickLink(env, editionId, premiumEmail);
-    const measure = async (
-      name: string,
-      headers: Record<string, string>,
-      url = pagePath,
-    ): Promise<PageLoad> => {
-      const response = await fetch(`${service.url}${url}`, { headers, redirect: 'manual' });
-      const page = Buffer.from(await response.arrayBuffer());
-      const location = response.headers.get('location') ?? undefined;
-      if (url === click.path) {
-        if (response.status !== 302 || location !== click.target)
-          throw new Error(`The click redirect answered ${response.status} to ${location ?? 'nowhere'}`);
-      } else {
-        const full = page.includes(CANARY_MARK);
-        if (full !== (headers.cookie !== undefined))
-          throw new Error(`The ${name} page ${full ? 'holds' : 'lacks'} the text after the cut`);
-        if (response.status !== 200) throw new Error(`The ${name} page answered ${response.status}`);
-      }
-      const bare = await bareServer(dir, `${name}.html`, page, location);
-      bares.push(bare.child);
-      // A short warm-up of each, then the measured runs, service and bare back to back.
-      await load(`${service.url}${url}`, connections, 1, headers);
-      await load(bare.url, connections, 1);
-      const pairs: { service: LoadResult; bare: LoadResult }[] = [];
-      for (let run = 0; run < runs; run += 1) {
-        pairs.push({
-          service: await load(`${service.url}${url}`, connections, seconds, headers),
-          bare: await load(bare.url, connections, seconds),
-        });
-      }
-      const medianOf = (pick: (pair: (typeof pairs)[number]) => LoadResult): LoadResult => ({
-        requests_per_second: median(pairs.map((pair) => pick(pair).requests_per_second)),
-        p99_ms: median(pairs.map((pair) => pick(pair).p99_ms)),
-        errors: pairs.reduce((sum, pair) => sum + pick(pair).errors, 0),
-      });
-      return {
-        page_bytes: page.length,
-        service: medianOf((pair) => pair.service),
-        bare: medianOf((pair) => pair.bare),
-        service_over_bare: Number(
-          median(
-            pairs.map((pair) => pair.service.requests_per_second / pair.bare.requests_per_second),
-          ).toFixed(3),
-        ),
-      };
-    };
     return {
       path: pagePath,
-      connections,
+      connections: CONNECTIONS,
       seconds,
       runs,
-      anonymous: await measure('anonymous', {}),
-      premium_member: await measure('premium-member', { cookie }),
-      click_redirect: await measure('click', {}, click.path),
-      home: await measure('home', {}, '/'),
-      search: await measure('search', {}, '/search?q=qaryatayn'),
+      anonymous: await pages.measure('anonymous', `${service.url}${pagePath}`, {}, false),
+      anonymous_uncached: await pages.measure('anonymous-uncached', `${uncached.url}${pagePath}`, {}, false),
+      premium_member: await pages.measure('premium-member', `${service.url}${pagePath}`, { cookie }, true),
+      click_redirect: await pages.measure(
+        'click',
+        `${service.url}${click.path}`,
+        {},
+        undefined,
+        click.target,
+      ),
+      home: await pages.measure('home', `${service.url}/`, {}, false),
+      search: await pages.measure('search', `${service.url}/search?q=qaryatayn`, {}, false),
     };
   } finally {
-    for (const child of bares) child.kill('SIGTERM');
+    pages.stop();
+    await uncached.stop();
     await service.stop();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface EmbeddedPageResult {
+  readonly path: string;
+  readonly connections: number;
+  readonly seconds: number;
+  readonly runs: number;
+  /** A stranger's page with the page cache off: rendered from the embedded database every time. */
+  readonly anonymous_uncached: PageLoad;
+  readonly premium_member: PageLoad;
+}
+
+/**
+ * The same pages from `npm start`'s default: one process (ROLE=all) on the embedded PGlite
+ * database, its page cache off so that a stranger's page is made every time, as a member's is.
+ */
+export async function embeddedPageBench(
+  seconds: number,
+  runs: number,
+  cpuProfileDir?: string,
+): Promise<EmbeddedPageResult> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'depeche-embedded-'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'depeche-page-'));
+  const publicUrl = 'https://blog.example.test';
+  const service = await startService(
+    {
+      DATA_DIR: dataDir,
+      PUBLIC_URL: publicUrl,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      SECRET_KEY: randomBytes(32).toString('base64url'),
+      PAGE_CACHE_SECONDS: '0',
+    },
+    cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
+  );
+  const pages = new PageLoads(dir, CONNECTIONS, seconds, runs);
+  try {
+    const article = (await api(service, 'POST', '/api/articles', sampleArticle({ access: 'premium' }))) as {
+      id: string;
+      slug: string;
+    };
+    await api(service, 'POST', `/api/articles/${article.id}/publish`);
+    const email = 'lectrice.premium@exemple.fr';
+    await api(service, 'POST', '/api/subscribers', { email, tier: 'premium', confirmed: true });
+    const cookie = await memberCookie(service.url, publicUrl, email, path.join(dataDir, 'outbox'));
+    const pagePath = `/articles/${article.slug}`;
+    return {
+      path: pagePath,
+      connections: CONNECTIONS,
+      seconds,
+      runs,
+      anonymous_uncached: await pages.measure('embedded-anonymous', `${service.url}${pagePath}`, {}, false),
+      premium_member: await pages.measure('embedded-member', `${service.url}${pagePath}`, { cookie }, true),
+    };
+  } finally {
+    pages.stop();
+    await service.stop();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
