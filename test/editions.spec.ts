@@ -282,6 +282,34 @@ describe('an unreliable SMTP server', () => {
   });
 });
 
+describe('the queue while a large edition goes out', () => {
+  it('sends an editor’s test copy before the large edition’s waiting batches', async () => {
+    // 5 ms a message, two at a time: the big edition's four batches take seconds however fast the machine.
+    const sink = await startSmtpSink({ delayMs: 5 });
+    const t = await startTestApp({ SMTP_URL: sink.url, SEND_CONCURRENCY: '2', ...FAST_PIPELINE });
+    try {
+      const article = await publishedArticle(t);
+      await seedAudience(t, { free: 1000, premium: 1000 }, 'queue');
+      const big = await scheduledEdition(t, article.id);
+      await eventually(() => (sink.messages.length >= 10 ? true : undefined));
+      // An editor checks another edition meanwhile.
+      const other = (
+        await t.api('POST', '/api/editions', { subject: 'Épreuve', article_ids: [article.id] })
+      ).json();
+      const asked = await t.api('POST', `/api/editions/${other.id}/test`, { email: 'relecture@exemple.fr' });
+      expect(asked.statusCode).toBe(202);
+      await sink.waitFor('relecture@exemple.fr');
+      // It came while the big edition still had most of its batches waiting, not after them.
+      const counts = await t.app.get(DeliveriesRepository).counts(big.id);
+      expect(counts.pending).toBeGreaterThan(500);
+      expect(await finished(t, big.id)).toMatchObject({ status: 'sent', counts: { sent: 2000 } });
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  });
+});
+
 describe('stopping a send', () => {
   /** The last recipient of the ledger, while the first chunk is still going out: not mailed yet. */
   async function notYetSent(t: TestApp, editionId: string): Promise<string> {

@@ -118,7 +118,7 @@ describe('an edition whose preparation was lost', () => {
         (tx, row, afterId) => ledger.freezeAudienceSlice(tx, row, afterId, 10_000),
         10_000,
       );
-      expect(step).toEqual({ kind: 'froze', count: 10_000, prepared: false });
+      expect(step).toMatchObject({ kind: 'froze', count: 10_000, prepared: false });
       // Nothing may close it while its audience is not wholly frozen, whatever its ledger says.
       expect(await lifecycle.finishIfDone(edition.id)).toBeUndefined();
       await expect(

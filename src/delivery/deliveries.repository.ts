@@ -61,7 +61,9 @@ export class DeliveriesRepository {
   /**
    * Freezes the next slice of the audience into the ledger, inside the preparation's transaction:
    * at most `limit` active subscribers of the audience's tiers with ids after `afterId`, less the
-   * suppressed addresses, in id order. The ledger's key refuses a row frozen twice.
+   * suppressed addresses, in id order, in one INSERT … SELECT. Answers the span of ledger positions
+   * the slice took, from which its send batches are cut without reading the ledger again. The
+   * ledger's key refuses a row frozen twice.
    */
   async freezeAudienceSlice(
     tx: PreparationTx,
@@ -84,10 +86,24 @@ export class DeliveriesRepository {
         insert into deliveries (edition_id, subscriber_id, tier)
         select ${edition.id}, id, tier from slice order by id
         on conflict do nothing
+        returning seq
       )
-      select (select id from slice order by id desc limit 1) as last_id, (select count(*)::int from slice) as n`);
-    const [row] = rowsOf<{ last_id: string | null; n: number }>(result);
-    return { lastId: row?.last_id ?? undefined, count: row?.n ?? 0 };
+      select (select id from slice order by id desc limit 1) as last_id, (select count(*)::int from slice) as n,
+        (select min(seq) from frozen)::bigint as from_seq, (select max(seq) from frozen)::bigint as to_seq`);
+    const [row] = rowsOf<{
+      last_id: string | null;
+      n: number;
+      from_seq: string | number | null;
+      to_seq: string | number | null;
+    }>(result);
+    return {
+      lastId: row?.last_id ?? undefined,
+      count: row?.n ?? 0,
+      span:
+        row?.from_seq == null || row.to_seq == null
+          ? undefined
+          : { fromSeq: Number(row.from_seq), toSeq: Number(row.to_seq) },
+    };
   }
 
   /**
@@ -100,16 +116,12 @@ export class DeliveriesRepository {
     await this.db.execute(sql`analyze deliveries`);
   }
 
-  /** Ranges of at most `size` consecutive ledger positions after `afterSeq` that still hold work. */
-  async rangesWithWork(
-    editionId: string,
-    size: number,
-    afterSeq = 0,
-  ): Promise<{ fromSeq: number; toSeq: number }[]> {
+  /** Ranges of at most `size` consecutive ledger positions that still hold work. */
+  async rangesWithWork(editionId: string, size: number): Promise<{ fromSeq: number; toSeq: number }[]> {
     const result = await this.db.execute(sql`
       select min(seq)::bigint as from_seq, max(seq)::bigint as to_seq from (
         select seq, (row_number() over (order by seq) - 1) / ${size} as chunk
-        from deliveries where edition_id = ${editionId} and status = 'pending' and seq > ${afterSeq}
+        from deliveries where edition_id = ${editionId} and status = 'pending'
       ) c group by chunk order by 1`);
     return rowsOf<{ from_seq: string | number; to_seq: string | number }>(result).map((row) => ({
       fromSeq: Number(row.from_seq),
@@ -140,11 +152,15 @@ export class DeliveriesRepository {
           where x.edition_id = ${editionId} and x.seq between ${range.fromSeq} and ${range.toSeq}
             and x.status = 'pending'
             and not exists (select 1 from held h where x.seq between h.from_seq and h.to_seq)
+        ), bounds as (
+          select s.seq as lo,
+            coalesce((select min(h.from_seq) - 1 from held h where h.from_seq > s.seq), ${range.toSeq}) as hi
+          from start s
         ), pick as (
-          select x.seq from deliveries x, start
-          where x.edition_id = ${editionId} and x.status = 'pending' and x.seq >= start.seq
-            and x.seq <= coalesce((select min(h.from_seq) - 1 from held h where h.from_seq > start.seq), ${range.toSeq})
-            and x.seq <= ${range.toSeq}
+          -- Scalar subqueries, so that both bounds reach the index scan rather than filter it.
+          select x.seq from deliveries x
+          where x.edition_id = ${editionId} and x.status = 'pending'
+            and x.seq between (select lo from bounds) and (select hi from bounds)
           order by x.seq limit ${limit}
         ), lease as (
           insert into delivery_leases (id, edition_id, from_seq, to_seq, expires_at)

@@ -21,6 +21,7 @@ import { classifySmtpFailure } from './smtp-outcome.js';
 import { SuppressionRepository } from './suppression.repository.js';
 import {
   EditionLifecycleRepository,
+  type LedgerSpan,
   type SendingEdition,
 } from '../edition-lifecycle/edition-lifecycle.repository.js';
 import { type KnownStatuses, SubscriberStatusReads } from './subscriber-status-reads.js';
@@ -28,8 +29,14 @@ import { LeaseKeeper } from './lease-keeper.js';
 
 /** Rows leased, sent and recorded together: one lease and one UPDATE per this many messages, and the most a crash re-sends. */
 export const FLUSH_EVERY = 100;
-/** Subscribers frozen into the ledger per statement while preparing: 20 send batches. */
-const FREEZE_SLICE = 20 * SEND_BATCH_SIZE;
+/** The first slice of an audience: a batch for each of two workers, so sending starts at once. */
+const FIRST_SLICE = 2 * SEND_BATCH_SIZE;
+/**
+ * Subscribers frozen into the ledger per statement after the first slice: 100 send batches. One
+ * statement, one transaction: large enough that a big audience costs few round trips, small
+ * enough that a cancel waits on the edition's row for a fraction of a second at most.
+ */
+const FREEZE_SLICE = 100 * SEND_BATCH_SIZE;
 
 /** Thrown at the end of a batch that met temporary failures, so that BullMQ retries it later. */
 export class TransientDeliveryError extends Error {
@@ -43,6 +50,14 @@ interface Claimed {
   readonly lease: string;
   readonly rows: ClaimedDelivery[];
   readonly statuses: KnownStatuses;
+}
+
+/** The send batches over a span of ledger positions: SEND_BATCH_SIZE positions each. */
+function batchesOver(editionId: string, span: LedgerSpan): DeliveryJobs['send-batch'][] {
+  const batches: DeliveryJobs['send-batch'][] = [];
+  for (let fromSeq = span.fromSeq; fromSeq <= span.toSeq; fromSeq += SEND_BATCH_SIZE)
+    batches.push({ editionId, fromSeq, toSeq: Math.min(fromSeq + SEND_BATCH_SIZE - 1, span.toSeq) });
+  return batches;
 }
 
 function skipped(row: Pick<ClaimedDelivery, 'subscriberId' | 'seq'>, reason: string): DeliveryOutcome {
@@ -122,41 +137,39 @@ export class EditionDeliveryService implements OnModuleDestroy {
   }
 
   /**
-   * Freezes the audience into the ledger a slice at a time, queueing each slice's send batches as
-   * soon as it is written: the first messages leave while the rest of a large audience is still
-   * being frozen. The audience is streamed through the database, never loaded. A preparation that
-   * was cut short (its job lost, its worker killed) resumes after the last slice it froze.
+   * Freezes the audience into the ledger with set-based statements, queueing each slice's send
+   * batches as soon as it is written, cut from the span of positions the slice took (no look at the
+   * ledger): a small first slice so that the first messages leave at once, then large ones. The
+   * audience is streamed through the database, never loaded. A preparation that was cut short (its
+   * job lost, its worker killed) resumes after the last slice it froze, once it has queued again
+   * what that slice left (job ids make this idempotent).
    */
   async prepare(job: DeliveryJobs['prepare-edition']): Promise<void> {
     const { editionId, generation } = job;
-    let afterSeq = 0;
-    for (;;) {
+    await this.enqueueRemaining(editionId, generation);
+    for (let slice = FIRST_SLICE; ; slice = FREEZE_SLICE) {
       const step = await this.lifecycle.freezeNextSlice(
         editionId,
-        (tx, edition, afterId) => this.ledger.freezeAudienceSlice(tx, edition, afterId, FREEZE_SLICE),
-        FREEZE_SLICE,
+        (tx, edition, afterId) => this.ledger.freezeAudienceSlice(tx, edition, afterId, slice),
+        slice,
       );
       if (step.kind === 'done') break;
-      const ranges = await this.enqueueRemaining(editionId, generation, afterSeq);
+      if (step.span) await this.queue.addBatches(batchesOver(editionId, step.span), generation);
       // Once the first batches can go, and once the whole audience is in: see refreshStatistics.
-      if (afterSeq === 0 || step.prepared) await this.ledger.refreshStatistics();
-      afterSeq = ranges.at(-1)?.toSeq ?? afterSeq;
+      if (slice === FIRST_SLICE || step.prepared) await this.ledger.refreshStatistics();
       if (step.prepared) break;
     }
     await this.finalise(editionId);
   }
 
-  private async enqueueRemaining(
-    editionId: string,
-    generation?: string,
-    afterSeq = 0,
-  ): Promise<{ fromSeq: number; toSeq: number }[]> {
-    const ranges = await this.ledger.rangesWithWork(editionId, SEND_BATCH_SIZE, afterSeq);
+  /** Queues batches over what the ledger still holds to send, found by reading it. */
+  private async enqueueRemaining(editionId: string, generation?: string): Promise<number> {
+    const ranges = await this.ledger.rangesWithWork(editionId, SEND_BATCH_SIZE);
     await this.queue.addBatches(
       ranges.map((range) => ({ editionId, ...range })),
       generation,
     );
-    return ranges;
+    return ranges.length;
   }
 
   /** The MAIL FROM of a subscriber's message: with VERP_ADDRESS, bounces say whose message bounced. */
@@ -406,7 +419,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
         `prepare-${edition.id}-${generation}`,
       );
     }
-    const batches = (await this.enqueueRemaining(edition.id, generation)).length;
+    const batches = await this.enqueueRemaining(edition.id, generation);
     this.logger.warn(
       { editionId: edition.id, prepared: edition.prepared, batches },
       `Edition's remaining work queued again: ${why}`,

@@ -14,14 +14,30 @@ export type NewEditionContent = Required<Pick<NewEditionRow, 'subject' | 'articl
 /** A statement runner inside the preparation's transaction. */
 export type PreparationTx = Pick<Database, 'execute'>;
 
-/** One slice of the audience frozen into the ledger: its last subscriber and how many it held. */
+/** A span of ledger positions, both ends included. */
+export interface LedgerSpan {
+  readonly fromSeq: number;
+  readonly toSeq: number;
+}
+
+/**
+ * One slice of the audience frozen into the ledger: its last subscriber, how many it held, and
+ * the positions its rows took (undefined when it wrote none).
+ */
 export interface FrozenSlice {
   readonly lastId: string | undefined;
   readonly count: number;
+  readonly span: LedgerSpan | undefined;
 }
 
 export type PreparationStep =
-  { readonly kind: 'froze'; readonly count: number; readonly prepared: boolean } | { readonly kind: 'done' };
+  | {
+      readonly kind: 'froze';
+      readonly count: number;
+      readonly prepared: boolean;
+      readonly span: LedgerSpan | undefined;
+    }
+  | { readonly kind: 'done' };
 
 /** An edition being sent, as the reconciler sees it. */
 export interface SendingEdition {
@@ -114,7 +130,9 @@ export class EditionLifecycleRepository {
     sliceSize: number,
   ): Promise<PreparationStep> {
     return this.db.transaction(async (tx) => {
-      const [edition] = await tx.select().from(editions).where(eq(editions.id, id)).for('update');
+      // NO KEY UPDATE: two preparations take turns, while the claims sending the slices already
+      // queued (their lease rows' foreign key share-locks the edition) go on meanwhile.
+      const [edition] = await tx.select().from(editions).where(eq(editions.id, id)).for('no key update');
       if (edition?.status !== 'sending' || edition.preparedAt !== null) return { kind: 'done' };
       const slice = await freeze(tx, edition, edition.prepareCursor ?? undefined);
       const prepared = slice.count < sliceSize;
@@ -127,7 +145,7 @@ export class EditionLifecycleRepository {
           ...(prepared ? { preparedAt: sql`now()` } : {}),
         })
         .where(eq(editions.id, id));
-      return { kind: 'froze', count: slice.count, prepared };
+      return { kind: 'froze', count: slice.count, prepared, span: slice.span };
     });
   }
 

@@ -7,6 +7,9 @@ import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DELIVERY_QUEUE, type DeliveryJobName, type DeliveryJobs } from './jobs.js';
 
+/** BullMQ's priorities: lower is sooner, and jobs with none go before all of them. */
+const SEND_BATCH_PRIORITY = 10;
+
 /** Typed producer for the delivery queue; job ids make every enqueue idempotent. */
 @Injectable()
 export class DeliveryQueue {
@@ -49,6 +52,8 @@ export class DeliveryQueue {
   /**
    * `generation` gives the job ids a new suffix, for work queued again after its jobs were lost;
    * `urgent` puts the batches ahead of all waiting work, for rows a dead worker left behind.
+   * Other batches wait behind every job without a priority (BullMQ takes those first): a
+   * preparation or an editor's test copy never queues behind an edition's thousands of batches.
    */
   async addBatches(
     batches: readonly DeliveryJobs['send-batch'][],
@@ -60,7 +65,7 @@ export class DeliveryQueue {
         name: 'send-batch',
         data: batch,
         opts: {
-          lifo: urgent,
+          ...(urgent ? { lifo: true } : { priority: SEND_BATCH_PRIORITY }),
           // A batch outlives its rows' own attempts, so that the last one is always recorded.
           attempts: this.config.maxDeliveryAttempts + 2,
           backoff: { type: 'exponential', delay: this.config.retryBaseDelayMs },
