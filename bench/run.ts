@@ -11,6 +11,7 @@
  *          --send-only (the edition against its naive and raw baselines alone, R runs)
  *          --boot-only (npm start to a healthy /health alone, max(3, R) runs)
  *          --cpu-prof DIR (workers write V8 CPU profiles there, for node --cpu-prof analysis)
+ *          --skip-naive (no nodemailer baseline: it takes minutes at large N; the raw one stays)
  *          --node-tools (the smtp-server sink and the raw-socket blaster even where Postfix is installed)
  *          --set NAME=VALUE (a setting for the worker processes, such as SMTP_MAX_CONNECTIONS=10; repeatable)
  */
@@ -42,6 +43,7 @@ const { values: options } = parseArgs({
     'cpu-prof': { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
     'node-tools': { type: 'boolean', default: false },
+    'skip-naive': { type: 'boolean', default: false },
   },
 });
 const quick = options.quick;
@@ -84,8 +86,10 @@ for (let run = 1; run <= (pageOnly || inboundOnly || bootOnly ? 0 : runs); run +
     log(`run ${run}/${runs}: the service, ${workers} worker process(es)`);
     service.push(await serviceBench(seeded, n, workers, workerSettings, options['cpu-prof']));
     if (!serviceOnly) {
-      log(`run ${run}/${runs}: naive nodemailer`);
-      naive.push((await naiveBench(seeded.content, n, sessions)).messages_per_second);
+      if (!options['skip-naive']) {
+        log(`run ${run}/${runs}: naive nodemailer`);
+        naive.push((await naiveBench(seeded.content, n, sessions)).messages_per_second);
+      }
       log(`run ${run}/${runs}: raw`);
       const rawRun = await rawBench(seeded.content, n, sessions);
       raw.push(rawRun.messages_per_second);
@@ -117,13 +121,22 @@ const delivery = last && {
     worker: Math.max(...service.flatMap((r) => r.peak_rss_mb.workers)),
   },
   redis_used_memory_mb: last.redis_used_memory_mb,
+  cpu_seconds_per_1000: {
+    workers: median(pick((r) => r.cpu_seconds_per_1000.workers)),
+    postgres: median(pick((r) => r.cpu_seconds_per_1000.postgres)),
+    redis: median(pick((r) => r.cpu_seconds_per_1000.redis)),
+  },
   ...(serviceOnly
     ? {}
     : {
-        naive_messages_per_second: median(naive),
+        ...(naive.length > 0
+          ? {
+              naive_messages_per_second: median(naive),
+              service_over_naive: Number((serviceRate / median(naive)).toFixed(2)),
+            }
+          : {}),
         raw_messages_per_second: median(raw),
         raw_tool: rawTool,
-        service_over_naive: Number((serviceRate / median(naive)).toFixed(2)),
         service_over_raw: Number((serviceRate / median(raw)).toFixed(2)),
       }),
 };
@@ -195,8 +208,11 @@ if (delivery) {
     `  service end to end:      ${delivery.service_messages_per_second} msg/s (${delivery.service_seconds} s from the scheduled time to the last message)`,
   );
   if (!serviceOnly) {
+    if (delivery.naive_messages_per_second !== undefined)
+      lines.push(
+        `  naive nodemailer pool:   ${delivery.naive_messages_per_second} msg/s    service/naive ${delivery.service_over_naive}`,
+      );
     lines.push(
-      `  naive nodemailer pool:   ${delivery.naive_messages_per_second} msg/s    service/naive ${delivery.service_over_naive}`,
       `  raw (${delivery.raw_tool}): ${delivery.raw_messages_per_second} msg/s    service/raw ${delivery.service_over_raw}`,
     );
   }
@@ -205,6 +221,7 @@ if (delivery) {
     `  sink got exactly N:      ${delivery.exactly_n_every_run ? 'yes' : 'NO'}`,
     `  peak RSS:                api ${delivery.peak_rss_mb.api} MB, worker ${delivery.peak_rss_mb.worker} MB`,
     `  Redis used memory:       ${delivery.redis_used_memory_mb.before} MB before, ${delivery.redis_used_memory_mb.after} MB after`,
+    `  CPU per 1,000 messages:  workers ${delivery.cpu_seconds_per_1000.workers} s, PostgreSQL ${delivery.cpu_seconds_per_1000.postgres} s, Redis ${delivery.cpu_seconds_per_1000.redis} s`,
   );
 }
 if (recovery.killed_worker && recovery.flushed_redis) {

@@ -11,6 +11,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import pg from 'pg';
 import { sampleArticle } from '../../test/fixtures/sample-article.js';
 import { createPostgresDatabase, type TestDatabase } from '../../test/helpers/test-database.js';
+import { cpuMeter } from './cpu-time.js';
 import { BENCH_TOKEN, ROOT, type RunningService, startService, startWorker } from './service.js';
 import { postfixSourcePath, postfixTools, startSink } from './sink.js';
 
@@ -38,6 +39,15 @@ export interface ServiceResult {
   readonly peak_rss_mb: { readonly api: number; readonly workers: readonly number[] };
   readonly redis_used_memory_mb: { readonly before: number; readonly after: number };
   readonly message_bytes: Record<'free' | 'premium', number>;
+  /**
+   * CPU seconds per 1,000 messages from the scheduled time to the last message: the workers
+   * together, PostgreSQL (all its processes) and Redis. What one core of each can carry follows.
+   */
+  readonly cpu_seconds_per_1000: {
+    readonly workers: number;
+    readonly postgres: number;
+    readonly redis: number;
+  };
 }
 
 export interface BaselineResult {
@@ -165,6 +175,11 @@ export async function serviceBench(
       );
     }
     const redisBefore = await usedMemoryMb(redis);
+    const cpu = cpuMeter({
+      workers: { pids: workers.flatMap((w) => (w.child.pid === undefined ? [] : [w.child.pid])) },
+      postgres: { commands: ['postgres'] },
+      redis: { commands: ['redis-server'] },
+    });
     const delivered = sink.waitFor(n, 120_000 + n * 5);
     const sendAt = new Date(Date.now() + 2000);
     const scheduledAt = performance.now() + (sendAt.getTime() - Date.now());
@@ -172,6 +187,7 @@ export async function serviceBench(
       send_at: sendAt.toISOString(),
     });
     const lastAt = await delivered;
+    const used = cpu.read();
     const edition = await waitForStatus(seeded.api, seeded.editionId);
     await sleep(1000); // anything past n would arrive now
     const result: ServiceResult = {
@@ -188,6 +204,11 @@ export async function serviceBench(
       exactly_n: sink.count() === n && edition.counts.sent === n,
       peak_rss_mb: { api: mb(seeded.api.peakRss()), workers: workers.map((w) => mb(w.peakRss())) },
       redis_used_memory_mb: { before: round(redisBefore), after: round(await usedMemoryMb(redis)) },
+      cpu_seconds_per_1000: {
+        workers: round((used.workers ?? 0) / (n / 1000)),
+        postgres: round((used.postgres ?? 0) / (n / 1000)),
+        redis: round((used.redis ?? 0) / (n / 1000)),
+      },
       message_bytes: {
         free: Buffer.byteLength(seeded.content.html.free) + Buffer.byteLength(seeded.content.text.free),
         premium:
