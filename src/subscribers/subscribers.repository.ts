@@ -486,30 +486,20 @@ export class SubscribersRepository {
     return rows.map((row) => row.id);
   }
 
-  /** Which of these addresses are suppressed, by lower-cased address. */
-  async suppressedAmong(emails: readonly string[]): Promise<Set<string>> {
-    if (emails.length === 0) return new Set();
-    const byHash = new Map(emails.map((email) => [addressHash(email), email.toLowerCase()]));
-    const rows = await this.db
-      .select({ hash: suppressions.addressHash })
-      .from(suppressions)
-      .where(inArray(suppressions.addressHash, [...byHash.keys()]));
-    return new Set(rows.map((row) => byHash.get(row.hash) ?? ''));
-  }
-
   /**
-   * Adds or updates a batch of imported subscribers in one statement. New addresses arrive active
-   * with consent recorded as an import; existing ones get the new name (when given) and tier, and
-   * keep their status: an import never resubscribes someone who left.
+   * Adds or updates a batch of imported subscribers in one statement, less the suppressed
+   * addresses (by the hash of each, as suppressions keep them). New addresses arrive active with
+   * the consent their platform recorded (when, from where, confirmed when), else the import's own
+   * time; existing ones get the new name (when given) and tier, keep their consent and their
+   * status: an import never resubscribes someone who left.
    */
-  /**
-   * Imported subscribers, new or known: a new one keeps the consent its platform recorded (when,
-   * from where, confirmed when), else the import's own time; a known one keeps the consent it has.
-   */
-  async upsertImported(rows: readonly ImportedSubscriber[]): Promise<{ inserted: number; updated: number }> {
-    if (rows.length === 0) return { inserted: 0, updated: 0 };
+  async upsertImported(
+    rows: readonly (ImportedSubscriber & { readonly addressHash: string })[],
+  ): Promise<{ inserted: number; updated: number; suppressed: number }> {
+    if (rows.length === 0) return { inserted: 0, updated: 0, suppressed: 0 };
     const records = JSON.stringify(
       rows.map((row) => ({
+        address_hash: row.addressHash,
         email: row.email,
         name: row.name,
         tier: row.tier,
@@ -524,8 +514,9 @@ export class SubscribersRepository {
         (email, name, tier, comped, status, consent_source, consent_wording, consent_at, consent_ip, confirmed_at)
       select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import',
         coalesce(r.consent_at, now()), r.consent_ip, coalesce(r.confirmed_at, r.consent_at, now())
-      from json_to_recordset(${records}::json)
-        as r(email text, name text, tier text, consent_at timestamptz, consent_ip text, confirmed_at timestamptz)
+      from json_to_recordset(${records}::json) as r(address_hash text, email text, name text, tier text,
+        consent_at timestamptz, consent_ip text, confirmed_at timestamptz)
+      where not exists (select 1 from suppressions x where x.address_hash = r.address_hash)
       on conflict (lower(email)) do update set
         name = case when excluded.name <> '' then excluded.name else s.name end,
         comped = excluded.comped, comp_until = null,
@@ -534,6 +525,6 @@ export class SubscribersRepository {
       returning (xmax = 0) as inserted`);
     const flags = rowsOf<{ inserted: boolean }>(result);
     const inserted = flags.filter((row) => row.inserted).length;
-    return { inserted, updated: flags.length - inserted };
+    return { inserted, updated: flags.length - inserted, suppressed: rows.length - flags.length };
   }
 }
