@@ -55,6 +55,11 @@ export class EditionComposer {
     this.domain = new URL(config.publicUrl).hostname;
   }
 
+  /** Loads what composing needs (MJML) ahead of an edition due soon. */
+  preload(): Promise<void> {
+    return this.renderer.preload();
+  }
+
   async compose(
     edition: Pick<EditionRow, 'id' | 'subject' | 'preheader'>,
     articles: readonly ArticleRow[],

@@ -142,6 +142,16 @@ export class EmailRenderer implements OnModuleInit {
     renameSync(`${stamp}.partial`, stamp);
   }
 
+  /** MJML, loaded once. */
+  private compiler(): Promise<typeof mjml2htmlType> {
+    return (this.mjml ??= import('mjml').then((module) => module.default));
+  }
+
+  /** Loads MJML ahead of a send that is coming, so that its first message does not wait for it. */
+  async preload(): Promise<void> {
+    await this.compiler();
+  }
+
   async render(name: EmailTemplate, data: EmailData): Promise<RenderedEmail> {
     const template = this.templates.get(name);
     if (!template) throw new TemplateError(`No email template ${name}`);
@@ -158,8 +168,7 @@ export class EmailRenderer implements OnModuleInit {
       },
     });
     // Strict validation throws with the list of problems; older releases returned them.
-    this.mjml ??= import('mjml').then((module) => module.default);
-    const mjml2html = await this.mjml;
+    const mjml2html = await this.compiler();
     const result = await mjml2html(mjml, { validationLevel: 'strict', filePath: template.file }).catch(
       (error: unknown) => {
         const errors = (error as { errors?: MjmlProblem[] }).errors;

@@ -17,6 +17,8 @@ import { PaymentsService } from '../payments/payments.service.js';
 import { beat, heartbeatFile } from './heartbeat.js';
 
 const TICK = 'scheduler-tick';
+/** How long before an edition's time its worker gets ready to compose it. */
+const READY_AHEAD_MS = 60_000;
 
 /**
  * The one periodic tick of a worker: it claims due work in the database, so any number of workers
@@ -68,11 +70,13 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
 
   /**
    * An edition due before the next regular tick gets a tick of its own at its time, so it starts
-   * on time rather than up to a whole interval late.
+   * on time rather than up to a whole interval late; one due within a minute gets this worker
+   * ready to compose it.
    */
   private async wakeForNextDue(): Promise<void> {
     const due = (await this.editions.nextDueAt())?.getTime();
     const now = Date.now();
+    if (due !== undefined && due < now + READY_AHEAD_MS) this.delivery.getReady();
     if (due === undefined || due <= now || due >= now + this.config.tickIntervalMs) return;
     if (this.wake && this.wake.at <= due && this.wake.at > now) return;
     if (this.wake) clearTimeout(this.wake.timer);
