@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { normaliseEmail } from '../lib/email-address.js';
+import { domainOf, normaliseEmail } from '../lib/email-address.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
 import type { EditionRow, SubscriberTier } from '../database/schema.js';
 import type { DeliveryCounts } from '../delivery/deliveries.repository.js';
@@ -94,7 +94,7 @@ export class DeskDashboardService {
   private async checklist(tiers: readonly TierTotals[]): Promise<FirstRunStep[]> {
     const publication = this.publication.current();
     const sender = publication.mailFrom.address;
-    const senderDomain = sender.slice(sender.lastIndexOf('@') + 1);
+    const senderDomain = domainOf(sender);
     const published = await this.articles.listPublished({ limit: 1, offset: 0 });
     const steps: FirstRunStep[] = [
       { step: 'postal-address', done: publication.postalAddress !== '', href: '/admin/settings' },

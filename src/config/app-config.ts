@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { domainOf } from '../lib/email-address.js';
 import { isSingleLine } from '../lib/single-line.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -386,7 +387,7 @@ function readDkim(read: EnvReader, mailFromAddress: string): DkimSettings | unde
   const keySelector = read.raw('DKIM_SELECTOR');
   const inlineKey = read.raw('DKIM_PRIVATE_KEY');
   const keyFile = read.raw('DKIM_PRIVATE_KEY_FILE');
-  const domainName = read.raw('DKIM_DOMAIN') ?? mailFromAddress.slice(mailFromAddress.lastIndexOf('@') + 1);
+  const domainName = read.raw('DKIM_DOMAIN') ?? domainOf(mailFromAddress);
   if (keySelector === undefined && inlineKey === undefined && keyFile === undefined) return undefined;
   if (keySelector === undefined) {
     read.problems.push(

@@ -158,7 +158,7 @@ export class DeliveriesRepository {
           from start s
         ), pick as (
           -- Scalar subqueries, so that both bounds reach the index scan rather than filter it.
-          select x.seq from deliveries x
+          select x.seq, x.subscriber_id, x.tier, x.attempts from deliveries x
           where x.edition_id = ${editionId} and x.status = 'pending'
             and x.seq between (select lo from bounds) and (select hi from bounds)
           order by x.seq limit ${limit}
@@ -169,12 +169,10 @@ export class DeliveriesRepository {
           on conflict do nothing
           returning id
         )
-        select d.subscriber_id, d.seq, d.tier, d.attempts + 1 as attempts, s.email, s.name, s.status,
+        select p.subscriber_id, p.seq, p.tier, p.attempts + 1 as attempts, s.email, s.name, s.status,
           exists (select 1 from lease) as leased
-        from pick p
-        join deliveries d on d.edition_id = ${editionId} and d.seq = p.seq
-        join subscribers s on s.id = d.subscriber_id
-        order by d.seq`);
+        from pick p join subscribers s on s.id = p.subscriber_id
+        order by p.seq`);
       const rows = rowsOf<{
         subscriber_id: string;
         seq: string | number;

@@ -10,6 +10,7 @@ import {
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { AppConfig, InboundSettings } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { domainOf } from '../lib/email-address.js';
 import { readReturnPath, type ReturnPathRecipient } from '../mail/copy-identity.js';
 import { SubscriberTokens } from '../mail/subscriber-tokens.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
@@ -90,7 +91,7 @@ export class InboundMailServer implements OnApplicationBootstrap, OnApplicationS
 
   private create(inbound: InboundSettings, verpAddress: string): SMTPServer {
     return new SMTPServer({
-      name: verpAddress.slice(verpAddress.lastIndexOf('@') + 1),
+      name: domainOf(verpAddress),
       banner: 'Dépêche inbound mail',
       authOptional: true,
       disabledCommands: ['AUTH', 'STARTTLS'],

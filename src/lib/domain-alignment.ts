@@ -1,7 +1,4 @@
-/** The domain part of an address, lower case. */
-export function domainOf(address: string): string {
-  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-}
+import { domainOf } from './email-address.js';
 
 /**
  * Whether a DKIM signature for `signingDomain` speaks for mail from `address`, as DMARC's relaxed

@@ -36,6 +36,11 @@ export function normaliseEmail(raw: string): AddressCheck {
   return { ok: true, email };
 }
 
+/** The domain part of an address, lower case. */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
 /** The form kept in the suppression list: no readable address, same for any case of it. */
 export function addressHash(email: string): string {
   return createHash('sha256').update(email.toLowerCase(), 'utf8').digest('hex');
