@@ -1,13 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, arrayContains, count, desc, eq, like, lte, ne, or, type SQL, sql } from 'drizzle-orm';
 import { type SearchDocument, searchDocument } from '../content/search-text.js';
-import { type Database, DatabaseClient, rowsOf } from '../database/database-client.js';
+import { type Database, DatabaseClient, type PreparedStatement } from '../database/database-client.js';
+import { selectedColumns } from '../database/selected-columns.js';
 import {
   type ArticleRow,
   articleSearch,
   type ArticleStatus,
   articles,
   type NewArticleRow,
+  type SubscriberRow,
+  subscribers,
 } from '../database/schema.js';
 
 export interface PublishedQuery {
@@ -59,6 +62,17 @@ export interface ArticleNeighbours {
   readonly related: readonly ArticleLink[];
 }
 
+/** A published article as one reader asks for it: the article, and the signed-in reader's row. */
+export interface ArticleForReader {
+  readonly article: ArticleRow;
+  /** The subscriber the reader's session names, whatever their status; undefined when none. */
+  readonly subscriber: SubscriberRow | undefined;
+}
+
+/** An article's columns and its reader's, in the hand-written statement of an article page. */
+const ARTICLE = selectedColumns(articles, 'a');
+const READER = selectedColumns(subscribers, 's');
+
 /** How many related articles an article page shows. */
 const RELATED = 3;
 
@@ -93,7 +107,43 @@ function searchQuery(folded: string): SQL {
 
 @Injectable()
 export class ArticlesRepository {
-  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+  /**
+   * An article page's one query: the article of a slug ($1) and the row of the subscriber ($2) whose
+   * session reads it (a member's page needs both; apart, they cost two round trips).
+   */
+  private readonly forReader: PreparedStatement<Record<string, unknown>>;
+
+  /** The articles around one ($1 its publication time, $2 its id, $3 its tags), on every article page. */
+  private readonly neighbourRows: PreparedStatement<{
+    kind: string;
+    slug: string;
+    title: string;
+    published_at: Date | string;
+    access: string;
+  }>;
+
+  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {
+    this.neighbourRows = database.prepared(
+      'article_neighbours',
+      `(select 'older' as kind, slug, title, published_at, access from articles
+          where status = 'published' and (published_at, id) < ($1::timestamptz, $2::uuid)
+          order by published_at desc, id desc limit 1)
+        union all
+        (select 'newer', slug, title, published_at, access from articles
+          where status = 'published' and (published_at, id) > ($1::timestamptz, $2::uuid)
+          order by published_at, id limit 1)
+        union all
+        (select 'related', slug, title, published_at, access from articles
+          where status = 'published' and id <> $2::uuid and tag_slugs && $3::text[]
+          order by published_at desc, id desc limit ${RELATED})`,
+    );
+    this.forReader = database.prepared(
+      'article_for_reader',
+      `select ${ARTICLE.list}, ${READER.list} from ${ARTICLE.from}
+        left join ${READER.from} on s.id = $2::uuid
+        where a.slug = $1 and a.status = 'published'`,
+    );
+  }
 
   private get db() {
     return this.database.db;
@@ -187,12 +237,14 @@ export class ArticlesRepository {
     return row;
   }
 
-  async findPublishedBySlug(slug: string): Promise<ArticleRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(articles)
-      .where(and(eq(articles.slug, slug), eq(articles.status, 'published')));
-    return row;
+  /** The published article of a slug, with the row of the subscriber reading it (their id from their session). */
+  async findPublishedForReader(
+    slug: string,
+    subscriberId: string | undefined,
+  ): Promise<ArticleForReader | undefined> {
+    const [row] = await this.forReader([slug, subscriberId ?? null]);
+    const article = row && ARTICLE.read(row);
+    return article && { article, subscriber: READER.read(row) };
   }
 
   /** Slugs equal to `base` or of the form `base-N`, to pick a free one. */
@@ -261,27 +313,12 @@ export class ArticlesRepository {
    * in one round trip (an article page for a member is rendered at every request).
    */
   async neighbours(article: Pick<ArticleRow, 'id' | 'publishedAt' | 'tagSlugs'>): Promise<ArticleNeighbours> {
-    const at = article.publishedAt ?? new Date(0);
-    const tags = sql`${`{${article.tagSlugs.map((tag) => `"${tag}"`).join(',')}}`}::text[]`;
-    const result = await this.db.execute(sql`
-      (select 'older' as kind, slug, title, published_at, access from ${articles}
-        where status = 'published' and (published_at, id) < (${at}, ${article.id})
-        order by published_at desc, id desc limit 1)
-      union all
-      (select 'newer', slug, title, published_at, access from ${articles}
-        where status = 'published' and (published_at, id) > (${at}, ${article.id})
-        order by published_at, id limit 1)
-      union all
-      (select 'related', slug, title, published_at, access from ${articles}
-        where status = 'published' and id <> ${article.id} and tag_slugs && ${tags}
-        order by published_at desc, id desc limit ${RELATED})`);
-    const links = rowsOf<{
-      kind: string;
-      slug: string;
-      title: string;
-      published_at: Date | string;
-      access: string;
-    }>(result).map((row) => ({
+    const rows = await this.neighbourRows([
+      (article.publishedAt ?? new Date(0)).toISOString(),
+      article.id,
+      article.tagSlugs,
+    ]);
+    const links = rows.map((row) => ({
       kind: row.kind,
       link: {
         slug: row.slug,

@@ -1,7 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, count, desc, eq, getTableColumns, inArray, sql } from 'drizzle-orm';
-import { DatabaseClient } from '../database/database-client.js';
+import { DatabaseClient, type PreparedStatement } from '../database/database-client.js';
 import { articles, type CommentRow, type CommentStatus, comments, subscribers } from '../database/schema.js';
+import { selectedColumns } from '../database/selected-columns.js';
+
+const SHOWN = selectedColumns(comments, 'c');
 
 export interface NewComment {
   readonly articleId: string;
@@ -28,7 +31,16 @@ export interface CommentPage {
 /** The one writer of `comments`. */
 @Injectable()
 export class CommentsRepository {
-  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+  /** The comments an article ($1) shows, oldest first: asked on every article page. */
+  private readonly shown: PreparedStatement<Record<string, unknown>>;
+
+  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {
+    this.shown = database.prepared(
+      'comments_shown',
+      `select ${SHOWN.list} from ${SHOWN.from}
+        where c.article_id = $1::uuid and c.status = 'approved' order by c.created_at, c.id`,
+    );
+  }
 
   private get db() {
     return this.database.db;
@@ -51,12 +63,8 @@ export class CommentsRepository {
   }
 
   /** What an article's page shows: approved comments and the erased ones kept for their replies. */
-  shownOn(articleId: string): Promise<CommentRow[]> {
-    return this.db
-      .select()
-      .from(comments)
-      .where(and(eq(comments.articleId, articleId), eq(comments.status, 'approved')))
-      .orderBy(asc(comments.createdAt), asc(comments.id));
+  async shownOn(articleId: string): Promise<CommentRow[]> {
+    return (await this.shown([articleId])).flatMap((row) => SHOWN.read(row) ?? []);
   }
 
   /** How many comments each article shows (erased ones not counted). */

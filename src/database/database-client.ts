@@ -6,7 +6,7 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { MIGRATIONS_DIR } from '../config/paths.js';
-import { openEmbeddedDatabase } from './embedded-database.js';
+import { embeddedStatements, openEmbeddedDatabase } from './embedded-database.js';
 import * as schema from './schema.js';
 
 /** Any key works as long as every Dépêche process uses the same one. */
@@ -39,6 +39,9 @@ export function rowsOf<Row>(result: unknown): Row[] {
   return (result as { rows: Row[] }).rows;
 }
 
+/** A hand-written statement bound to its parameters ($1, $2…), answering its rows. */
+export type PreparedStatement<Row> = (values: readonly unknown[]) => Promise<Row[]>;
+
 export interface DatabaseOptions {
   /** A postgres:// URL, or undefined for the embedded PGlite database in dataDir. */
   readonly url: string | undefined;
@@ -53,9 +56,20 @@ export class DatabaseClient {
   private constructor(
     readonly db: Database,
     readonly engine: 'postgres' | 'pglite',
+    private readonly queryFn: (name: string, text: string, values: readonly unknown[]) => Promise<unknown[]>,
     private readonly migrateFn: () => Promise<void>,
     private readonly closeFn: () => Promise<void>,
   ) {}
+
+  /**
+   * A hand-written statement for a hot path, where building the SQL at each call shows: PostgreSQL
+   * parses and plans it once per connection of the pool (a named statement); the embedded engine
+   * keeps it too (see embeddedStatements). `name` must be unique to this text. For reads outside
+   * any transaction.
+   */
+  prepared<Row>(name: string, text: string): PreparedStatement<Row> {
+    return (values) => this.queryFn(name, text, values) as Promise<Row[]>;
+  }
 
   static async open(options: DatabaseOptions): Promise<DatabaseClient> {
     if (options.url !== undefined) {
@@ -66,6 +80,7 @@ export class DatabaseClient {
       return new DatabaseClient(
         db,
         'postgres',
+        async (name, text, values) => (await pool.query<object>({ name, text, values: [...values] })).rows,
         () => migrateUnderLock(pool),
         () => pool.end(),
       );
@@ -75,6 +90,7 @@ export class DatabaseClient {
     return new DatabaseClient(
       db,
       'pglite',
+      embeddedStatements(client),
       () => migratePglite(db, { migrationsFolder: MIGRATIONS_DIR }),
       () => client.close(),
     );

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { type messages, parse, PGlite, protocol } from '@electric-sql/pglite';
 import { EMBEDDED_DATABASE_TEMPLATE } from '../config/paths.js';
 
 /**
@@ -108,4 +108,70 @@ export function openEmbeddedDatabase(dataDir: string): Promise<PGlite> {
   const started = startedAhead.get(dir);
   startedAhead.delete(dir);
   return started ?? startIn(dir);
+}
+
+/** Messages laid end to end, as one write to the embedded server. */
+function concatenated(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * Named statements on the embedded database, as PostgreSQL keeps them for a pooled connection:
+ * parsed once, then bound and run. `query()` parses and plans its text at every call, which costs
+ * the embedded engine about as much again as running a short read. For reads: nothing is synced
+ * to the files after them. Never from inside a transaction's callback: it waits for the
+ * transaction to end.
+ */
+export function embeddedStatements(
+  client: PGlite,
+): (name: string, text: string, values: readonly unknown[]) => Promise<unknown[]> {
+  const { serialize } = protocol;
+  /** Each statement's parameter types, as the server read them when it parsed it. */
+  const parameterTypes = new Map<string, readonly number[]>();
+  const prepare = async (name: string, text: string): Promise<readonly number[]> => {
+    const described = await client.execProtocol(
+      concatenated([
+        serialize.parse({ name, text, types: [] }),
+        serialize.describe({ type: 'S', name }),
+        serialize.sync(),
+      ]),
+      { syncToFs: false },
+    );
+    const types =
+      described.messages.find(
+        (message): message is messages.ParameterDescriptionMessage => message.name === 'parameterDescription',
+      )?.dataTypeIDs ?? [];
+    parameterTypes.set(name, types);
+    return types;
+  };
+  // As query() does: after any transaction open on the one session, then alone on it.
+  const exclusive = <T>(run: () => Promise<T>): Promise<T> =>
+    client._runExclusiveTransaction(() => client._runExclusiveQuery(run));
+  return (name, text, values) =>
+    exclusive(async () => {
+      const types = parameterTypes.get(name) ?? (await prepare(name, text));
+      const serialized = values.map((value, index) => {
+        if (value === null || value === undefined) return null;
+        // 0: the type the server could not tell, written as PGlite writes any value it does not know.
+        const serializer = client.serializers[types[index] ?? 0] ?? client.serializers[0];
+        if (!serializer) throw new Error(`No way to write parameter $${index + 1} of ${name}`);
+        return serializer(value);
+      });
+      const result = await client.execProtocol(
+        concatenated([
+          serialize.bind({ statement: name, values: serialized }),
+          serialize.describe({ type: 'P' }),
+          serialize.execute({}),
+          serialize.sync(),
+        ]),
+        { syncToFs: false },
+      );
+      return parse.parseResults(result.messages, client.parsers)[0]?.rows ?? [];
+    });
 }

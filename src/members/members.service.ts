@@ -26,6 +26,12 @@ export function blogPath(next: unknown): string {
     : '/';
 }
 
+/** A member session as its cookie names it, before its subscriber is read. */
+export interface SignedInSession {
+  readonly sessionId: string;
+  readonly subscriberId: string;
+}
+
 /** Who a member is, as the blog shows it. */
 export interface Member {
   readonly subscriber: SubscriberRow;
@@ -149,14 +155,32 @@ export class MembersService {
 
   /** The member of a session cookie, while the session lives and the subscriber is active. */
   async member(sessionId: string | undefined): Promise<Member | undefined> {
+    const session = await this.session(sessionId);
+    return session && this.memberOf(session, await this.subscribers.findById(session.subscriberId));
+  }
+
+  /**
+   * The session a cookie names, its idle expiry pushed back; undefined when there is none. Its
+   * subscriber is not read here: a page may read that row with its own query, then ask `memberOf`.
+   */
+  async session(sessionId: string | undefined): Promise<SignedInSession | undefined> {
     const session = await this.sessions.get(sessionId);
-    if (!session || sessionId === undefined) return undefined;
-    const subscriber = await this.subscribers.findById(session.subscriberId);
-    if (subscriber?.status !== 'active') {
-      await this.sessions.destroy(sessionId);
+    return session && sessionId !== undefined ? { sessionId, subscriberId: session.subscriberId } : undefined;
+  }
+
+  /**
+   * The member behind a session, given their subscriber row as read: only an active subscriber is
+   * signed in; the session of one erased, unsubscribed or bounced since is ended.
+   */
+  async memberOf(
+    session: SignedInSession,
+    subscriber: SubscriberRow | undefined,
+  ): Promise<Member | undefined> {
+    if (subscriber?.id !== session.subscriberId || subscriber.status !== 'active') {
+      await this.sessions.destroy(session.sessionId);
       return undefined;
     }
-    return { subscriber, sessionId };
+    return { subscriber, sessionId: session.sessionId };
   }
 
   signOut(sessionId: string): Promise<void> {

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type Stripe from 'stripe';
 import type { AppConfig, Locale } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { PublicationSettings } from '../settings/publication-settings.js';
+import { ExpiringCache } from '../lib/expiring-cache.js';
+import { PUBLICATION_REFRESH_MS, PublicationSettings } from '../settings/publication-settings.js';
 import type { PaidSubscriptionRow, SubscriberRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { normaliseEmail } from '../lib/email-address.js';
@@ -77,6 +78,12 @@ function lowestMonthly(locale: Locale, plans: readonly Price[]): string | undefi
 @Injectable()
 export class PaymentsService {
   private readonly logger = new Logger(PaymentsService.name);
+  /**
+   * The offer as last made, for as long as the publication's settings are (a paywall is on every
+   * teaser page a stranger reads: two reads of the settings and Stripe's prices each time otherwise).
+   * A change made here takes effect at once; one made by another process, within that time.
+   */
+  private readonly offers = new ExpiringCache<Promise<PremiumOffer>>(PUBLICATION_REFRESH_MS, 1);
 
   constructor(
     @Inject(StripeGateway) private readonly gateway: StripeGateway,
@@ -112,7 +119,11 @@ export class PaymentsService {
    * reach (a paywall does without). A price that changed is kept in the settings, for the emails
    * that make the same offer (see premiumOffer).
    */
-  async offer(): Promise<PremiumOffer> {
+  offer(): Promise<PremiumOffer> {
+    return this.offers.remember('offer', () => this.makeOffer());
+  }
+
+  private async makeOffer(): Promise<PremiumOffer> {
     const [stored, fromPrice] = await Promise.all([
       premiumOffer(this.settings, defaultOfferBenefits(messagesFor(this.publication.current().locale)), true),
       this.livePrice(),
@@ -135,6 +146,7 @@ export class PaymentsService {
   /** What premium gives, as the editor words it: empty lines bring back the locale's words. */
   async setOfferLines(lines: readonly string[]): Promise<void> {
     await this.settings.set({ 'offer.benefits': lines.join('\n') });
+    this.offers.clear();
   }
 
   /**
@@ -155,6 +167,7 @@ export class PaymentsService {
       'offer.from_price':
         lowestMonthly(this.publication.current().locale, [created.monthly, created.yearly]) ?? '',
     });
+    this.offers.clear();
     this.logger.log({ monthly: created.monthly.id, yearly: created.yearly.id }, 'Premium prices set');
     return [created.monthly, created.yearly];
   }

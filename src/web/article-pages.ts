@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   type ArticleLink,
   type ArticleNeighbours,
@@ -15,7 +14,7 @@ import { fill, problemText } from '../i18n/messages.js';
 import { ExpiringCache } from '../lib/expiring-cache.js';
 import { PaymentsService } from '../payments/payments.service.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
-import { type BlogReader, BlogReaders } from './blog-readers.js';
+import type { ArticleRead, BlogReader } from './blog-readers.js';
 import {
   articleJsonLd,
   articleUrl,
@@ -25,11 +24,6 @@ import {
   toArticleView,
 } from './blog-view.js';
 import { PageRenderer } from './page-renderer.js';
-
-interface ArticleSurroundings {
-  readonly neighbours: ArticleNeighbours;
-  readonly readingMinutes: number;
-}
 
 /** The comment form as the reader left it: what they typed, what is wrong, what became of it. */
 export interface CommentFormState {
@@ -55,12 +49,16 @@ const COMMENT_PROBLEM_CODES: Readonly<Record<CommentProblem, string>> = {
  */
 @Injectable()
 export class ArticlePages {
-  private readonly around: ExpiringCache<Promise<ArticleSurroundings>>;
+  private readonly around: ExpiringCache<Promise<ArticleNeighbours>>;
+  /**
+   * Each article version's reading time: the whole body's words counted, which costs more than the
+   * rest of the page. It changes with the text alone, so it is kept whatever the page cache does.
+   */
+  private readonly minutes = new ExpiringCache<number>(24 * 3600 * 1000, 1000);
 
   constructor(
     @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
-    @Inject(BlogReaders) private readonly readers: BlogReaders,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
     @Inject(CommentsService) private readonly comments: CommentsService,
     @Inject(PublicationSettings) private readonly publication: PublicationSettings,
@@ -70,30 +68,20 @@ export class ArticlePages {
   }
 
   /**
-   * What an article page shows around the text, the same for every reader (the articles around it,
-   * its reading time): kept as long as a public page is, so that a member's page, rendered at each
-   * request, neither asks the database nor reads the whole body again.
+   * The articles around one, the same for every reader: kept as long as a public page is, so that
+   * a member's page, rendered at each request, does not ask the database for them.
    */
-  private surroundings(row: ArticleRow): Promise<ArticleSurroundings> {
-    return this.around.remember(`${row.id}:${row.updatedAt.getTime()}`, () =>
-      this.articles
-        .neighbours(row)
-        .then((neighbours) => ({ neighbours, readingMinutes: readingMinutes(row) })),
-    );
+  private surroundings(row: ArticleRow): Promise<ArticleNeighbours> {
+    return this.around.remember(`${row.id}:${row.updatedAt.getTime()}`, () => this.articles.neighbours(row));
+  }
+
+  private readingMinutes(row: ArticleRow): number {
+    return this.minutes.remember(`${row.id}:${row.updatedAt.getTime()}`, () => readingMinutes(row));
   }
 
   /** The article as its reader may read it: in full for premium readers, else up to the cut. */
-  async render(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    row: ArticleRow,
-    form: CommentFormState = {},
-  ): Promise<string> {
-    const [reader, { neighbours: around, readingMinutes }, comments] = await Promise.all([
-      this.readers.identify(request, reply, row),
-      this.surroundings(row),
-      this.comments.forArticle(row.id),
-    ]);
+  async render({ article: row, reader }: ArticleRead, form: CommentFormState = {}): Promise<string> {
+    const [around, comments] = await Promise.all([this.surroundings(row), this.comments.forArticle(row.id)]);
     const article = toArticleView(this.config, row, reader.audience);
     const link = (to: ArticleLink | undefined) => to && { ...to, url: articleUrl(this.config, to.slug) };
     const publication = this.publication.current();
@@ -110,7 +98,7 @@ export class ArticlePages {
       },
       {
         article,
-        readingMinutes,
+        readingMinutes: this.readingMinutes(row),
         share: shareLinks(article, this.renderer.t.shareByEmail),
         older: link(around.older),
         newer: link(around.newer),

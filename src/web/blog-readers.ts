@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { Audience } from '../content/access-gate.js';
 import type { ArticleRow, SubscriberRow } from '../database/schema.js';
 import { PaymentsService } from '../payments/payments.service.js';
 import { ReaderLinks } from '../editions/reader-links.js';
 import { readerLinkIn } from '../mail/subscriber-tokens.js';
 import { MemberCookies } from '../members/member-cookies.js';
-import { MembersService } from '../members/members.service.js';
+import { type Member, MembersService } from '../members/members.service.js';
 import { PUBLIC_CACHE_CONTROL } from './cache-policy.js';
 
 /** Who reads a blog page, as far as the page's content is concerned. */
@@ -23,6 +24,13 @@ export interface BlogReader {
   readonly memberTier?: SubscriberRow['tier'];
   /** The signed-in member's name, which their comment form starts with. */
   readonly memberName?: string;
+}
+
+/** An article page's article, its reader, and the signed-in member's row (for their comment). */
+export interface ArticleRead {
+  readonly article: ArticleRow;
+  readonly reader: BlogReader;
+  readonly member: SubscriberRow | undefined;
 }
 
 const ANONYMOUS_READER: BlogReader = { audience: 'public', member: false, viaEmailLink: false };
@@ -60,29 +68,53 @@ function isPersonal(reader: BlogReader): boolean {
 @Injectable()
 export class BlogReaders {
   constructor(
+    @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
     @Inject(MembersService) private readonly members: MembersService,
     @Inject(MemberCookies) private readonly cookies: MemberCookies,
     @Inject(ReaderLinks) private readonly readerLinks: ReaderLinks,
     @Inject(PaymentsService) private readonly payments: PaymentsService,
   ) {}
 
+  /** The reader of a page that is not an article's. */
+  async identify(request: FastifyRequest, reply: FastifyReply): Promise<BlogReader> {
+    const sessionId = this.cookies.sessionId(request);
+    return this.readerFor(request, reply, sessionId, await this.members.member(sessionId));
+  }
+
   /**
-   * The reader of this request. A cookie whose session is gone is cleared, so that the browser's
-   * next pages come from the shared cache again. `article`: the article page being read, which a
-   * reader link may open in full.
+   * A published article and its reader, with one query to the database: the member's session comes
+   * from Redis first, then the article and the member's row are read together. Undefined when no
+   * published article has the slug.
    */
-  async identify(
+  async readArticle(
     request: FastifyRequest,
     reply: FastifyReply,
+    slug: string,
+  ): Promise<ArticleRead | undefined> {
+    const sessionId = this.cookies.sessionId(request);
+    const session = await this.members.session(sessionId);
+    const found = await this.articles.findPublishedForReader(slug, session?.subscriberId);
+    if (!found) return undefined;
+    const member = session && (await this.members.memberOf(session, found.subscriber));
+    const reader = await this.readerFor(request, reply, sessionId, member, found.article);
+    return { article: found.article, reader, member: member?.subscriber };
+  }
+
+  /**
+   * The reader of this request, once their member (if any) is known. A cookie whose session is gone
+   * is cleared, so that the browser's next pages come from the shared cache again. `article`: the
+   * article page being read, which a reader link may open in full.
+   */
+  private async readerFor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    sessionId: string | undefined,
+    member: Member | undefined,
     article?: Pick<ArticleRow, 'id' | 'access'>,
   ): Promise<BlogReader> {
     let reader = ANONYMOUS_READER;
-    const sessionId = this.cookies.sessionId(request);
-    if (sessionId !== undefined) {
-      const member = await this.members.member(sessionId);
-      if (member) reader = readerOf(member.subscriber, await this.lapsed(member.subscriber));
-      else this.cookies.clear(reply);
-    }
+    if (member) reader = readerOf(member.subscriber, await this.lapsed(member.subscriber));
+    else if (sessionId !== undefined) this.cookies.clear(reply);
     const link = readerLinkIn(request.query as Record<string, unknown>);
     if (article?.access === 'premium' && reader.audience !== 'premium' && link !== undefined) {
       const tier = await this.readerLinks.tierForArticle(link, article.id);

@@ -332,8 +332,8 @@ export class BlogController {
     @Query('reply') replyParam?: unknown,
     @Query('comment') commentParam?: unknown,
   ): Promise<string> {
-    const row = await this.articles.findPublishedBySlug(parseSlug(slugParam, 'article'));
-    if (!row) throw new NotFoundException('No such article');
+    const read = await this.readers.readArticle(request, reply, parseSlug(slugParam, 'article'));
+    if (!read) throw new NotFoundException('No such article');
     const t = this.renderer.t;
     // Where the comment form leads back to once a comment is taken (CommentsController).
     const notice =
@@ -342,7 +342,7 @@ export class BlogController {
         : commentParam === 'approved'
           ? t.commentPublished
           : undefined;
-    return this.pages.render(request, reply, row, {
+    return this.pages.render(read, {
       ...(typeof replyParam === 'string' ? { replyTo: replyParam } : {}),
       ...(notice ? { notice } : {}),
     });

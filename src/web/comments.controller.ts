@@ -1,7 +1,6 @@
 import { Body, Controller, Inject, NotFoundException, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { CommentingState } from '../comments/comment-rules.js';
 import { CommentsService } from '../comments/comments.service.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -9,8 +8,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { one } from '../http/form-values.js';
 import { seeOther, sendHtml } from '../http/html-replies.js';
 import { MemberCookies } from '../members/member-cookies.js';
-import { MembersService } from '../members/members.service.js';
 import { ArticlePages, type CommentFormState } from './article-pages.js';
+import { BlogReaders } from './blog-readers.js';
 import { articleUrl, parseSlug } from './blog-view.js';
 import { PageRenderer } from './page-renderer.js';
 
@@ -30,9 +29,8 @@ const REFUSAL_WORDS = {
 @Controller()
 export class CommentsController {
   constructor(
-    @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
+    @Inject(BlogReaders) private readonly readers: BlogReaders,
     @Inject(CommentsService) private readonly comments: CommentsService,
-    @Inject(MembersService) private readonly members: MembersService,
     @Inject(MemberCookies) private readonly cookies: MemberCookies,
     @Inject(ArticlePages) private readonly pages: ArticlePages,
     @Inject(PageRenderer) private readonly renderer: PageRenderer,
@@ -46,8 +44,9 @@ export class CommentsController {
     @Body() body: Record<string, unknown> | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const row = await this.articles.findPublishedBySlug(parseSlug(slugParam, 'article'));
-    if (!row) throw new NotFoundException('No such article');
+    const read = await this.readers.readArticle(request, reply, parseSlug(slugParam, 'article'));
+    if (!read) throw new NotFoundException('No such article');
+    const row = read.article;
     const t = this.renderer.t;
     const form = {
       body: one(body?.body) ?? '',
@@ -58,12 +57,11 @@ export class CommentsController {
     const values = { body: form.body, name: form.name, parent: form.parent };
     const again = (state: CommentFormState, status: number) =>
       this.pages
-        .render(request, reply, row, { values, replyTo: form.parent || undefined, ...state })
+        .render(read, { values, replyTo: form.parent || undefined, ...state })
         .then((html) => sendHtml(reply, html, status));
     // A form posted from another site is not the member's doing.
     if (!this.cookies.sameOrigin(request)) return again({ notice: t.badRequestTitle }, 403);
-    const member = (await this.members.member(this.cookies.sessionId(request)))?.subscriber;
-    const outcome = await this.comments.post(row, member, form, request.ip);
+    const outcome = await this.comments.post(row, read.member, form, request.ip);
     const page = articleUrl(this.config, row.slug);
     switch (outcome.kind) {
       case 'stored': {

@@ -1,0 +1,35 @@
+import { getTableColumns, getTableName, type Table } from 'drizzle-orm';
+
+/** A table's columns in a hand-written statement, and the way back from its result to typed rows. */
+export interface SelectedColumns<Row> {
+  /** `alias.column as "alias.key"`, for each column: two tables' rows share one result row. */
+  readonly list: string;
+  /** The table as the statement names it: `articles a`. */
+  readonly from: string;
+  /** The table's row in a result row; undefined when an outer join found none. */
+  read(row: Readonly<Record<string, unknown>>): Row | undefined;
+}
+
+/**
+ * The columns of a table for a statement written by hand (see DatabaseClient.prepared), read back
+ * as the ORM reads them: the same keys, dates as Dates, arrays as arrays. The table needs an `id`.
+ */
+export function selectedColumns<T extends Table>(
+  table: T,
+  alias: string,
+): SelectedColumns<T['$inferSelect']> {
+  const columns = Object.entries(getTableColumns(table));
+  return {
+    list: columns.map(([key, column]) => `${alias}.${column.name} as "${alias}.${key}"`).join(', '),
+    from: `${getTableName(table)} ${alias}`,
+    read(row) {
+      if (row[`${alias}.id`] === null || row[`${alias}.id`] === undefined) return undefined;
+      return Object.fromEntries(
+        columns.map(([key, column]) => {
+          const value = row[`${alias}.${key}`];
+          return [key, value === null ? null : column.mapFromDriverValue(value)];
+        }),
+      );
+    },
+  };
+}

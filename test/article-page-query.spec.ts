@@ -1,0 +1,106 @@
+import { asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArticlesRepository } from '../src/articles/articles.repository.js';
+import { CommentsRepository } from '../src/comments/comments.repository.js';
+import { articles, comments, subscribers } from '../src/database/schema.js';
+import { publishedArticle } from './helpers/editions.js';
+import { addMember } from './helpers/members.js';
+import { startTestApp, type TestApp } from './helpers/test-app.js';
+
+/*
+ * An article page asks the database once, with a statement written by hand and kept prepared (on
+ * PostgreSQL a named statement, on the embedded engine one parsed once). What it reads must be
+ * exactly what the ORM reads, on both engines, and it must behave as any other query does.
+ */
+describe("an article page's prepared statements", () => {
+  let t: TestApp;
+  let repository: ArticlesRepository;
+  let article: { id: string; slug: string };
+  let memberId: string;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    repository = t.app.get(ArticlesRepository);
+    article = await publishedArticle(t);
+    memberId = await addMember(t, 'lectrice.requete@exemple.fr', 'premium');
+  });
+  afterAll(() => t.close());
+
+  const ormArticle = async () =>
+    (await t.database.db.select().from(articles).where(eq(articles.id, article.id)))[0];
+  const ormSubscriber = async () =>
+    (await t.database.db.select().from(subscribers).where(eq(subscribers.id, memberId)))[0];
+
+  it('reads the article and its reader as the ORM reads them, dates, arrays and all', async () => {
+    const read = await repository.findPublishedForReader(article.slug, memberId);
+    expect(read).toEqual({ article: await ormArticle(), subscriber: await ormSubscriber() });
+    expect(read?.article.publishedAt).toBeInstanceOf(Date);
+    expect(Array.isArray(read?.article.tagSlugs)).toBe(true);
+    // The same statement again (prepared by now), and without a reader.
+    expect(await repository.findPublishedForReader(article.slug, undefined)).toEqual({
+      article: await ormArticle(),
+      subscriber: undefined,
+    });
+  });
+
+  it('finds no article for an unknown slug or an unpublished one, and no reader for an unknown id', async () => {
+    expect(await repository.findPublishedForReader('aucun-article-de-ce-nom', memberId)).toBeUndefined();
+    const draft = (
+      await t.api('POST', '/api/articles', { title: 'Brouillon', bodyMd: 'Pas encore.' })
+    ).json();
+    expect(await repository.findPublishedForReader(draft.slug as string, undefined)).toBeUndefined();
+    const read = await repository.findPublishedForReader(
+      article.slug,
+      '00000000-0000-4000-8000-000000000000',
+    );
+    expect(read?.article.id).toBe(article.id);
+    expect(read?.subscriber).toBeUndefined();
+  });
+
+  it('fails one call on a bad parameter and answers the next', async () => {
+    await expect(repository.findPublishedForReader(article.slug, 'pas-un-uuid')).rejects.toThrow(/uuid/);
+    expect((await repository.findPublishedForReader(article.slug, memberId))?.subscriber?.id).toBe(memberId);
+  });
+
+  it("never reads inside another caller's open transaction", async () => {
+    const original = (await ormArticle())?.title;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let changed!: () => void;
+    const titleChanged = new Promise<void>((resolve) => (changed = resolve));
+    const transaction = t.database.db
+      .transaction(async (tx) => {
+        await tx.update(articles).set({ title: 'Titre jamais validé' }).where(eq(articles.id, article.id));
+        changed();
+        await held;
+        throw new Error('rolled back');
+      })
+      .catch((error: unknown) => error);
+    await titleChanged;
+    // Asked while the transaction is open, before it rolls back.
+    const read = repository.findPublishedForReader(article.slug, undefined);
+    release();
+    expect(await transaction).toEqual(new Error('rolled back'));
+    expect((await read)?.article.title).toBe(original);
+  });
+
+  it("reads an article's shown comments as the ORM does, oldest first, approved only", async () => {
+    const base = { articleId: article.id, subscriberId: memberId, authorName: 'Lectrice', bodyMd: 'Oui.' };
+    const [first] = await t.database.db
+      .insert(comments)
+      .values({ ...base, bodyHtml: '<p>Oui.</p>', status: 'approved' })
+      .returning();
+    await t.database.db.insert(comments).values([
+      { ...base, bodyHtml: '<p>Non.</p>', status: 'pending' },
+      { ...base, parentId: first?.id, bodyHtml: '<p>Réponse.</p>', status: 'approved' },
+    ]);
+    const orm = await t.database.db
+      .select()
+      .from(comments)
+      .where(eq(comments.status, 'approved'))
+      .orderBy(asc(comments.createdAt), asc(comments.id));
+    const shown = await t.app.get(CommentsRepository).shownOn(article.id);
+    expect(shown).toEqual(orm);
+    expect(shown).toHaveLength(2);
+  });
+});
