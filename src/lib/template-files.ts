@@ -4,8 +4,10 @@ import path from 'node:path';
 import type Handlebars from 'handlebars';
 
 /**
- * Compiles a Handlebars file now rather than on first use, so that a syntax error stops the boot
- * with the file's name instead of failing a request later.
+ * A Handlebars file precompiled at boot, once: its JavaScript made and loaded now, not at its first
+ * use (Handlebars.compile's way), so that no request pays for it and a syntax error stops the boot
+ * with the file's name. The helpers registered by then are declared known, which lets the template
+ * call them directly instead of looking each name up in the data first.
  */
 export function compileTemplateFile(
   handlebars: typeof Handlebars,
@@ -13,9 +15,16 @@ export function compileTemplateFile(
 ): Handlebars.TemplateDelegate {
   const source = readFileSync(file, 'utf8');
   try {
-    const template = handlebars.compile(source, { strict: false, preventIndent: true });
-    handlebars.precompile(source);
-    return template;
+    const knownHelpers = Object.fromEntries(Object.keys(handlebars.helpers).map((name) => [name, true]));
+    // The JavaScript source `handlebars --precompile` writes to a file, loaded from memory instead.
+    const spec = handlebars.precompile(source, {
+      strict: false,
+      preventIndent: true,
+      knownHelpers,
+    }) as unknown;
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    const load = new Function(`return ${spec as string};`) as () => ReturnType<typeof handlebars.precompile>;
+    return handlebars.template(load());
   } catch (error) {
     throw new Error(`Template ${path.relative(process.cwd(), file)}: ${(error as Error).message}`, {
       cause: error,
