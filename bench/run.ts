@@ -256,6 +256,7 @@ if (page) {
         ['stranger (page cache)', page.anonymous],
         ['stranger (page cache off)', page.anonymous_uncached],
         ['premium member (rendered)', page.premium_member],
+        ['sign-in form (rendered, no query)', page.sign_in_form],
         ['click redirect (302)', page.click_redirect],
         ['front page (page cache)', page.home],
         ['search "qaryatayn" (rendered)', page.search],
@@ -265,10 +266,10 @@ if (page) {
 }
 if (embeddedPage) {
   lines.push(
-    `The same article page on the embedded PGlite database (one ROLE=all process, page cache off):`,
+    `The same article page on the embedded PGlite database (one ROLE=all process, as npm start runs it):`,
     ...(
       [
-        ['stranger (rendered)', embeddedPage.anonymous_uncached],
+        ['stranger (page cache off)', embeddedPage.anonymous_uncached],
         ['premium member (rendered)', embeddedPage.premium_member],
       ] as const
     ).map(([who, load]) => loadLine(who, load)),

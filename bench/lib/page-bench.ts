@@ -41,6 +41,11 @@ export interface PageResult {
   readonly anonymous_uncached: PageLoad;
   /** A signed-in premium member's page: the full text, rendered for them on every request. */
   readonly premium_member: PageLoad;
+  /**
+   * The sign-in form for a stranger: rendered at every request like the member's page, with no
+   * query at all: the ceiling of a rendered page here, whatever the database does.
+   */
+  readonly sign_in_form: PageLoad;
   /** A reader's click on a link of an edition: the 302 of /r/<token>, against a bare 302. */
   readonly click_redirect: PageLoad;
   /** The front page for a stranger (the page cache serves it). */
@@ -283,6 +288,7 @@ export async function pageBench(
       anonymous: await pages.measure('anonymous', `${service.url}${pagePath}`, {}, false),
       anonymous_uncached: await pages.measure('anonymous-uncached', `${uncached.url}${pagePath}`, {}, false),
       premium_member: await pages.measure('premium-member', `${service.url}${pagePath}`, { cookie }, true),
+      sign_in_form: await pages.measure('sign-in', `${service.url}/sign-in`, {}, false),
       click_redirect: await pages.measure(
         'click',
         `${service.url}${click.path}`,
@@ -308,12 +314,16 @@ export interface EmbeddedPageResult {
   readonly runs: number;
   /** A stranger's page with the page cache off: rendered from the embedded database every time. */
   readonly anonymous_uncached: PageLoad;
+  /** A premium member's page as `npm start` serves it (its page cache on): rendered every time. */
   readonly premium_member: PageLoad;
 }
 
 /**
  * The same pages from `npm start`'s default: one process (ROLE=all) on the embedded PGlite
- * database, its page cache off so that a stranger's page is made every time, as a member's is.
+ * database. A stranger's page with the page cache off, so that it is made every time; then, the
+ * same data folder opened again as `npm start` runs (its page cache on), a premium member's page,
+ * which is made for them at every request as on PostgreSQL. One process at a time: the embedded
+ * database is a single process's.
  */
 export async function embeddedPageBench(
   seconds: number,
@@ -323,17 +333,17 @@ export async function embeddedPageBench(
   const dataDir = mkdtempSync(path.join(tmpdir(), 'depeche-embedded-'));
   const dir = mkdtempSync(path.join(tmpdir(), 'depeche-page-'));
   const publicUrl = 'https://blog.example.test';
-  const service = await startService(
-    {
-      DATA_DIR: dataDir,
-      PUBLIC_URL: publicUrl,
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-      SECRET_KEY: randomBytes(32).toString('base64url'),
-      PAGE_CACHE_SECONDS: '0',
-    },
-    cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
-  );
+  const env = {
+    DATA_DIR: dataDir,
+    PUBLIC_URL: publicUrl,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    SECRET_KEY: randomBytes(32).toString('base64url'),
+    // The member's session outlives the restart: the same deployment's Redis keys.
+    QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
+  };
+  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
   const pages = new PageLoads(dir, CONNECTIONS, seconds, runs);
+  let service = await startService({ ...env, PAGE_CACHE_SECONDS: '0' }, profile);
   try {
     const article = (await api(service, 'POST', '/api/articles', sampleArticle({ access: 'premium' }))) as {
       id: string;
@@ -344,12 +354,15 @@ export async function embeddedPageBench(
     await api(service, 'POST', '/api/subscribers', { email, tier: 'premium', confirmed: true });
     const cookie = await memberCookie(service.url, publicUrl, email, path.join(dataDir, 'outbox'));
     const pagePath = `/articles/${article.slug}`;
+    const anonymous = await pages.measure('embedded-anonymous', `${service.url}${pagePath}`, {}, false);
+    await service.stop();
+    service = await startService(env, profile);
     return {
       path: pagePath,
       connections: CONNECTIONS,
       seconds,
       runs,
-      anonymous_uncached: await pages.measure('embedded-anonymous', `${service.url}${pagePath}`, {}, false),
+      anonymous_uncached: anonymous,
       premium_member: await pages.measure('embedded-member', `${service.url}${pagePath}`, { cookie }, true),
     };
   } finally {
