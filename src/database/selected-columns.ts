@@ -18,18 +18,24 @@ export function selectedColumns<T extends Table>(
   table: T,
   alias: string,
 ): SelectedColumns<T['$inferSelect']> {
-  const columns = Object.entries(getTableColumns(table));
+  // Each column's key, its name in the result and its mapper, worked out once for every row read.
+  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => ({
+    key,
+    field: `${alias}.${key}`,
+    column,
+  }));
+  const idField = `${alias}.id`;
   return {
-    list: columns.map(([key, column]) => `${alias}.${column.name} as "${alias}.${key}"`).join(', '),
+    list: columns.map(({ column, field }) => `${alias}.${column.name} as "${field}"`).join(', '),
     from: `${getTableName(table)} ${alias}`,
     read(row) {
-      if (row[`${alias}.id`] === null || row[`${alias}.id`] === undefined) return undefined;
-      return Object.fromEntries(
-        columns.map(([key, column]) => {
-          const value = row[`${alias}.${key}`];
-          return [key, value === null ? null : column.mapFromDriverValue(value)];
-        }),
-      );
+      if (row[idField] === null || row[idField] === undefined) return undefined;
+      const read: Record<string, unknown> = {};
+      for (const { key, field, column } of columns) {
+        const value = row[field];
+        read[key] = value === null ? null : column.mapFromDriverValue(value);
+      }
+      return read;
     },
   };
 }
