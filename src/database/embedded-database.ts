@@ -110,17 +110,6 @@ export function openEmbeddedDatabase(dataDir: string): Promise<PGlite> {
   return started ?? startIn(dir);
 }
 
-/** Messages laid end to end, as one write to the embedded server. */
-function concatenated(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((length, part) => length + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 /**
  * Named statements on the embedded database, as PostgreSQL keeps them for a pooled connection:
  * parsed once, then bound and run. `query()` parses and plans its text at every call, which costs
@@ -136,7 +125,7 @@ export function embeddedStatements(
   const parameterTypes = new Map<string, readonly number[]>();
   const prepare = async (name: string, text: string): Promise<readonly number[]> => {
     const described = await client.execProtocol(
-      concatenated([
+      Buffer.concat([
         serialize.parse({ name, text, types: [] }),
         serialize.describe({ type: 'S', name }),
         serialize.sync(),
@@ -164,7 +153,7 @@ export function embeddedStatements(
         return serializer(value);
       });
       const result = await client.execProtocol(
-        concatenated([
+        Buffer.concat([
           serialize.bind({ statement: name, values: serialized }),
           serialize.describe({ type: 'P' }),
           serialize.execute({}),

@@ -42,6 +42,11 @@ const COMMENT_PROBLEM_CODES: Readonly<Record<CommentProblem, string>> = {
   reply: 'commentReply',
 };
 
+/** One version of an article: what is kept about it is kept until it changes. */
+function versionKey(row: Pick<ArticleRow, 'id' | 'updatedAt'>): string {
+  return `${row.id}:${row.updatedAt.getTime()}`;
+}
+
 /**
  * An article's page as one reader sees it: the text through the access gate, what surrounds it,
  * its comments and whether this reader may write one. The article route and the comment form's
@@ -72,11 +77,11 @@ export class ArticlePages {
    * a member's page, rendered at each request, does not ask the database for them.
    */
   private surroundings(row: ArticleRow): Promise<ArticleNeighbours> {
-    return this.around.remember(`${row.id}:${row.updatedAt.getTime()}`, () => this.articles.neighbours(row));
+    return this.around.remember(versionKey(row), () => this.articles.neighbours(row));
   }
 
   private readingMinutes(row: ArticleRow): number {
-    return this.minutes.remember(`${row.id}:${row.updatedAt.getTime()}`, () => readingMinutes(row));
+    return this.minutes.remember(versionKey(row), () => readingMinutes(row));
   }
 
   /** The article as its reader may read it: in full for premium readers, else up to the cut. */
