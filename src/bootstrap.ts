@@ -1,13 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import fastifyCookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
+import { registerEncodedBodies } from './http/encoded-bodies.js';
 import { registerRequestBodies } from './http/request-bodies.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { createValidationPipe } from './http/validation.js';
 import { createAppLogger } from './logging/app-logger.js';
 import { NestPinoLogger } from './logging/nest-logger.js';
@@ -48,7 +49,8 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
         if (!clicks.redirect?.serve(request, response, application)) application();
       }),
   });
-  // First of all hooks: a cached public page is answered before anything else runs.
+  registerEncodedBodies(adapter.getInstance());
+  // First of all request hooks: a cached public page is answered before anything else runs.
   const pageCache = new PageCache(config.pageCacheSeconds);
   pageCache.register(adapter.getInstance());
   const logger = createAppLogger(config);
@@ -70,7 +72,7 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
   // One error body for the whole application; the desk's pages add their own filter on top.
   app.useGlobalFilters(app.get(HttpExceptionFilter));
 
-  await app.register(helmet, {
+  registerSecurityHeaders(adapter.getInstance(), {
     contentSecurityPolicy: {
       directives: {
         defaultSrc: ["'self'"],

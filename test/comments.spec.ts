@@ -2,8 +2,8 @@ import { load } from 'cheerio';
 import { eq, sql } from 'drizzle-orm';
 import type { Response as InjectResponse } from 'light-my-request';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { articles, comments } from '../src/database/schema.js';
-import { sampleArticle } from './fixtures/sample-article.js';
+import { articles, comments, subscribers } from '../src/database/schema.js';
+import { CANARY_MARK, sampleArticle } from './fixtures/sample-article.js';
 import { DeskClient, OWNER } from './helpers/desk.js';
 import { addMember, signedIn } from './helpers/members.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
@@ -80,7 +80,7 @@ function commentsOn(body: string) {
   };
 }
 
-async function setComments(changes: Record<string, string>): Promise<void> {
+async function saveSettings(changes: Record<string, string>): Promise<void> {
   const settingsPage = load((await desk.get('/admin/settings')).body);
   const fields: Record<string, string> = {};
   settingsPage('form[action="/admin/settings"] [name]').each((_, element) => {
@@ -286,7 +286,7 @@ describe('when comments close', () => {
       .update(articles)
       .set({ publishedAt: sql`now() - interval '3 days'` })
       .where(eq(articles.id, old.id));
-    await setComments({ comments_close_after_days: '2', comments: 'premium' });
+    await saveSettings({ comments_close_after_days: '2', comments: 'premium' });
     expect((await comment(old.slug, paul, { body: 'Trop tard', name: 'Paul' })).statusCode).toBe(403);
     expect(commentsOn((await page(old.slug, paul)).body).closed).toBe('Les commentaires sont fermés.');
     const fresh = await published({ title: 'Récent', slug: 'article-recent' });
@@ -297,7 +297,7 @@ describe('when comments close', () => {
     );
     expect((await comment(fresh.slug, paul, { body: 'Premium', name: 'Paul' })).statusCode).toBe(303);
 
-    await setComments({ comments: 'off' });
+    await saveSettings({ comments: 'off' });
     const off = commentsOn((await page(fresh.slug, paul)).body);
     expect(off.$('#comments').length).toBe(0);
     expect(load((await t.request({ method: 'GET', url: '/' })).body)('.card__comments').length).toBe(0);
@@ -305,13 +305,13 @@ describe('when comments close', () => {
 
     const refused = await desk.submit('/admin/settings', '/admin/settings', {});
     expect(refused.statusCode).toBe(400);
-    await setComments({ comments: 'all', comments_close_after_days: '0' });
+    await saveSettings({ comments: 'all', comments_close_after_days: '0' });
   });
 });
 
 describe('moderation after publication', () => {
   it('shows a comment at once, and an editor hides or deletes it', async () => {
-    await setComments({ comment_moderation: 'post' });
+    await saveSettings({ comment_moderation: 'post' });
     const open = await published({ title: 'Ouvert', slug: 'article-ouvert' });
     const sent = await comment(open.slug, paul, { body: 'Publié tout de suite', name: 'Paul' });
     const [stored] = await storedComments(open.id);
@@ -333,7 +333,77 @@ describe('moderation after publication', () => {
     const gone = await desk.submit('/admin/comments', `/admin/comments/${stored!.id}/delete`, {});
     expect(gone.statusCode).toBe(404);
     expect(gone.body).toContain('Ce commentaire n’existe plus.');
-    await setComments({ comment_moderation: 'pre' });
+    await saveSettings({ comment_moderation: 'pre' });
+  });
+});
+
+describe('one article version read by many readers', () => {
+  /*
+   * A member's page is rendered once per article version and kind of reader, then filled at each
+   * request with what is that reader's own: the text as the gate gives it, the comments, the name
+   * their form starts with. Parts are kept an hour here (PAGE_CACHE_SECONDS): nothing of one
+   * reader's may reach another's page, and what changes must show at once.
+   */
+  const nameIn = (body: string) => load(body)('#comment-name').attr('value');
+
+  it('gives each reader their own text and name, in any order, again and again', async () => {
+    await t.database.db
+      .update(subscribers)
+      .set({ name: 'Marie <b>"la libre"</b>' })
+      .where(eq(subscribers.email, MARIE));
+    await t.database.db.update(subscribers).set({ name: 'Paul & fils' }).where(eq(subscribers.email, PAUL));
+    const read = await published({ title: 'Lu par tous', slug: 'lu-par-tous' });
+    for (let round = 0; round < 2; round += 1) {
+      const pauls = await page(read.slug, paul);
+      expect(pauls.body).toContain(CANARY_MARK);
+      expect(nameIn(pauls.body)).toBe('Paul & fils');
+      expect(load(pauls.body)('.paywall').length).toBe(0);
+      const maries = await page(read.slug, marie);
+      expect(maries.body).not.toContain(CANARY_MARK);
+      expect(maries.body).not.toContain('<b>');
+      expect(nameIn(maries.body)).toBe('Marie <b>"la libre"</b>');
+      expect(load(maries.body)('.paywall--upgrade').length).toBe(1);
+      const strangers = await page(read.slug);
+      expect(strangers.body).not.toContain(CANARY_MARK);
+      expect(strangers.body).not.toContain('Paul & fils');
+      expect(commentsOn(strangers.body).form).toBe(false);
+      expect(commentsOn(strangers.body).signIn).not.toBe('');
+    }
+  });
+
+  it('shows a new comment, a new name and a new offer on the next page', async () => {
+    const read = await published({ title: 'Lu et commenté', slug: 'lu-et-commente' });
+    const before = commentsOn((await page(read.slug, marie)).body);
+    expect(before.heading).toBe('Commentaires (0)');
+
+    await saveSettings({ comment_moderation: 'post' });
+    // A member who has written nothing yet: Paul has used up his comments for the hour.
+    await addMember(t, 'lise.commente@exemple.fr', 'premium');
+    const lise = await signedIn(t, sink, 'lise.commente@exemple.fr');
+    expect((await comment(read.slug, lise, { body: 'Tout de suite', name: 'Lise' })).statusCode).toBe(303);
+    const after = commentsOn((await page(read.slug, marie)).body);
+    expect(after.texts).toEqual(['Tout de suite']);
+    expect(after.heading).toBe('Commentaires (1)');
+    expect(after.$('.article a[href="#comments"]').text()).toBe('Commentaires (1)');
+    expect(after.$('#comment-name').attr('value')).toBe('Marie <b>"la libre"</b>');
+    await saveSettings({ comment_moderation: 'pre' });
+
+    const name = load((await desk.get('/admin/settings')).body)('input[name="name"]').attr('value') ?? '';
+    await saveSettings({ name: 'Les Carnets du Levant' });
+    expect(load((await page(read.slug, paul)).body)('title').text()).toContain('Les Carnets du Levant');
+    await saveSettings({ name });
+
+    // Marie's page made (and kept) with the offer as it was, then the offer changed.
+    expect(load((await page(read.slug, marie)).body)('.paywall__benefits li').length).toBeGreaterThan(0);
+    const offer = await desk.submit('/admin/payments', '/admin/payments/offer', {
+      offer: 'Une carte inédite chaque semaine',
+    });
+    expect(offer.statusCode).toBe(303);
+    expect(
+      load((await page(read.slug, marie)).body)('.paywall__benefits li')
+        .first()
+        .text(),
+    ).toBe('Une carte inédite chaque semaine');
   });
 });
 
@@ -345,7 +415,7 @@ describe('a member’s comments and their data', () => {
     // Another member answers: Paul has said all the rate limit lets him say for ten minutes.
     await addMember(t, 'jean.repond@exemple.fr', 'free');
     const jean = await signedIn(t, sink, 'jean.repond@exemple.fr');
-    await setComments({ comment_moderation: 'post' });
+    await saveSettings({ comment_moderation: 'post' });
     const topic = await published({ title: 'Effacement', slug: 'article-effacement' });
     await comment(topic.slug, lea, { body: 'Sans réponse', name: 'Léa' });
     await comment(topic.slug, lea, { body: 'Avec réponse', name: 'Léa' });
@@ -356,7 +426,7 @@ describe('a member’s comments and their data', () => {
       parent: answered.id,
     });
     expect(answer.statusCode).toBe(303);
-    await setComments({ comment_moderation: 'pre' });
+    await saveSettings({ comment_moderation: 'pre' });
 
     // The member's download holds what they wrote, replies' targets and all.
     const manage = t.app.get(SubscriberTokens).manageToken(id);

@@ -335,6 +335,9 @@ describe('forms on the desk', () => {
     const board = await desk.get('/admin/queues');
     expect(board.statusCode).toBe(200);
     expect(board.body).toContain('__UI_CONFIG__');
+    // The board's own page links Google's fonts: a self-hosted desk calls no third party.
+    expect(board.body).toContain('<title>');
+    expect(board.body).not.toMatch(/fonts\.(?:googleapis|gstatic)\.com/);
     const queues = await desk.get('/admin/queues/api/queues', { accept: 'application/json' });
     expect(queues.statusCode).toBe(200);
     expect(JSON.stringify(queues.json())).toContain('delivery');

@@ -82,10 +82,19 @@ describe('operations endpoints', () => {
     expect(ui.body).toContain('swagger-ui');
   });
 
-  it('sends security headers on public pages', async () => {
-    const res = await t.request({ method: 'GET', url: '/' });
-    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  it('sends security headers on public pages, errors and API answers alike', async () => {
+    const page = await t.request({ method: 'GET', url: '/' });
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(page.headers['content-security-policy']).toContain("form-action 'self'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['referrer-policy']).toBe('same-origin');
+    expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+    for (const url of ['/articles/nothing-here', '/api/articles']) {
+      const answer = await t.request({ method: 'GET', url });
+      expect(answer.statusCode).toBeGreaterThanOrEqual(400);
+      expect(answer.headers['content-security-policy']).toBe(page.headers['content-security-policy']);
+      expect(answer.headers['referrer-policy']).toBe('same-origin');
+    }
   });
 });
 

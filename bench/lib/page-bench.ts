@@ -28,6 +28,12 @@ export interface PageLoad {
   readonly bare: LoadResult;
   /** The median of each run's service/bare, both measured back to back. */
   readonly service_over_bare: number;
+  /** For the member's page: the same bytes after the page's own I/O alone (see ioFloorServer). */
+  readonly io_floor?: LoadResult;
+  /** The median of each run's floor/bare: the most a page doing this I/O could reach. */
+  readonly io_floor_over_bare?: number;
+  /** The median of each run's service/floor: the share of that the service keeps. */
+  readonly service_over_io_floor?: number;
 }
 
 export interface PageResult {
@@ -69,26 +75,15 @@ async function load(
   };
 }
 
-/** A bare Node http server sending these bytes (or this redirect), in its own process. */
-async function bareServer(
-  dir: string,
-  name: string,
-  page: Buffer,
-  location?: string,
+/** A baseline server process of bench/lib (`script`), listening once it says so. */
+async function baselineServer(
+  script: string,
+  args: readonly string[],
 ): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const file = path.join(dir, name);
-  writeFileSync(file, page);
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'bench', 'lib', 'bare-server-process.ts'),
-      String(port),
-      file,
-      ...(location === undefined ? [] : [location]),
-    ],
+    ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', script), String(port), ...args],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve) =>
@@ -97,6 +92,32 @@ async function bareServer(
     }),
   );
   return { url: `http://127.0.0.1:${port}/`, child };
+}
+
+/** Starts a baseline server sending `page` (written to a file for it). */
+type Baseline = (page: string) => Promise<{ url: string; child: ChildProcess }>;
+
+/** A bare Node http server sending these bytes (or this redirect), in its own process. */
+function bareServer(location?: string): Baseline {
+  return (page) =>
+    baselineServer('bare-server-process.ts', [page, ...(location === undefined ? [] : [location])]);
+}
+
+/**
+ * The member's page with the service's I/O and nothing else (io-floor-server-process.ts): their
+ * session read from Redis, the page's statement run against the same database, these bytes sent.
+ */
+function ioFloorServer(env: Record<string, string>, cookie: string, slug: string): Baseline {
+  const token = cookie.slice(cookie.indexOf('=') + 1);
+  return (page) =>
+    baselineServer('io-floor-server-process.ts', [
+      page,
+      env.DATABASE_URL ?? '',
+      env.REDIS_URL ?? '',
+      `${env.QUEUE_PREFIX ?? 'depeche'}:member-session`,
+      token,
+      slug,
+    ]);
 }
 
 /**
@@ -192,53 +213,78 @@ class PageLoads {
   ) {}
 
   /**
-   * One page under load, service and bare back to back in each run. `fullText` says whether the
-   * page must hold the text after the cut; undefined for a redirect, checked by `expect`.
+   * One page under load, service and bare back to back in each run (and the I/O floor, when one is
+   * given, after them). `fullText` says whether the page must hold the text after the cut;
+   * undefined for a redirect, checked by `expect`.
    */
   async measure(
     name: string,
     url: string,
     headers: Record<string, string>,
     fullText: boolean | undefined,
-    redirectTo?: string,
+    options: { readonly redirectTo?: string; readonly floor?: Baseline } = {},
   ): Promise<PageLoad> {
     const response = await fetch(url, { headers, redirect: 'manual' });
     const page = Buffer.from(await response.arrayBuffer());
     const location = response.headers.get('location') ?? undefined;
     if (fullText === undefined) {
-      if (response.status !== 302 || location !== redirectTo)
+      if (response.status !== 302 || location !== options.redirectTo)
         throw new Error(`The ${name} redirect answered ${response.status} to ${location ?? 'nowhere'}`);
     } else {
       if (page.includes(CANARY_MARK) !== fullText)
         throw new Error(`The ${name} page ${fullText ? 'lacks' : 'holds'} the text after the cut`);
       if (response.status !== 200) throw new Error(`The ${name} page answered ${response.status}`);
     }
-    const bare = await bareServer(this.dir, `${name}.html`, page, location);
-    this.bares.push(bare.child);
-    // A short warm-up of each, then the measured runs, service and bare back to back.
+    const file = path.join(this.dir, `${name}.html`);
+    writeFileSync(file, page);
+    const start = async (baseline: Baseline): Promise<string> => {
+      const server = await baseline(file);
+      this.bares.push(server.child);
+      const answer = await fetch(server.url, { redirect: 'manual' });
+      if (answer.status !== response.status)
+        throw new Error(`The ${name} baseline answered ${answer.status}`);
+      return server.url;
+    };
+    const bareUrl = await start(bareServer(location));
+    const floorUrl = options.floor && (await start(options.floor));
+    // A short warm-up of each, then the measured runs, back to back.
     await load(url, this.connections, 1, headers);
-    await load(bare.url, this.connections, 1);
-    const pairs: { service: LoadResult; bare: LoadResult }[] = [];
+    await load(bareUrl, this.connections, 1);
+    if (floorUrl) await load(floorUrl, this.connections, 1);
+    const runs: { service: LoadResult; bare: LoadResult; floor?: LoadResult }[] = [];
     for (let run = 0; run < this.runs; run += 1) {
-      pairs.push({
+      runs.push({
         service: await load(url, this.connections, this.seconds, headers),
-        bare: await load(bare.url, this.connections, this.seconds),
+        bare: await load(bareUrl, this.connections, this.seconds),
+        ...(floorUrl ? { floor: await load(floorUrl, this.connections, this.seconds) } : {}),
       });
     }
-    const medianOf = (pick: (pair: (typeof pairs)[number]) => LoadResult): LoadResult => ({
-      requests_per_second: median(pairs.map((pair) => pick(pair).requests_per_second)),
-      p99_ms: median(pairs.map((pair) => pick(pair).p99_ms)),
-      errors: pairs.reduce((sum, pair) => sum + pick(pair).errors, 0),
+    type Run = (typeof runs)[number];
+    const medianOf = (pick: (run: Run) => LoadResult): LoadResult => ({
+      requests_per_second: median(runs.map((run) => pick(run).requests_per_second)),
+      p99_ms: median(runs.map((run) => pick(run).p99_ms)),
+      errors: runs.reduce((sum, run) => sum + pick(run).errors, 0),
     });
+    const ratio = (over: (run: Run) => LoadResult, under: (run: Run) => LoadResult): number =>
+      Number(
+        median(runs.map((run) => over(run).requests_per_second / under(run).requests_per_second)).toFixed(3),
+      );
+    const floor = (run: Run): LoadResult => run.floor ?? run.bare;
     return {
       page_bytes: page.length,
-      service: medianOf((pair) => pair.service),
-      bare: medianOf((pair) => pair.bare),
-      service_over_bare: Number(
-        median(pairs.map((pair) => pair.service.requests_per_second / pair.bare.requests_per_second)).toFixed(
-          3,
-        ),
+      service: medianOf((run) => run.service),
+      bare: medianOf((run) => run.bare),
+      service_over_bare: ratio(
+        (run) => run.service,
+        (run) => run.bare,
       ),
+      ...(floorUrl
+        ? {
+            io_floor: medianOf(floor),
+            io_floor_over_bare: ratio(floor, (run) => run.bare),
+            service_over_io_floor: ratio((run) => run.service, floor),
+          }
+        : {}),
     };
   }
 
@@ -287,15 +333,13 @@ export async function pageBench(
       runs,
       anonymous: await pages.measure('anonymous', `${service.url}${pagePath}`, {}, false),
       anonymous_uncached: await pages.measure('anonymous-uncached', `${uncached.url}${pagePath}`, {}, false),
-      premium_member: await pages.measure('premium-member', `${service.url}${pagePath}`, { cookie }, true),
+      premium_member: await pages.measure('premium-member', `${service.url}${pagePath}`, { cookie }, true, {
+        floor: ioFloorServer(env, cookie, slug),
+      }),
       sign_in_form: await pages.measure('sign-in', `${service.url}/sign-in`, {}, false),
-      click_redirect: await pages.measure(
-        'click',
-        `${service.url}${click.path}`,
-        {},
-        undefined,
-        click.target,
-      ),
+      click_redirect: await pages.measure('click', `${service.url}${click.path}`, {}, undefined, {
+        redirectTo: click.target,
+      }),
       home: await pages.measure('home', `${service.url}/`, {}, false),
       search: await pages.measure('search', `${service.url}/search?q=qaryatayn`, {}, false),
     };

@@ -80,11 +80,15 @@ export class QueueDashboard {
       });
       // The board's page asks Google for its fonts: a self-hosted desk calls no third party, and
       // the page's CSP would refuse them anyway.
+      // Bodies are bytes by now (registerEncodedBodies).
       scope.addHook('onSend', async (_request, reply, payload) => {
         const type = String(reply.getHeader('content-type') ?? '');
-        return typeof payload === 'string' && type.startsWith('text/html')
-          ? payload.replace(/<link[^>]+fonts\.(?:googleapis|gstatic)\.com[^>]*>/g, '')
-          : payload;
+        if (!type.startsWith('text/html') || !(typeof payload === 'string' || Buffer.isBuffer(payload)))
+          return payload;
+        return Buffer.from(
+          String(payload).replace(/<link[^>]+fonts\.(?:googleapis|gstatic)\.com[^>]*>/g, ''),
+          'utf8',
+        );
       });
       await scope.register(serverAdapter.registerPlugin(), { prefix: QUEUE_DASHBOARD_PATH });
     });

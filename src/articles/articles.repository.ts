@@ -1,16 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, arrayContains, count, desc, eq, like, lte, ne, or, type SQL, sql } from 'drizzle-orm';
+import { ARTICLE_FOR_READER, type ArticleForReader } from './article-for-reader.js';
 import { type SearchDocument, searchDocument } from '../content/search-text.js';
 import { type Database, DatabaseClient, type PreparedStatement } from '../database/database-client.js';
-import { selectedColumns } from '../database/selected-columns.js';
 import {
   type ArticleRow,
   articleSearch,
   type ArticleStatus,
   articles,
   type NewArticleRow,
-  type SubscriberRow,
-  subscribers,
 } from '../database/schema.js';
 
 export interface PublishedQuery {
@@ -62,17 +60,6 @@ export interface ArticleNeighbours {
   readonly related: readonly ArticleLink[];
 }
 
-/** A published article as one reader asks for it: the article, and the signed-in reader's row. */
-export interface ArticleForReader {
-  readonly article: ArticleRow;
-  /** The subscriber the reader's session names, whatever their status; undefined when none. */
-  readonly subscriber: SubscriberRow | undefined;
-}
-
-/** An article's columns and its reader's, in the hand-written statement of an article page. */
-const ARTICLE = selectedColumns(articles, 'a');
-const READER = selectedColumns(subscribers, 's');
-
 /** How many related articles an article page shows. */
 const RELATED = 3;
 
@@ -107,10 +94,7 @@ function searchQuery(folded: string): SQL {
 
 @Injectable()
 export class ArticlesRepository {
-  /**
-   * An article page's one query: the article of a slug ($1) and the row of the subscriber ($2) whose
-   * session reads it (a member's page needs both; apart, they cost two round trips).
-   */
+  /** See ARTICLE_FOR_READER. */
   private readonly forReader: PreparedStatement<Record<string, unknown>>;
 
   /** The articles around one ($1 its publication time, $2 its id, $3 its tags), on every article page. */
@@ -137,12 +121,7 @@ export class ArticlesRepository {
           where status = 'published' and id <> $2::uuid and tag_slugs && $3::text[]
           order by published_at desc, id desc limit ${RELATED})`,
     );
-    this.forReader = database.prepared(
-      'article_for_reader',
-      `select ${ARTICLE.list}, ${READER.list} from ${ARTICLE.from}
-        left join ${READER.from} on s.id = $2::uuid
-        where a.slug = $1 and a.status = 'published'`,
-    );
+    this.forReader = database.prepared(ARTICLE_FOR_READER.name, ARTICLE_FOR_READER.text);
   }
 
   private get db() {
@@ -243,8 +222,7 @@ export class ArticlesRepository {
     subscriberId: string | undefined,
   ): Promise<ArticleForReader | undefined> {
     const [row] = await this.forReader([slug, subscriberId ?? null]);
-    const article = row && ARTICLE.read(row);
-    return article && { article, subscriber: READER.read(row) };
+    return ARTICLE_FOR_READER.read(row);
   }
 
   /** Slugs equal to `base` or of the form `base-N`, to pick a free one. */

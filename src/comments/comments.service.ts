@@ -97,8 +97,8 @@ export class CommentsService {
 
   /** A member's comment from the blog: checked, limited, stored, and the editors told. */
   async post(
-    article: ArticleRow,
-    member: SubscriberRow | undefined,
+    article: Pick<ArticleRow, 'id' | 'commentsClosed' | 'publishedAt'>,
+    member: Pick<SubscriberRow, 'id' | 'tier'> | undefined,
     form: CommentForm,
     client: string,
   ): Promise<CommentOutcome> {

@@ -121,10 +121,17 @@ export function embeddedStatements(
   client: PGlite,
 ): (name: string, text: string, values: readonly unknown[]) => Promise<unknown[]> {
   const { serialize } = protocol;
-  /** Each statement's parameter types, as the server read them when it parsed it. */
-  const parameterTypes = new Map<string, readonly number[]>();
-  const prepare = async (name: string, text: string): Promise<readonly number[]> => {
-    const described = await client.execProtocol(
+  /**
+   * Each statement as the server described it when it parsed it: its parameters' types, and its
+   * rows' fields. Asking for the fields again at each run costs the server a Describe and us the
+   * parsing of every column's name, which on a page's read was more than reading its values.
+   */
+  const described = new Map<
+    string,
+    { readonly types: readonly number[]; readonly fields: messages.BackendMessage | undefined }
+  >();
+  const prepare = async (name: string, text: string) => {
+    const answer = await client.execProtocol(
       Buffer.concat([
         serialize.parse({ name, text, types: [] }),
         serialize.describe({ type: 'S', name }),
@@ -132,19 +139,23 @@ export function embeddedStatements(
       ]),
       { syncToFs: false },
     );
-    const types =
-      described.messages.find(
-        (message): message is messages.ParameterDescriptionMessage => message.name === 'parameterDescription',
-      )?.dataTypeIDs ?? [];
-    parameterTypes.set(name, types);
-    return types;
+    const statement = {
+      types:
+        answer.messages.find(
+          (message): message is messages.ParameterDescriptionMessage =>
+            message.name === 'parameterDescription',
+        )?.dataTypeIDs ?? [],
+      fields: answer.messages.find((message) => message.name === 'rowDescription'),
+    };
+    described.set(name, statement);
+    return statement;
   };
   // As query() does: after any transaction open on the one session, then alone on it.
   const exclusive = <T>(run: () => Promise<T>): Promise<T> =>
     client._runExclusiveTransaction(() => client._runExclusiveQuery(run));
   return (name, text, values) =>
     exclusive(async () => {
-      const types = parameterTypes.get(name) ?? (await prepare(name, text));
+      const { types, fields } = described.get(name) ?? (await prepare(name, text));
       const serialized = values.map((value, index) => {
         if (value === null || value === undefined) return null;
         // 0: the type the server could not tell, written as PGlite writes any value it does not know.
@@ -155,12 +166,13 @@ export function embeddedStatements(
       const result = await client.execProtocol(
         Buffer.concat([
           serialize.bind({ statement: name, values: serialized }),
-          serialize.describe({ type: 'P' }),
           serialize.execute({}),
           serialize.sync(),
         ]),
         { syncToFs: false },
       );
-      return parse.parseResults(result.messages, client.parsers)[0]?.rows ?? [];
+      // The rows read with the fields described when the statement was parsed.
+      const answered = fields ? [fields, ...result.messages] : result.messages;
+      return parse.parseResults(answered, client.parsers)[0]?.rows ?? [];
     });
 }

@@ -166,6 +166,13 @@ export const subscribers = pgTable(
 );
 
 export type SubscriberRow = typeof subscribers.$inferSelect;
+
+/**
+ * A subscriber as a signed-in member's pages use them (MembersService.memberOf), read with every
+ * member's article page: only these columns, since each one read costs its parsing at each page.
+ */
+export const MEMBER_COLUMNS = ['id', 'email', 'name', 'tier', 'status', 'externalRef'] as const;
+export type MemberRow = Pick<SubscriberRow, (typeof MEMBER_COLUMNS)[number]>;
 export type NewSubscriberRow = typeof subscribers.$inferInsert;
 
 export const SUPPRESSION_REASONS = ['hard-bounce', 'soft-bounce', 'complaint', 'erasure', 'editor'] as const;

@@ -13,18 +13,21 @@ export interface SelectedColumns<Row> {
 /**
  * The columns of a table for a statement written by hand (see DatabaseClient.prepared), read back
  * as the ORM reads them: the same keys, dates as Dates, arrays as arrays. The table needs an `id`.
+ * `keys`, when given, are the only columns read: every column a row brings costs its parsing at
+ * each call (a hot page reads only what it shows).
  */
-export function selectedColumns<T extends Table>(
+export function selectedColumns<T extends Table, Key extends keyof T['$inferSelect'] & string>(
   table: T,
   alias: string,
-): SelectedColumns<T['$inferSelect']> {
+  keys?: readonly Key[],
+): SelectedColumns<Pick<T['$inferSelect'], Key>> {
   // Each column's key, its name in the result and its mapper, worked out once for every row read.
-  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => ({
-    key,
-    field: `${alias}.${key}`,
-    column,
-  }));
+  const columns = Object.entries(getTableColumns(table))
+    .filter(([key]) => keys === undefined || (keys as readonly string[]).includes(key))
+    .map(([key, column]) => ({ key, field: `${alias}.${key}`, column }));
   const idField = `${alias}.id`;
+  if (!columns.some(({ field }) => field === idField))
+    throw new Error(`A statement reading ${getTableName(table)} must read its id`);
   return {
     list: columns.map(({ column, field }) => `${alias}.${column.name} as "${field}"`).join(', '),
     from: `${getTableName(table)} ${alias}`,
@@ -35,7 +38,7 @@ export function selectedColumns<T extends Table>(
         const value = row[field];
         read[key] = value === null ? null : column.mapFromDriverValue(value);
       }
-      return read;
+      return read as Pick<T['$inferSelect'], Key>;
     },
   };
 }

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 const HTML = 'text/html; charset=utf-8';
 
 /** A page made for one visitor (a form's answer, the desk): never kept by any cache. */
-export async function sendHtml(reply: FastifyReply, html: string, status = 200): Promise<void> {
+export async function sendHtml(reply: FastifyReply, html: string | Buffer, status = 200): Promise<void> {
   await reply.status(status).header('Cache-Control', 'no-store').type(HTML).send(html);
 }
 

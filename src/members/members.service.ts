@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
-import type { SubscriberRow } from '../database/schema.js';
+import type { MemberRow, SubscriberRow } from '../database/schema.js';
 import { InvalidInputException } from '../http/api-error.js';
 import { longDateFormat } from '../i18n/dates.js';
 import { messagesFor } from '../i18n/messages.js';
@@ -33,8 +33,8 @@ export interface SignedInSession {
 }
 
 /** Who a member is, as the blog shows it. */
-export interface Member {
-  readonly subscriber: SubscriberRow;
+export interface Member<Row extends MemberRow = SubscriberRow> {
+  readonly subscriber: Row;
   readonly sessionId: string;
 }
 
@@ -172,10 +172,10 @@ export class MembersService {
    * The member behind a session, given their subscriber row as read: only an active subscriber is
    * signed in; the session of one erased, unsubscribed or bounced since is ended.
    */
-  async memberOf(
+  async memberOf<Row extends MemberRow>(
     session: SignedInSession,
-    subscriber: SubscriberRow | undefined,
-  ): Promise<Member | undefined> {
+    subscriber: Row | undefined,
+  ): Promise<Member<Row> | undefined> {
     if (subscriber?.id !== session.subscriberId || subscriber.status !== 'active') {
       await this.sessions.destroy(session.sessionId);
       return undefined;

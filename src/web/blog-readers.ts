@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ArticlesRepository } from '../articles/articles.repository.js';
 import type { Audience } from '../content/access-gate.js';
-import type { ArticleRow, SubscriberRow } from '../database/schema.js';
+import type { PageArticle } from '../articles/article-for-reader.js';
+import type { ArticleRow, MemberRow, SubscriberRow } from '../database/schema.js';
 import { PaymentsService } from '../payments/payments.service.js';
 import { ReaderLinks } from '../editions/reader-links.js';
 import { readerLinkIn } from '../mail/subscriber-tokens.js';
@@ -28,15 +29,15 @@ export interface BlogReader {
 
 /** An article page's article, its reader, and the signed-in member's row (for their comment). */
 export interface ArticleRead {
-  readonly article: ArticleRow;
+  readonly article: PageArticle;
   readonly reader: BlogReader;
-  readonly member: SubscriberRow | undefined;
+  readonly member: MemberRow | undefined;
 }
 
 const ANONYMOUS_READER: BlogReader = { audience: 'public', member: false, viaEmailLink: false };
 
 /** A signed-in member as a page's reader, or anyone when there is none. */
-export function readerOf(member: SubscriberRow | undefined, lapsed = false): BlogReader {
+export function readerOf(member: MemberRow | undefined, lapsed = false): BlogReader {
   return member
     ? {
         audience: member.tier,
@@ -109,7 +110,7 @@ export class BlogReaders {
     request: FastifyRequest,
     reply: FastifyReply,
     sessionId: string | undefined,
-    member: Member | undefined,
+    member: Member<MemberRow> | undefined,
     article?: Pick<ArticleRow, 'id' | 'access'>,
   ): Promise<BlogReader> {
     let reader = ANONYMOUS_READER;
@@ -126,7 +127,7 @@ export class BlogReaders {
   }
 
   /** A free member who paid before: only they have a Stripe customer. */
-  private async lapsed(subscriber: SubscriberRow): Promise<boolean> {
+  private async lapsed(subscriber: MemberRow): Promise<boolean> {
     if (subscriber.tier !== 'free' || subscriber.externalRef === null) return false;
     return (await this.payments.latestSubscription(subscriber.id)) !== undefined;
   }

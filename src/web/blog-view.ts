@@ -50,7 +50,22 @@ export function tagUrl(config: AppConfig, tag: string): string {
   return `${config.publicUrl}/tags/${slugify(tag)}`;
 }
 
-export function toArticleView(config: AppConfig, row: ArticleRow, audience: Audience): ArticleView {
+/** What an article's view is made of: what its page reads (PageArticle), or a whole row. */
+type ViewedArticle = Pick<
+  ArticleRow,
+  | 'title'
+  | 'slug'
+  | 'lede'
+  | 'author'
+  | 'access'
+  | 'bodyHtml'
+  | 'teaserHtml'
+  | 'publishedAt'
+  | 'updatedAt'
+  | 'tags'
+>;
+
+export function toArticleView(config: AppConfig, row: ViewedArticle, audience: Audience): ArticleView {
   const visible = gatedContent(row, audience);
   return {
     title: row.title,

@@ -331,7 +331,7 @@ export class BlogController {
     @Param('slug') slugParam: string,
     @Query('reply') replyParam?: unknown,
     @Query('comment') commentParam?: unknown,
-  ): Promise<string> {
+  ): Promise<Buffer> {
     const read = await this.readers.readArticle(request, reply, parseSlug(slugParam, 'article'));
     if (!read) throw new NotFoundException('No such article');
     const t = this.renderer.t;

@@ -14,7 +14,7 @@ import { formatMoney } from '../i18n/money.js';
 import { PaymentsService } from '../payments/payments.service.js';
 import { readerOf } from './blog-readers.js';
 import { upgradeUrl } from './blog-view.js';
-import { PageRenderer, type PageTemplate } from './page-renderer.js';
+import { type PageData, PageRenderer, type PageTemplate } from './page-renderer.js';
 
 type Form = Record<string, unknown>;
 
@@ -44,11 +44,11 @@ export class MembersController {
     return this.renderer.t;
   }
 
-  private async send(
+  private async send<Data extends object>(
     reply: FastifyReply,
     page: PageTemplate,
     title: string,
-    data: object,
+    data: PageData<Data>,
     status = 200,
   ): Promise<void> {
     await sendHtml(reply, this.renderer.readerPage(page, title, data, '/sign-in'), status);

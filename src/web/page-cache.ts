@@ -109,7 +109,10 @@ export class PageCache {
           if (!PER_RESPONSE_HEADERS.has(name) && (typeof value === 'string' || typeof value === 'number'))
             headers[name] = String(value);
         }
-        this.pages.set(request.url, { body: Buffer.from(payload), headers });
+        this.pages.set(request.url, {
+          body: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+          headers,
+        });
       }
       return payload;
     });

@@ -26,6 +26,10 @@ export const PAGE_TEMPLATES = [
 ] as const;
 export type PageTemplate = (typeof PAGE_TEMPLATES)[number];
 
+/** Parts of a page rendered on their own (see ArticlePages): no layout around them. */
+export const FRAGMENT_TEMPLATES = ['article-comments'] as const;
+export type FragmentTemplate = (typeof FRAGMENT_TEMPLATES)[number];
+
 /** What the layout needs about the page beyond its own template's data. */
 export interface PageHead {
   readonly title: string;
@@ -38,6 +42,12 @@ export interface PageHead {
   readonly jsonLd?: object;
   readonly noindex?: boolean;
 }
+
+/** What the layout adds to a page's data: the wording, the site, the head, the body. */
+type LayoutName = 't' | 'site' | 'head' | 'body';
+
+/** A page's own data, which cannot name what the layout adds. */
+export type PageData<Data extends object> = Data & { readonly [Name in keyof Data & LayoutName]: never };
 
 /** JSON inside <script> must not be able to close the element. */
 function scriptSafeJson(value: unknown): string {
@@ -52,7 +62,7 @@ function scriptSafeJson(value: unknown): string {
 export class PageRenderer {
   private readonly handlebars = Handlebars.create();
   private readonly layout: Handlebars.TemplateDelegate;
-  private readonly pages: ReadonlyMap<PageTemplate, Handlebars.TemplateDelegate>;
+  private readonly pages: ReadonlyMap<PageTemplate | FragmentTemplate, Handlebars.TemplateDelegate>;
   /** The wording and the date format of the publication's locale and time zone. */
   private readonly words: () => {
     readonly t: Messages;
@@ -100,7 +110,7 @@ export class PageRenderer {
       path.join(this.config.templatesDir, 'layouts', 'blog.hbs'),
     );
     this.pages = new Map(
-      PAGE_TEMPLATES.map((name) => [
+      [...PAGE_TEMPLATES, ...FRAGMENT_TEMPLATES].map((name) => [
         name,
         compileTemplateFile(this.handlebars, path.join(this.config.templatesDir, `${name}.hbs`)),
       ]),
@@ -137,7 +147,12 @@ export class PageRenderer {
    * A page made for one reader (a form's answer, sign-in, account, upgrade): titled by its heading,
    * never indexed.
    */
-  readerPage(name: PageTemplate, heading: string, data: object, path = '/'): string {
+  readerPage<Data extends object>(
+    name: PageTemplate,
+    heading: string,
+    data: PageData<Data>,
+    path = '/',
+  ): string {
     return this.render(
       name,
       {
@@ -151,12 +166,23 @@ export class PageRenderer {
     );
   }
 
-  render(name: PageTemplate, head: PageHead, data: object): string {
-    const page = this.pages.get(name);
-    if (!page) throw new Error(`No page template ${name}`);
+  /** A part of a page, in the publication's wording. */
+  fragment(name: FragmentTemplate, data: object): string {
+    return this.template(name)({ ...data, t: this.words().t });
+  }
+
+  private template(name: PageTemplate | FragmentTemplate): Handlebars.TemplateDelegate {
+    const template = this.pages.get(name);
+    if (!template) throw new Error(`No template ${name}`);
+    return template;
+  }
+
+  render<Data extends object>(name: PageTemplate, head: PageHead, data: PageData<Data>): string {
+    const page = this.template(name);
     const publication = this.publication.current();
+    // The page's data spread last, so that it costs one copy (see ArticlePages.commentsView): it
+    // cannot name what the layout adds (PageData).
     const context = {
-      ...data,
       t: this.words().t,
       site: {
         name: publication.name,
@@ -182,7 +208,8 @@ export class PageRenderer {
         logo: publication.logo ? smallestFile(publication.logo) : undefined,
       },
       head,
+      ...data,
     };
-    return this.layout({ ...context, body: new Handlebars.SafeString(page(context)) });
+    return this.layout({ body: new Handlebars.SafeString(page(context)), ...context });
   }
 }

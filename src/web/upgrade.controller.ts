@@ -15,7 +15,7 @@ import { PaymentsService } from '../payments/payments.service.js';
 import { RateLimiter } from '../redis/rate-limiter.js';
 import { PaymentProviderError, type Price } from '../payments/stripe-gateway.js';
 import { type BlogReader, readerOf } from './blog-readers.js';
-import { PageRenderer, type PageTemplate } from './page-renderer.js';
+import { type PageData, PageRenderer, type PageTemplate } from './page-renderer.js';
 
 type Form = Record<string, unknown>;
 
@@ -47,11 +47,11 @@ export class UpgradeController {
     return this.renderer.t;
   }
 
-  private async send(
+  private async send<Data extends object>(
     reply: FastifyReply,
     page: PageTemplate,
     heading: string,
-    data: object,
+    data: PageData<Data>,
     status = 200,
   ): Promise<void> {
     await sendHtml(reply, this.renderer.readerPage(page, heading, data, '/upgrade'), status);
