@@ -25,7 +25,6 @@ const PAGE_ARTICLE_COLUMNS = [
   'tags',
   'tagSlugs',
   'access',
-  'status',
   'publishedAt',
   'author',
   'commentsClosed',

@@ -51,7 +51,7 @@ function versionKey(row: Pick<PageArticle, 'id' | 'updatedAt'>): string {
   return `${row.id}:${row.updatedAt.getTime()}`;
 }
 
-type CommentsSectionView = NonNullable<ReturnType<ArticlePages['commentsView']>>;
+type CommentsSectionView = ReturnType<ArticlePages['commentsView']>;
 
 /** What differs between two readers of one article version with the same skeleton. */
 type ArticleSlot = 'body' | 'commentsHeading' | 'commentsSection';
@@ -76,7 +76,10 @@ export class ArticlePages {
   /** Kept as long as the articles around one are (see surroundings), since it shows them. */
   private readonly skeletons: ExpiringCache<SlottedPage<ArticleSlot>>;
   /** Plain visits' comments sections, by the comments they show (see commentsSection). */
-  private sections = new WeakMap<ArticleComments, Map<string, SlottedPage<'memberName'>>>();
+  private sections = new WeakMap<
+    ArticleComments,
+    Map<string, { readonly heading: string; readonly page: SlottedPage<'memberName'> }>
+  >();
   /** The offer the kept skeletons' paywalls show: another offer, and they are made again. */
   private skeletonOffer: PremiumOffer | undefined;
   /**
@@ -123,31 +126,37 @@ export class ArticlePages {
       this.skeletons.clear();
       this.skeletonOffer = offer;
     }
-    const section = this.commentsView(row, reader, comments, form);
-    // Everything the skeleton shows of the reader, beside the article's version.
-    const kind = `${reader.audience}:${reader.member}:${reader.lapsed === true}:${section !== undefined}`;
-    const skeleton = this.skeletons.remember(`${versionKey(row)}:${kind}`, () =>
-      this.skeleton(row, reader, around, offer, section !== undefined),
+    const state = this.comments.state(
+      row,
+      reader.memberTier === undefined ? undefined : { tier: reader.memberTier },
     );
+    const shown = state !== 'off';
+    // Everything the skeleton shows of the reader, beside the article's version.
+    const kind = `${reader.audience}:${reader.member}:${reader.lapsed === true}:${shown}`;
+    const skeleton = this.skeletons.remember(`${versionKey(row)}:${kind}`, () =>
+      this.skeleton(row, reader, around, offer, shown),
+    );
+    const section = shown ? this.commentsSection(row, reader, comments, form, state) : undefined;
     return skeleton.fill({
       body: visible.html,
-      commentsHeading: section ? Handlebars.escapeExpression(section.heading) : '',
-      commentsSection: section ? this.commentsSection(row, reader, comments, form, section) : '',
+      commentsHeading: section?.heading ?? '',
+      commentsSection: section?.html ?? '',
     });
   }
 
   /**
-   * The comments section as this reader sees it. A plain visit's (no form sent back, no reply
-   * asked for) differs between readers by the name the form starts with alone: it is rendered
-   * once for the comments it shows and kept with them, the name put in at each request.
+   * The comments section as this reader sees it, and its heading (escaped). A plain visit's (no
+   * form sent back, no reply asked for) differs between readers by the name the form starts with
+   * alone: it is made once for the comments it shows and kept with them, the name put in at each
+   * request.
    */
   private commentsSection(
     row: PageArticle,
     reader: BlogReader,
     comments: ArticleComments,
     form: CommentFormState,
-    section: CommentsSectionView,
-  ): string | Buffer {
+    state: Exclude<CommentingState, 'off'>,
+  ): { readonly heading: string; readonly html: string | Buffer } {
     const render = (view: CommentsSectionView): string =>
       this.renderer.fragment('article-comments', {
         article: { url: articleUrl(this.config, row.slug) },
@@ -158,21 +167,31 @@ export class ArticlePages {
       form.problems === undefined &&
       form.notice === undefined &&
       form.replyTo === undefined;
-    if (!plain) return render(section);
+    if (!plain) {
+      const view = this.commentsView(row, reader, comments, form, state);
+      return { heading: Handlebars.escapeExpression(view.heading), html: render(view) };
+    }
     let kept = this.sections.get(comments);
     if (!kept) {
       kept = new Map();
       this.sections.set(comments, kept);
     }
-    const key = `${row.slug}:${section.open}:${section.closed}:${section.signIn}:${section.premiumOnly}`;
-    let page = kept.get(key);
-    if (!page) {
-      page = SECTION_SLOTS.cut(
-        render({ ...section, values: { ...section.values, name: SECTION_SLOTS.marker('memberName') } }),
-      );
-      kept.set(key, page);
+    const key = `${row.slug}:${state}`;
+    let section = kept.get(key);
+    if (!section) {
+      const view = this.commentsView(row, reader, comments, form, state);
+      section = {
+        heading: Handlebars.escapeExpression(view.heading),
+        page: SECTION_SLOTS.cut(
+          render({ ...view, values: { ...view.values, name: SECTION_SLOTS.marker('memberName') } }),
+        ),
+      };
+      kept.set(key, section);
     }
-    return page.fill({ memberName: Handlebars.escapeExpression(reader.memberName ?? '') });
+    return {
+      heading: section.heading,
+      html: section.page.fill({ memberName: Handlebars.escapeExpression(reader.memberName ?? '') }),
+    };
   }
 
   /** The page with a marker in each slot, cut at the markers. */
@@ -213,18 +232,14 @@ export class ArticlePages {
     return SLOTS.cut(rendered);
   }
 
-  /** The comments section: undefined when the publication takes none. */
+  /** What the comments section shows this reader, in the state they find comments in. */
   private commentsView(
     row: PageArticle,
     reader: BlogReader,
     comments: ArticleComments,
     form: CommentFormState,
+    state: Exclude<CommentingState, 'off'>,
   ) {
-    const state: CommentingState = this.comments.state(
-      row,
-      reader.memberTier === undefined ? undefined : { tier: reader.memberTier },
-    );
-    if (state === 'off') return undefined;
     const t = this.renderer.t;
     const open = state === 'open';
     const replyTo =
