@@ -11,16 +11,16 @@ import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ARTICLE_FOR_READER } from '../../src/articles/article-for-reader.js';
+import { MEMBER_IDLE_SECONDS } from '../../src/members/member-sessions.js';
 import { HashedTokens } from '../../src/redis/hashed-tokens.js';
 
 const [port, file, databaseUrl, redisUrl, namespace, token, slug] = process.argv.slice(2);
 const page = readFileSync(file ?? '');
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-// The TTL does not change what the command costs; the service's is 30 days too.
 const sessions = new HashedTokens<{ subscriberId: string }>(
   new Redis(redisUrl ?? ''),
   namespace ?? '',
-  30 * 24 * 3600,
+  MEMBER_IDLE_SECONDS,
 );
 
 async function answer(): Promise<boolean> {

@@ -79,8 +79,7 @@ export class QueueDashboard {
         return undefined;
       });
       // The board's page asks Google for its fonts: a self-hosted desk calls no third party, and
-      // the page's CSP would refuse them anyway.
-      // Bodies are bytes by now (registerEncodedBodies).
+      // the page's CSP would refuse them anyway. Bodies are bytes by now (registerEncodedBodies).
       scope.addHook('onSend', async (_request, reply, payload) => {
         const type = String(reply.getHeader('content-type') ?? '');
         if (!type.startsWith('text/html') || !(typeof payload === 'string' || Buffer.isBuffer(payload)))

@@ -84,6 +84,12 @@ export class PaymentsService {
    * A change made here takes effect at once; one made by another process, within that time.
    */
   private readonly offers = new ExpiringCache<Promise<PremiumOffer>>(PUBLICATION_REFRESH_MS, 1);
+  /**
+   * The offer last made: one made again that says the same is this very object, so that what is
+   * kept from an offer (an article page's paywall) is made again when the offer changes, not each
+   * time it is read again.
+   */
+  private lastOffer: PremiumOffer | undefined;
 
   constructor(
     @Inject(StripeGateway) private readonly gateway: StripeGateway,
@@ -130,7 +136,17 @@ export class PaymentsService {
     ]);
     if (fromPrice !== undefined && fromPrice !== stored.fromPrice)
       await this.settings.set({ 'offer.from_price': fromPrice });
-    return { benefits: stored.benefits, ...(fromPrice ? { fromPrice } : {}) };
+    const offer = { benefits: stored.benefits, ...(fromPrice ? { fromPrice } : {}) };
+    const last = this.lastOffer;
+    if (
+      last !== undefined &&
+      last.fromPrice === offer.fromPrice &&
+      last.benefits.length === offer.benefits.length &&
+      last.benefits.every((line, index) => line === offer.benefits[index])
+    )
+      return last;
+    this.lastOffer = offer;
+    return offer;
   }
 
   private async livePrice(): Promise<string | undefined> {

@@ -80,7 +80,10 @@ export class ArticlePages {
     ArticleComments,
     Map<string, { readonly heading: string; readonly page: SlottedPage<'memberName'> }>
   >();
-  /** The offer the kept skeletons' paywalls show: another offer, and they are made again. */
+  /**
+   * The offer the kept skeletons' paywalls show: another offer (PaymentsService keeps the same
+   * object while it says the same), and they are made again.
+   */
   private skeletonOffer: PremiumOffer | undefined;
   /**
    * Each article version's reading time: the whole body's words counted, which costs more than the

@@ -167,8 +167,8 @@ export class PageRenderer {
   }
 
   /** A part of a page, in the publication's wording. */
-  fragment(name: FragmentTemplate, data: object): string {
-    return this.template(name)({ ...data, t: this.words().t });
+  fragment<Data extends object>(name: FragmentTemplate, data: PageData<Data>): string {
+    return this.template(name)({ t: this.words().t, ...data });
   }
 
   private template(name: PageTemplate | FragmentTemplate): Handlebars.TemplateDelegate {
