@@ -32,8 +32,11 @@ describe('PreparedMessage', () => {
   it('splices each recipient into a well-formed multipart/alternative message', async () => {
     const raw = prepared().forRecipient(recipient, new Date('2026-11-24T17:00:00Z'));
     const text = raw.toString('utf8');
-    expect(text.split('\r\n').every((line) => line.length <= 998)).toBe(true);
+    // Quoted-printable keeps every line within RFC 2045's 76 characters, and none starts with a dot.
+    const body = text.slice(text.indexOf('\r\n\r\n'));
+    expect(body.split('\r\n').filter((line) => line.length > 76 || line.startsWith('.'))).toEqual([]);
     expect(text).not.toMatch(/[^\r]\n/);
+    expect(text.match(/Content-Transfer-Encoding: quoted-printable/g)).toHaveLength(2);
     const mail = await simpleParser(raw);
     expect(mail.subject).toBe(subject);
     expect(mail.from?.value).toEqual([{ address: 'lettre@blog.example', name: 'Le Blog de Dépêche' }]);

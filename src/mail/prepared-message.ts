@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
+import { encodeQuotedPrintable, encodeQuotedPrintableValue } from './quoted-printable.js';
 import { CLICK_MARKER_PATTERN } from './tracked-links.js';
 
 /**
@@ -58,9 +59,15 @@ type Slot = { readonly marker: MarkerKey } | { readonly link: string };
 
 const SLOT_PATTERN = new RegExp(`${MARKER_PATTERN.source}|${CLICK_MARKER_PATTERN.source}`, 'g');
 
-/** A part's body cut at the markers: literal bytes, then which value goes next, and so on. */
+/**
+ * A part's body cut at the markers and encoded once: quoted-printable literals (each ending where a
+ * line ends, see quoted-printable.ts), then which value goes next, and so on. A recipient's body is
+ * these bytes with the values encoded alone between them: no pass over the whole text per message.
+ */
 interface SplicedBody {
   readonly literals: readonly Buffer[];
+  /** The literals' bytes in all. */
+  readonly literalBytes: number;
   readonly slots: readonly Slot[];
   readonly escapeHtml: boolean;
 }
@@ -75,43 +82,37 @@ function escapeHtml(value: string): string {
 }
 
 function splice(body: string, html: boolean): SplicedBody {
-  const literals: Buffer[] = [];
+  const pieces: string[] = [];
   const slots: Slot[] = [];
   let last = 0;
   for (const match of body.matchAll(SLOT_PATTERN)) {
-    literals.push(Buffer.from(body.slice(last, match.index), 'utf8'));
+    pieces.push(body.slice(last, match.index));
     const link = match[1];
     slots.push(link === undefined ? { marker: MARKER_KEYS.get(match[0]) ?? 'name' } : { link });
     last = match.index + match[0].length;
   }
-  literals.push(Buffer.from(body.slice(last), 'utf8'));
-  return { literals, slots, escapeHtml: html };
+  pieces.push(body.slice(last));
+  const literals = pieces.map((piece, index) =>
+    Buffer.from(
+      encodeQuotedPrintable(
+        Buffer.from(piece, 'utf8'),
+        index === pieces.length - 1 ? 'end-of-part' : 'soft-break',
+      ),
+      'latin1',
+    ),
+  );
+  const literalBytes = literals.reduce((sum, literal) => sum + literal.length, 0);
+  return { literals, literalBytes, slots, escapeHtml: html };
 }
 
-/** Length of `bytes` bytes in base64, in lines of 76 characters joined by CRLF (RFC 2045). */
-function base64LinesLength(bytes: number): number {
-  const encoded = 4 * Math.ceil(bytes / 3);
-  return encoded + 2 * Math.max(0, Math.ceil(encoded / 76) - 1);
+/** The bytes of encoded values, which are ASCII. */
+function encodedLength(values: readonly string[]): number {
+  let length = 0;
+  for (const value of values) length += value.length;
+  return length;
 }
 
-/**
- * Writes `content` as base64 in lines of 76 characters into `out` at `at`, and returns where it
- * ended. This runs for every recipient: the encoding is written once, then each line is moved to
- * its place inside the same buffer, from the last to the first, with no copy or buffer per line.
- */
-function writeBase64Lines(content: Buffer, out: Buffer, at: number): number {
-  const encoded = content.toString('base64');
-  out.write(encoded, at, 'latin1');
-  const lines = Math.ceil(encoded.length / 76);
-  for (let line = lines - 1; line > 0; line -= 1) {
-    const from = at + line * 76;
-    const to = from + line * 2;
-    out.copyWithin(to, from, Math.min(from + 76, at + encoded.length));
-    out[to - 2] = 0x0d;
-    out[to - 1] = 0x0a;
-  }
-  return at + encoded.length + Math.max(0, lines - 1) * 2;
-}
+const EMPTY = Buffer.alloc(0);
 
 /** A header field folded to RFC 5322 line lengths, non-ASCII text encoded as RFC 2047 words. */
 function header(name: string, value: string): string {
@@ -135,9 +136,12 @@ export function formatAddress(name: string, address: string): string {
 
 /**
  * One email of an edition for one tier, composed once: headers that never change, and the HTML and
- * text parts cut at the recipient markers. Each recipient's message is then these bytes with the
- * recipient's values spliced in: no template rendering, no MJML, no MIME tree per recipient.
- * Per recipient only To, Message-ID, Date, List-Unsubscribe, the name and the links change.
+ * text parts cut at the recipient markers and encoded as quoted-printable. Each recipient's message
+ * is then these bytes with the recipient's values, encoded alone, spliced in: no template
+ * rendering, no MJML, no MIME tree and no pass over the body per recipient. Quoted-printable rather
+ * than base64 because base64 cannot be cut and spliced (each recipient's values would shift every
+ * line after them), and because French text takes about a third fewer bytes in it. Per recipient
+ * only To, Message-ID, Date, List-Unsubscribe, the name and the links change.
  */
 export class PreparedMessage {
   private readonly fixedHeaders: string;
@@ -169,22 +173,29 @@ export class PreparedMessage {
     this.htmlBytes = Buffer.byteLength(template.html, 'utf8');
     const partHead = (type: string, before: string): Buffer =>
       Buffer.from(
-        `${before}--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n`,
+        `${before}--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`,
       );
     this.textPartHead = partHead('text/plain', '');
     this.htmlPartHead = partHead('text/html', '\r\n');
     this.closing = Buffer.from(`\r\n--${this.boundary}--\r\n`);
   }
 
-  private body(part: SplicedBody, recipient: RecipientParts): Buffer {
-    const pieces: Buffer[] = [];
-    part.slots.forEach((slot, index) => {
-      pieces.push(part.literals[index] ?? Buffer.alloc(0));
+  /** A part's encoded values for one recipient, in the order of its slots. */
+  private static values(part: SplicedBody, recipient: RecipientParts): string[] {
+    return part.slots.map((slot) => {
       const value = 'link' in slot ? recipient.clickUrl(slot.link) : recipient[slot.marker];
-      pieces.push(Buffer.from(part.escapeHtml ? escapeHtml(value) : value, 'utf8'));
+      return encodeQuotedPrintableValue(part.escapeHtml ? escapeHtml(value) : value);
     });
-    pieces.push(part.literals[part.literals.length - 1] ?? Buffer.alloc(0));
-    return Buffer.concat(pieces);
+  }
+
+  /** Lays a part's literals and values end to end into `out` at `at`; gives where it ended. */
+  private static lay(part: SplicedBody, values: readonly string[], out: Buffer, at: number): number {
+    let end = at;
+    values.forEach((value, index) => {
+      end += (part.literals[index] ?? EMPTY).copy(out, end);
+      end += out.write(value, end, 'latin1');
+    });
+    return end + (part.literals[values.length] ?? EMPTY).copy(out, end);
   }
 
   /** The whole RFC 5322 message for one recipient, ready for SMTP. */
@@ -196,23 +207,25 @@ export class PreparedMessage {
       header('List-Unsubscribe', `<${recipient.unsubscribeUrl}>, <${recipient.unsubscribeMailto}>`) +
       this.fixedHeaders +
       '\r\n';
-    const text = this.body(this.text, recipient);
-    const html = this.body(this.html, recipient);
+    const text = PreparedMessage.values(this.text, recipient);
+    const html = PreparedMessage.values(this.html, recipient);
     const headerBytes = Buffer.byteLength(headers, 'utf8');
     const message = Buffer.allocUnsafe(
       headerBytes +
         this.textPartHead.length +
-        base64LinesLength(text.length) +
+        this.text.literalBytes +
+        encodedLength(text) +
         this.htmlPartHead.length +
-        base64LinesLength(html.length) +
+        this.html.literalBytes +
+        encodedLength(html) +
         this.closing.length,
     );
     let at = message.write(headers, 0, 'utf8');
     // RFC 2046: the last alternative is the preferred one, so the text part comes first.
     at += this.textPartHead.copy(message, at);
-    at = writeBase64Lines(text, message, at);
+    at = PreparedMessage.lay(this.text, text, message, at);
     at += this.htmlPartHead.copy(message, at);
-    at = writeBase64Lines(html, message, at);
+    at = PreparedMessage.lay(this.html, html, message, at);
     this.closing.copy(message, at);
     return message;
   }
