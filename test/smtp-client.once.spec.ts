@@ -1,4 +1,4 @@
-import { type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,10 +77,10 @@ describe('SmtpPool', () => {
       },
     });
     const smtp = pool(sink.url, 1);
-    let receivedWhenAsked = -1;
+    let recipientsWhenAsked: string[] = [];
     const first = smtp.send({ from: 'a@exemple.fr', to: 'garde@exemple.fr' }, message('Premier'), () => true);
     const second = smtp.send({ from: 'a@exemple.fr', to: 'parti@exemple.fr' }, message('Second'), () => {
-      receivedWhenAsked = sink.received.length;
+      recipientsWhenAsked = [...rcpts];
       return false;
     });
     const third = smtp.send({ from: 'a@exemple.fr', to: 'reste@exemple.fr' }, message('Troisième'), () =>
@@ -89,8 +89,9 @@ describe('SmtpPool', () => {
     expect((await first)?.startsWith('250')).toBe(true);
     expect(await second).toBeUndefined();
     expect((await third)?.startsWith('250')).toBe(true);
-    // Asked when the one session was free for it, not when it was queued.
-    expect(receivedWhenAsked).toBe(1);
+    // Asked when the one session was about to carry it (the message before it under way, its
+    // start to follow that message's end), not when it was queued.
+    expect(recipientsWhenAsked).toEqual(['garde@exemple.fr']);
     expect(rcpts).toEqual(['garde@exemple.fr', 'reste@exemple.fr']);
   });
 
@@ -119,17 +120,94 @@ describe('SmtpPool', () => {
       },
     });
     const smtp = pool(sink.url, 1);
-    const refused = await smtp
-      .send({ from: 'a@exemple.fr', to: 'absent@exemple.fr' }, message('x'))
-      .catch((error: unknown) => error);
+    // All at once on one session: the refused recipient's start goes out behind the first message.
+    const [, refused] = await Promise.all([
+      smtp.send({ from: 'a@exemple.fr', to: 'avant@exemple.fr' }, message('w')),
+      smtp
+        .send({ from: 'a@exemple.fr', to: 'absent@exemple.fr' }, message('x'))
+        .catch((error: unknown) => error),
+      smtp.send({ from: 'a@exemple.fr', to: 'present@exemple.fr' }, message('y')),
+    ]);
     expect(refused).toBeInstanceOf(SmtpError);
     expect(classifySmtpFailure(refused)).toEqual({
       kind: 'hard-bounce',
       response: expect.stringMatching(/^550 5\.1\.1/),
     });
-    await smtp.send({ from: 'a@exemple.fr', to: 'present@exemple.fr' }, message('y'));
-    expect(sink.received.map((r) => r.to)).toEqual([['present@exemple.fr']]);
+    await smtp.send({ from: 'a@exemple.fr', to: 'apres@exemple.fr' }, message('z'));
+    expect(sink.received.map((r) => r.to)).toEqual([
+      ['avant@exemple.fr'],
+      ['present@exemple.fr'],
+      ['apres@exemple.fr'],
+    ]);
     expect(sink.sessions()).toBe(1);
+  });
+
+  it('starts the next message behind the end of the one before, without waiting for its reply', async () => {
+    // A server that answers a message's end only once the next message has started: a client that
+    // waits for that answer before it starts the next one never gets it.
+    const total = 3;
+    const events: string[] = [];
+    const sockets = new Set<Socket>();
+    const raw = createServer((socket) => {
+      sockets.add(socket);
+      let buffered = '';
+      let inData = false;
+      let ended = 0;
+      let held = false;
+      socket.write('220 test ESMTP\r\n');
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('latin1');
+        for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (inData) {
+            if (line !== '.') continue;
+            inData = false;
+            ended += 1;
+            events.push(`end ${ended}`);
+            if (ended < total) held = true;
+            else socket.write('250 queued\r\n');
+          } else if (line.startsWith('EHLO')) socket.write('250-test\r\n250 PIPELINING\r\n');
+          else if (line.startsWith('MAIL')) {
+            events.push('mail');
+            if (held) socket.write('250 queued\r\n');
+            held = false;
+            socket.write('250 ok\r\n');
+          } else if (line.startsWith('RCPT')) socket.write('250 ok\r\n');
+          else if (line === 'DATA') {
+            inData = true;
+            socket.write('354 go\r\n');
+          } else if (line === 'QUIT') socket.end('221 bye\r\n');
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = raw.address() as AddressInfo;
+      const smtp = pool(`smtp://127.0.0.1:${port}`, 1);
+      const replies = Promise.all(
+        Array.from({ length: total }, (_, n) =>
+          smtp.send({ from: 'a@exemple.fr', to: `r${n}@exemple.fr` }, message(`n° ${n}`)),
+        ),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`the client waited for the reply to a message's end: ${events.join(', ')}`));
+        }, 20_000);
+      });
+      expect(await Promise.race([replies, stuck])).toEqual(Array(total).fill('250 queued'));
+      clearTimeout(timer);
+      expect(events).toEqual(['mail', 'end 1', 'mail', 'end 2', 'mail', 'end 3']);
+    } finally {
+      await new Promise<void>((resolve) => {
+        raw.close(() => {
+          resolve();
+        });
+        for (const socket of sockets) socket.destroy();
+      });
+    }
   });
 
   it('works with a server that does not offer pipelining', async () => {

@@ -304,7 +304,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     const statuses = new SubscriberStatusReads(
       chunk.map((row) => row.subscriberId),
       claimed,
-      () => this.departures.recent(),
+      this.departures,
       (ids) => this.ledger.inactiveAmong(ids),
     );
     let next = 0;
@@ -344,8 +344,9 @@ export class EditionDeliveryService implements OnModuleDestroy {
       const envelope = { from: this.envelopeSender(row.subscriberId), to: row.email };
       // Asked as the message starts, the last step before SMTP: an unsubscribe that has answered
       // is seen by every message not started yet.
-      const sent = await this.transport.sendRawIfWanted(envelope, raw, parts.messageId, async () => {
-        return !(await statuses.gone(row.subscriberId));
+      const sent = await this.transport.sendRawIfWanted(envelope, raw, parts.messageId, () => {
+        const gone = statuses.gone(row.subscriberId);
+        return typeof gone === 'boolean' ? !gone : gone.then((left) => !left);
       });
       if (sent === undefined) return outcome('skipped', null, 'unsubscribed during the send');
       return outcome('sent', parts.messageId, sent.response);

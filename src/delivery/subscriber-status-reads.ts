@@ -51,11 +51,20 @@ export interface KnownStatuses {
   readonly inactive: ReadonlySet<string>;
 }
 
+/** The departures counter as a sender may start a message on it (see Departures). */
+export interface RecentCounter {
+  recent(): Promise<number | undefined>;
+  /** The same when known without waiting; undefined when it is not. */
+  recentNow(): { readonly counter: number | undefined } | undefined;
+}
+
 /**
  * Whether a subscriber of a chunk has left, asked as a message is about to start. The chunk starts
  * from the statuses its claim read, with the departures counter read before the claim; each
  * question takes the counter from a recent read (see Departures.recent), and only when somebody
  * left since (or Redis cannot say) are the statuses read again, by a read begun after the question.
+ * The usual answer needs no wait, so that a session can start the message in the same write as it
+ * ends the one before (SmtpPool).
  */
 export class SubscriberStatusReads {
   private readonly statuses: FreshRead<KnownStatuses>;
@@ -63,18 +72,26 @@ export class SubscriberStatusReads {
   constructor(
     subscriberIds: readonly string[],
     private known: KnownStatuses,
-    private readonly recentCounter: () => Promise<number | undefined>,
+    private readonly departures: RecentCounter,
     inactiveAmong: (ids: readonly string[]) => Promise<Set<string>>,
   ) {
     this.statuses = new FreshRead(async () => {
-      const counter = await recentCounter();
+      const counter = await departures.recent();
       return { counter, inactive: await inactiveAmong(subscriberIds) };
     });
   }
 
-  async gone(subscriberId: string): Promise<boolean> {
+  /** Answered at once when a recent read of the counter is at hand and nobody left since the last look. */
+  gone(subscriberId: string): boolean | Promise<boolean> {
+    const now = this.departures.recentNow();
+    if (now?.counter !== undefined && now.counter === this.known.counter)
+      return this.known.inactive.has(subscriberId);
+    return this.goneAfterReading(subscriberId);
+  }
+
+  private async goneAfterReading(subscriberId: string): Promise<boolean> {
     for (;;) {
-      const counter = await this.recentCounter();
+      const counter = await this.departures.recent();
       if (counter !== undefined && counter === this.known.counter)
         return this.known.inactive.has(subscriberId);
       this.known = await this.statuses.get();

@@ -40,7 +40,17 @@ describe('quoted-printable pieces', () => {
   });
 
   it('gives the same text however it is cut into pieces, with values encoded between them', () => {
-    const values = ['https://blog.example/r/abc.DEF_-1', 'Hélène <Dupont> & "fils"', '', '.point', 'a=b'];
+    const values = [
+      'https://blog.example/r/abc.DEF_-1',
+      'Hélène <Dupont> & "fils"',
+      '',
+      '.point',
+      'a=b',
+      `https://blog.example/r/${'a.b='.repeat(40)}`,
+      '.'.repeat(200),
+      '='.repeat(100),
+      `${'x'.repeat(73)}==.${'y'.repeat(80)} `,
+    ];
     for (const text of tricky) {
       for (const cut of [1, 7, 75, 76, 77]) {
         // Cut between characters, as markers are.
@@ -76,5 +86,10 @@ describe('quoted-printable pieces', () => {
     expect(encodeQuotedPrintableValue('https://blog.example/r/abc')).toBe('https://blog.example/r/abc=\r\n');
     expect(encodeQuotedPrintableValue('')).toBe('');
     expect(encodeQuotedPrintableValue('?edition=e1')).toBe('?edition=3De1=\r\n');
+    // A long one is cut into lines, the same as the general encoding would.
+    for (let width = 70; width < 160; width += 1) {
+      const value = `https://blog.example/r/${'ab=.'.repeat(width).slice(0, width)}`;
+      expect(encodeQuotedPrintableValue(value)).toBe(encodeQuotedPrintable(Buffer.from(value), 'soft-break'));
+    }
   });
 });

@@ -82,19 +82,25 @@ export function encodeQuotedPrintable(bytes: Uint8Array, end: PieceEnd): string 
   return lines.join('');
 }
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 /**
- * The same for a short value, with a quick way for the usual case: printable ASCII with no `=`
- * that fits on a line (a link with no query, a plain name) is itself.
+ * The same for a recipient's value (a link, a name), with a quick way for the usual case: printable
+ * ASCII, where only `=` needs escaping and lines are cut every 75 characters, never inside an escape.
  */
 export function encodeQuotedPrintableValue(value: string): string {
   if (value === '') return '';
-  if (value.length <= MAX_LINE - 1 && value.charCodeAt(0) !== 0x2e) {
-    let plain = true;
-    for (let i = 0; i < value.length && plain; i += 1) {
-      const code = value.charCodeAt(i);
-      plain = isLiteral(code) || code === 0x20;
-    }
-    if (plain) return value + SOFT_BREAK;
+  if (!PRINTABLE_ASCII.test(value)) return encodeQuotedPrintable(Buffer.from(value, 'utf8'), 'soft-break');
+  const text = value.includes('=') ? value.replaceAll('=', '=3D') : value;
+  let encoded = '';
+  for (let at = 0; at < text.length;) {
+    // A line starting with a dot starts with "=2E" instead: two characters more.
+    const dot = text.charCodeAt(at) === 0x2e;
+    let end = Math.min(at + MAX_LINE - 1 - (dot ? 2 : 0), text.length);
+    const escape = text.lastIndexOf('=', end - 1);
+    if (end < text.length && escape > end - 3 && escape > at) end = escape;
+    encoded += `${dot ? '=2E' : ''}${text.slice(dot ? at + 1 : at, end)}${SOFT_BREAK}`;
+    at = end;
   }
-  return encodeQuotedPrintable(Buffer.from(value, 'utf8'), 'soft-break');
+  return encoded;
 }

@@ -37,8 +37,19 @@ interface Reply {
   readonly text: string;
 }
 
+const CRLF = Buffer.from('\r\n');
 const CRLF_DOT = Buffer.from('\r\n.');
-const END_OF_DATA = Buffer.from('\r\n.\r\n');
+const END_OF_DATA_LINE = '\r\n.\r\n';
+
+function envelopeLines(envelope: Envelope): string[] {
+  return [`MAIL FROM:<${envelope.from}>`, `RCPT TO:<${envelope.to}>`, 'DATA'];
+}
+
+function envelopeCommands(envelope: Envelope): string {
+  return envelopeLines(envelope)
+    .map((line) => `${line}\r\n`)
+    .join('');
+}
 
 /**
  * The message as DATA carries it: a line that starts with a dot gets another (RFC 5321 4.5.2).
@@ -211,54 +222,90 @@ class SmtpConnection {
     await this.command(Buffer.from(pass).toString('base64'), 2);
   }
 
+  get pipelines(): boolean {
+    return this.pipelining;
+  }
+
   /**
-   * One message to one recipient. With PIPELINING (RFC 2920) MAIL, RCPT and DATA go in one write
-   * and their replies come back together: two round trips a message instead of four.
+   * Starts a transaction: MAIL, RCPT and DATA, in one write with PIPELINING (RFC 2920), whose
+   * replies come back together. Resolves once the server waits for the message (354).
    */
-  async transact(envelope: Envelope, message: Buffer): Promise<string> {
-    const commands = [`MAIL FROM:<${envelope.from}>`, `RCPT TO:<${envelope.to}>`, 'DATA'];
+  begin(envelope: Envelope): Promise<void> {
+    if (!this.pipelining) return this.beginStepByStep(envelope);
+    const replies = this.expectEnvelopeReplies();
+    this.write(envelopeCommands(envelope));
+    return this.opened(replies);
+  }
+
+  private async beginStepByStep(envelope: Envelope): Promise<void> {
     const replies: Reply[] = [];
-    if (this.pipelining) {
-      const pending = commands.map(() => this.reply());
-      // Should the session break, every reply rejects: the first is awaited, the rest are caught.
-      for (const reply of pending) reply.catch(() => undefined);
-      this.write(commands.map((line) => `${line}\r\n`).join(''));
-      for (const reply of pending) replies.push(await reply);
-    } else {
-      for (const line of commands) {
-        const pending = this.reply();
-        this.write(`${line}\r\n`);
-        const reply = await pending;
-        replies.push(reply);
-        if (Math.floor(reply.code / 100) !== (line === 'DATA' ? 3 : 2)) break;
-      }
+    for (const line of envelopeLines(envelope)) {
+      const pending = this.reply();
+      this.write(`${line}\r\n`);
+      const reply = await pending;
+      replies.push(reply);
+      if (Math.floor(reply.code / 100) !== (line === 'DATA' ? 3 : 2)) break;
     }
+    await this.settle(replies);
+  }
+
+  /** The three replies a transaction's start gets; a broken session rejects them all, and none goes unhandled. */
+  private expectEnvelopeReplies(): Promise<Reply>[] {
+    const pending = [this.reply(), this.reply(), this.reply()];
+    for (const reply of pending) reply.catch(() => undefined);
+    return pending;
+  }
+
+  private async opened(pending: readonly Promise<Reply>[]): Promise<void> {
+    const replies: Reply[] = [];
+    for (const reply of pending) replies.push(await reply);
+    await this.settle(replies);
+  }
+
+  /** A refused start throws the refusal, once the session is reset for the next transaction. */
+  private async settle(replies: readonly Reply[]): Promise<void> {
     const [mail, rcpt, data] = replies;
     const refused =
       [mail, rcpt].find((reply) => reply && Math.floor(reply.code / 100) !== 2) ??
       (data?.code === 354 ? undefined : data);
-    if (refused) {
-      try {
-        // A server that still said 354 gets an empty message ended; then the transaction is reset.
-        if (data?.code === 354) {
-          const ended = this.reply();
-          this.write('.\r\n');
-          await ended;
-        }
-        const reset = this.reply();
-        this.write('RSET\r\n');
-        await reset;
-      } catch {
-        // The session broke while resetting: it is gone, and the refusal below is what counts.
+    if (!refused) return;
+    try {
+      // A server that still said 354 gets an empty message ended; then the transaction is reset.
+      if (data?.code === 354) {
+        const ended = this.reply();
+        this.write('.\r\n');
+        await ended;
       }
-      throw new SmtpError(refused.text, refused.code, refused.text);
+      const reset = this.reply();
+      this.write('RSET\r\n');
+      await reset;
+    } catch {
+      // The session broke while resetting: it is gone, and the refusal below is what counts.
     }
-    const accepted = this.reply();
+    throw new SmtpError(refused.text, refused.code, refused.text);
+  }
+
+  /**
+   * Ends a transaction begun here with the message's bytes. With PIPELINING the next transaction's
+   * start may go behind them in the same write (RFC 2920 lets message content open a group): one
+   * write and one round trip a message rather than two of each. `accepted` is the server's reply
+   * to this message; `nextOpened` is to the next one what `begin` gives.
+   */
+  finish(message: Buffer, next?: Envelope): { accepted: Promise<string>; nextOpened?: Promise<void> } {
+    const reply = this.reply();
+    const accepted = reply.then((answer) => {
+      if (Math.floor(answer.code / 100) !== 2) throw new SmtpError(answer.text, answer.code, answer.text);
+      return answer.text;
+    });
     const body = dotStuffed(message);
-    this.write(body, body.subarray(-2).equals(Buffer.from('\r\n')) ? '.\r\n' : END_OF_DATA);
-    const reply = await accepted;
-    if (Math.floor(reply.code / 100) !== 2) throw new SmtpError(reply.text, reply.code, reply.text);
-    return reply.text;
+    const end = body.subarray(-2).equals(CRLF) ? '.\r\n' : END_OF_DATA_LINE;
+    if (next === undefined || !this.pipelining) {
+      this.write(body, end);
+      return { accepted };
+    }
+    const replies = this.expectEnvelopeReplies();
+    this.write(body, end + envelopeCommands(next));
+    return { accepted, nextOpened: this.opened(replies) };
   }
 
   close(): void {
@@ -276,6 +323,15 @@ interface Task {
   readonly stillWanted: () => boolean | Promise<boolean>;
   readonly resolve: (response: string | undefined) => void;
   readonly reject: (error: unknown) => void;
+}
+
+/** Whether a task is still wanted: at once when its answer is known without waiting. */
+function ask(task: Task): boolean | Promise<boolean> {
+  try {
+    return task.stillWanted();
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 /**
@@ -334,11 +390,8 @@ export class SmtpPool {
   }
 
   private run(connection: SmtpConnection, task: Task): void {
-    // The transaction starts in the same turn as the answer: nothing can come between them.
-    Promise.resolve()
-      .then(task.stillWanted)
-      .then((wanted) => (wanted ? connection.transact(task.envelope, task.message) : undefined))
-      .then(task.resolve, task.reject)
+    this.serve(connection, task)
+      .catch(() => undefined)
       .finally(() => {
         if (connection.alive && !this.closed) this.idle.push(connection);
         else {
@@ -347,6 +400,57 @@ export class SmtpPool {
         }
         this.pump();
       });
+  }
+
+  /**
+   * Carries messages over one session for as long as some wait: each message's end goes out with
+   * the next one's start behind it, when the next is wanted by then (see `finish`).
+   */
+  private async serve(connection: SmtpConnection, first: Task): Promise<void> {
+    let task: Task | undefined = first;
+    let opening = this.start(connection, first, ask(first));
+    while (task !== undefined) {
+      let next: Task | undefined;
+      let nextOpening: Promise<boolean> | undefined;
+      try {
+        if (await opening) {
+          next = connection.pipelines ? this.queue.shift() : undefined;
+          const wanted = next === undefined ? false : ask(next);
+          const sent = connection.finish(task.message, wanted === true ? next?.envelope : undefined);
+          if (next !== undefined) {
+            nextOpening = sent.nextOpened?.then(() => true) ?? this.start(connection, next, wanted);
+            nextOpening.catch(() => undefined);
+          }
+          task.resolve(await sent.accepted);
+        } else task.resolve(undefined);
+      } catch (error) {
+        task.reject(error);
+      }
+      if (next === undefined && connection.alive && !this.closed) {
+        next = this.queue.shift();
+        if (next !== undefined) nextOpening = this.start(connection, next, ask(next));
+      }
+      task = next;
+      opening = nextOpening ?? Promise.resolve(false);
+    }
+  }
+
+  /**
+   * Starts a task's transaction once it is known to be wanted, in the same turn as the answer:
+   * nothing can come between them. True once the server waits for the message; false when withdrawn.
+   */
+  private start(
+    connection: SmtpConnection,
+    task: Task,
+    wanted: boolean | Promise<boolean>,
+  ): Promise<boolean> {
+    const started = Promise.resolve(wanted).then(async (yes) => {
+      if (!yes) return false;
+      await connection.begin(task.envelope);
+      return true;
+    });
+    started.catch(() => undefined);
+    return started;
   }
 
   close(): void {
