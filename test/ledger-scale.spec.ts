@@ -45,6 +45,10 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp();
+    await t.database.db.execute(sql`
+      insert into subscribers (email, name, tier, status, consent_source, consent_wording)
+      select 'lecteur' || n || '@exemple.fr', 'Lecteur ' || n, 'free', 'active', 'import', 'test'
+      from generate_series(1, ${LEDGER}::int) as n`);
   });
   afterAll(async () => {
     await t.close();
@@ -53,10 +57,6 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
   it('records a chunk by reading that chunk, never the whole ledger, whatever the planner believes', async () => {
     const { db } = t.database;
     // A ledger written in one statement and never analysed: what a fresh edition's ledger is.
-    await db.execute(sql`
-      insert into subscribers (email, name, tier, status, consent_source, consent_wording)
-      select 'lecteur' || n || '@exemple.fr', 'Lecteur ' || n, 'free', 'active', 'import', 'test'
-      from generate_series(1, ${LEDGER}::int) as n`);
     const [edition] = rowsOf<{ id: string }>(
       await db.execute(sql`
         insert into editions (subject, article_ids) values ('Grande édition', '{}') returning id`),
@@ -91,5 +91,48 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
         select count(*)::int as n from deliveries where edition_id = ${edition!.id} and status = 'sent'`),
     );
     expect(recorded?.n).toBe(CHUNK);
+  });
+
+  it('records outcomes in place: each row stays on its page, so the three indexes get no new entry', async () => {
+    const { db } = t.database;
+    const [edition] = rowsOf<{ id: string }>(
+      await db.execute(sql`
+        insert into editions (subject, article_ids) values ('Édition en place', '{}') returning id`),
+    );
+    await db.execute(sql`
+      insert into deliveries (edition_id, subscriber_id, tier)
+      select ${edition!.id}, id, tier from subscribers order by id limit ${10 * CHUNK}`);
+    const pages = async (): Promise<Map<string, string>> =>
+      new Map(
+        rowsOf<{ subscriber_id: string; page: string }>(
+          await db.execute(sql`
+            select subscriber_id, (ctid::text::point)[0]::text as page from deliveries
+            where edition_id = ${edition!.id}`),
+        ).map((row) => [row.subscriber_id, row.page]),
+      );
+    const before = await pages();
+    const ledger = rowsOf<{ subscriber_id: string; seq: string | number }>(
+      await db.execute(sql`
+        select subscriber_id, seq from deliveries where edition_id = ${edition!.id} order by seq`),
+    );
+    const repository = new DeliveriesRepository(t.database);
+    for (let at = 0; at < ledger.length; at += CHUNK) {
+      // Outcomes as long as real ones: a Message-ID of the edition and subscriber, a server's reply.
+      await repository.record(
+        edition!.id,
+        '00000000-0000-4000-8000-000000000000',
+        ledger.slice(at, at + CHUNK).map((row) => ({
+          subscriberId: row.subscriber_id,
+          seq: Number(row.seq),
+          status: 'sent',
+          messageId: `<${edition!.id}.${row.subscriber_id}@blog.exemple.fr>`,
+          smtpResponse: '250 2.0.0 Ok: queued as 4XyZ1b2C3d',
+        })),
+      );
+    }
+    const after = await pages();
+    expect(after.size).toBe(10 * CHUNK);
+    const moved = [...after].filter(([id, page]) => before.get(id) !== page);
+    expect(moved).toEqual([]);
   });
 });
