@@ -65,14 +65,16 @@ const SLOT_PATTERN = new RegExp(`${MARKER_PATTERN.source}|${CLICK_MARKER_PATTERN
  * these bytes with the values encoded alone between them: no pass over the whole text per message.
  */
 interface SplicedBody {
-  readonly literals: readonly Buffer[];
-  /** The literals' bytes in all. */
-  readonly literalBytes: number;
+  /** ASCII: a recipient's body is put together as one string and written out once. */
+  readonly literals: readonly string[];
   readonly slots: readonly Slot[];
   readonly escapeHtml: boolean;
 }
 
+const HTML_SPECIAL = /[&<>"']/;
+
 function escapeHtml(value: string): string {
+  if (!HTML_SPECIAL.test(value)) return value;
   return value
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -93,26 +95,13 @@ function splice(body: string, html: boolean): SplicedBody {
   }
   pieces.push(body.slice(last));
   const literals = pieces.map((piece, index) =>
-    Buffer.from(
-      encodeQuotedPrintable(
-        Buffer.from(piece, 'utf8'),
-        index === pieces.length - 1 ? 'end-of-part' : 'soft-break',
-      ),
-      'latin1',
+    encodeQuotedPrintable(
+      Buffer.from(piece, 'utf8'),
+      index === pieces.length - 1 ? 'end-of-part' : 'soft-break',
     ),
   );
-  const literalBytes = literals.reduce((sum, literal) => sum + literal.length, 0);
-  return { literals, literalBytes, slots, escapeHtml: html };
+  return { literals, slots, escapeHtml: html };
 }
-
-/** The bytes of encoded values, which are ASCII. */
-function encodedLength(values: readonly string[]): number {
-  let length = 0;
-  for (const value of values) length += value.length;
-  return length;
-}
-
-const EMPTY = Buffer.alloc(0);
 
 /** A header field folded to RFC 5322 line lengths, non-ASCII text encoded as RFC 2047 words. */
 function header(name: string, value: string): string {
@@ -150,9 +139,9 @@ export class PreparedMessage {
   private readonly html: SplicedBody;
   /** Size of the HTML part before splicing, for Gmail's 102 KB clipping warning. */
   readonly htmlBytes: number;
-  private readonly textPartHead: Buffer;
-  private readonly htmlPartHead: Buffer;
-  private readonly closing: Buffer;
+  private readonly textPartHead: string;
+  private readonly htmlPartHead: string;
+  private readonly closing: string;
 
   constructor(template: MessageTemplate) {
     this.boundary = `--_depeche_${randomBytes(12).toString('hex')}`;
@@ -171,31 +160,37 @@ export class PreparedMessage {
     this.text = splice(template.text, false);
     this.html = splice(template.html, true);
     this.htmlBytes = Buffer.byteLength(template.html, 'utf8');
-    const partHead = (type: string, before: string): Buffer =>
-      Buffer.from(
-        `${before}--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`,
-      );
+    const partHead = (type: string, before: string): string =>
+      `${before}--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
     this.textPartHead = partHead('text/plain', '');
     this.htmlPartHead = partHead('text/html', '\r\n');
-    this.closing = Buffer.from(`\r\n--${this.boundary}--\r\n`);
+    this.closing = `\r\n--${this.boundary}--\r\n`;
   }
 
-  /** A part's encoded values for one recipient, in the order of its slots. */
+  /**
+   * A part's encoded values for one recipient, in the order of its slots. A value met again (the
+   * reader's query after every article link, the name) is encoded once.
+   */
   private static values(part: SplicedBody, recipient: RecipientParts): string[] {
+    const encoded = new Map<string, string>();
     return part.slots.map((slot) => {
       const value = 'link' in slot ? recipient.clickUrl(slot.link) : recipient[slot.marker];
-      return encodeQuotedPrintableValue(part.escapeHtml ? escapeHtml(value) : value);
+      let known = encoded.get(value);
+      if (known === undefined) {
+        known = encodeQuotedPrintableValue(part.escapeHtml ? escapeHtml(value) : value);
+        encoded.set(value, known);
+      }
+      return known;
     });
   }
 
-  /** Lays a part's literals and values end to end into `out` at `at`; gives where it ended. */
-  private static lay(part: SplicedBody, values: readonly string[], out: Buffer, at: number): number {
-    let end = at;
-    values.forEach((value, index) => {
-      end += (part.literals[index] ?? EMPTY).copy(out, end);
-      end += out.write(value, end, 'latin1');
-    });
-    return end + (part.literals[values.length] ?? EMPTY).copy(out, end);
+  /** A part's literals and this recipient's values, end to end. */
+  private static laid(part: SplicedBody, recipient: RecipientParts): string {
+    const values = PreparedMessage.values(part, recipient);
+    let body = part.literals[0] ?? '';
+    for (let index = 0; index < values.length; index += 1)
+      body += (values[index] ?? '') + (part.literals[index + 1] ?? '');
+    return body;
   }
 
   /** The whole RFC 5322 message for one recipient, ready for SMTP. */
@@ -207,26 +202,18 @@ export class PreparedMessage {
       header('List-Unsubscribe', `<${recipient.unsubscribeUrl}>, <${recipient.unsubscribeMailto}>`) +
       this.fixedHeaders +
       '\r\n';
-    const text = PreparedMessage.values(this.text, recipient);
-    const html = PreparedMessage.values(this.html, recipient);
-    const headerBytes = Buffer.byteLength(headers, 'utf8');
-    const message = Buffer.allocUnsafe(
-      headerBytes +
-        this.textPartHead.length +
-        this.text.literalBytes +
-        encodedLength(text) +
-        this.htmlPartHead.length +
-        this.html.literalBytes +
-        encodedLength(html) +
-        this.closing.length,
-    );
-    let at = message.write(headers, 0, 'utf8');
     // RFC 2046: the last alternative is the preferred one, so the text part comes first.
-    at += this.textPartHead.copy(message, at);
-    at = PreparedMessage.lay(this.text, text, message, at);
-    at += this.htmlPartHead.copy(message, at);
-    at = PreparedMessage.lay(this.html, html, message, at);
-    this.closing.copy(message, at);
+    const body =
+      this.textPartHead +
+      PreparedMessage.laid(this.text, recipient) +
+      this.htmlPartHead +
+      PreparedMessage.laid(this.html, recipient) +
+      this.closing;
+    // Headers may hold an address in UTF-8 (SMTPUTF8); the body is ASCII, one byte a character.
+    const headerBytes = Buffer.byteLength(headers, 'utf8');
+    const message = Buffer.allocUnsafe(headerBytes + body.length);
+    message.write(headers, 0, 'utf8');
+    message.write(body, headerBytes, 'latin1');
     return message;
   }
 }
