@@ -83,6 +83,15 @@ function escapeHtml(value: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/**
+ * The same ASCII text in a string of one byte a character. A piece cut from French text (whose
+ * apostrophes and quotes are beyond Latin-1) keeps two bytes a character in V8, and so does every
+ * string it goes into: each copy's body would be made twice as large, then narrowed to be written.
+ */
+function oneByte(ascii: string): string {
+  return Buffer.from(ascii, 'latin1').toString('latin1');
+}
+
 function splice(body: string, html: boolean): SplicedBody {
   const pieces: string[] = [];
   const slots: Slot[] = [];
@@ -90,7 +99,9 @@ function splice(body: string, html: boolean): SplicedBody {
   for (const match of body.matchAll(SLOT_PATTERN)) {
     pieces.push(body.slice(last, match.index));
     const link = match[1];
-    slots.push(link === undefined ? { marker: MARKER_KEYS.get(match[0]) ?? 'name' } : { link });
+    slots.push(
+      link === undefined ? { marker: MARKER_KEYS.get(match[0]) ?? 'name' } : { link: oneByte(link) },
+    );
     last = match.index + match[0].length;
   }
   pieces.push(body.slice(last));
@@ -172,16 +183,21 @@ export class PreparedMessage {
    * reader's query after every article link, the name) is encoded once.
    */
   private static values(part: SplicedBody, recipient: RecipientParts): string[] {
-    const encoded = new Map<string, string>();
+    const encoded = new Map<MarkerKey, string>();
     return part.slots.map((slot) => {
-      const value = 'link' in slot ? recipient.clickUrl(slot.link) : recipient[slot.marker];
-      let known = encoded.get(value);
-      if (known === undefined) {
-        known = encodeQuotedPrintableValue(part.escapeHtml ? escapeHtml(value) : value);
-        encoded.set(value, known);
+      // Each link's URL is its own; the recipient's values come back, and are encoded once.
+      if ('link' in slot) return PreparedMessage.encoded(part, recipient.clickUrl(slot.link));
+      let value = encoded.get(slot.marker);
+      if (value === undefined) {
+        value = PreparedMessage.encoded(part, recipient[slot.marker]);
+        encoded.set(slot.marker, value);
       }
-      return known;
+      return value;
     });
+  }
+
+  private static encoded(part: SplicedBody, value: string): string {
+    return encodeQuotedPrintableValue(part.escapeHtml ? escapeHtml(value) : value);
   }
 
   /** A part's literals and this recipient's values, end to end. */
