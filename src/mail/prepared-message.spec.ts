@@ -1,6 +1,7 @@
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-message.js';
+import { dotStuffed } from './smtp-client.js';
 
 const subject = "Syrie\u00a0: Daech s'empare d'Al-Qaryatayn — « l'analyse complète » de la semaine";
 
@@ -66,6 +67,27 @@ describe('PreparedMessage', () => {
     expect(mail.html).toContain('é'.repeat(200));
     // RFC 2046: the preferred alternative, HTML, comes last.
     expect(text.indexOf('Content-Type: text/plain')).toBeLessThan(text.indexOf('Content-Type: text/html'));
+  });
+
+  it('is sent without a scan for leading dots, unless a header has one', () => {
+    const raw = prepared().forRecipient(recipient);
+    expect(
+      raw
+        .toString('latin1')
+        .split('\r\n')
+        .filter((line) => line.startsWith('.')),
+    ).toEqual([]);
+    expect(dotStuffed(raw)).toBe(raw);
+    // Subjects are one line by validation; were one not, its dot would still be doubled.
+    const odd = new PreparedMessage({
+      from: 'lettre@blog.example',
+      subject: 'Un\r\n.\r\nQUIT',
+      html: '<p>.</p>',
+      text: '.',
+      listId: 'newsletter.blog.example',
+      feedbackId: 'e1:free:depeche',
+    }).forRecipient(recipient);
+    expect(dotStuffed(odd).toString('latin1')).toContain('Subject: Un\r\n..\r\nQUIT');
   });
 
   it('gives each recipient their own values and nothing of another', async () => {

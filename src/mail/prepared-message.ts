@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
 import { encodeQuotedPrintable, encodeQuotedPrintableValue } from './quoted-printable.js';
+import { withNoLeadingDot } from './smtp-client.js';
 import { CLICK_MARKER_PATTERN } from './tracked-links.js';
 
 /**
@@ -230,6 +231,7 @@ export class PreparedMessage {
     const message = Buffer.allocUnsafe(headerBytes + body.length);
     message.write(headers, 0, 'utf8');
     message.write(body, headerBytes, 'latin1');
-    return message;
+    // The body's lines never start with a dot (quoted-printable); the headers are checked here.
+    return headers.startsWith('.') || headers.includes('\r\n.') ? message : withNoLeadingDot(message);
   }
 }

@@ -51,12 +51,26 @@ function envelopeCommands(envelope: Envelope): string {
     .join('');
 }
 
+/** Messages known to have no line that starts with a dot: DATA carries them as they are. */
+const withoutLeadingDots = new WeakSet<Buffer>();
+
+/**
+ * Marks a message composed so that no line of it starts with a dot (an edition's copies: their
+ * bodies are quoted-printable, which writes such a dot as =2E, and their headers are checked as
+ * they are made). The pool then spares it its scan: on 30 KB of short lines full of dots, a
+ * twentieth of a sending worker's time.
+ */
+export function withNoLeadingDot(message: Buffer): Buffer {
+  withoutLeadingDots.add(message);
+  return message;
+}
+
 /**
  * The message as DATA carries it: a line that starts with a dot gets another (RFC 5321 4.5.2).
- * Messages composed here never have one (base64 bodies, headers we write), so the usual cost is
- * one scan of the bytes.
+ * Messages are scanned for one unless marked as having none.
  */
 export function dotStuffed(message: Buffer): Buffer {
+  if (withoutLeadingDots.has(message)) return message;
   if (message[0] !== 0x2e && message.indexOf(CRLF_DOT) === -1) return message;
   const text = message.toString('latin1');
   return Buffer.from(text.replace(/^\./, '..').replace(/\r\n\./g, '\r\n..'), 'latin1');
