@@ -97,8 +97,11 @@ export function encodeQuotedPrintableValue(value: string): string {
     // A line starting with a dot starts with "=2E" instead: two characters more.
     const dot = text.charCodeAt(at) === 0x2e;
     let end = Math.min(at + MAX_LINE - 1 - (dot ? 2 : 0), text.length);
-    const escape = text.lastIndexOf('=', end - 1);
-    if (end < text.length && escape > end - 3 && escape > at) end = escape;
+    // An escape begun in the last two characters goes whole to the next line.
+    if (end < text.length) {
+      if (text.charCodeAt(end - 1) === 0x3d) end -= 1;
+      else if (text.charCodeAt(end - 2) === 0x3d) end -= 2;
+    }
     encoded += `${dot ? '=2E' : ''}${text.slice(dot ? at + 1 : at, end)}${SOFT_BREAK}`;
     at = end;
   }
