@@ -54,19 +54,26 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
     await t.close();
   });
 
-  it('records a chunk by reading that chunk, never the whole ledger, whatever the planner believes', async () => {
+  /** A new edition whose ledger holds the first `size` subscribers, frozen in one statement. */
+  async function frozenLedger(subject: string, size: number): Promise<string> {
     const { db } = t.database;
-    // A ledger written in one statement and never analysed: what a fresh edition's ledger is.
     const [edition] = rowsOf<{ id: string }>(
       await db.execute(sql`
-        insert into editions (subject, article_ids) values ('Grande édition', '{}') returning id`),
+        insert into editions (subject, article_ids) values (${subject}, '{}') returning id`),
     );
     await db.execute(sql`
       insert into deliveries (edition_id, subscriber_id, tier)
-      select ${edition!.id}, id, tier from subscribers order by id`);
+      select ${edition!.id}, id, tier from subscribers order by id limit ${size}`);
+    return edition!.id;
+  }
+
+  it('records a chunk by reading that chunk, never the whole ledger, whatever the planner believes', async () => {
+    const { db } = t.database;
+    // A ledger written in one statement and never analysed: what a fresh edition's ledger is.
+    const editionId = await frozenLedger('Grande édition', LEDGER);
     const chunk = rowsOf<{ subscriber_id: string; seq: string | number }>(
       await db.execute(sql`
-        select subscriber_id, seq from deliveries where edition_id = ${edition!.id}
+        select subscriber_id, seq from deliveries where edition_id = ${editionId}
         order by seq offset ${LEDGER / 2} limit ${CHUNK}`),
     );
     const outcomes: DeliveryOutcome[] = chunk.map((row) => ({
@@ -79,7 +86,7 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
 
     const plans: PlanNode[] = [];
     await new DeliveriesRepository(explaining(t.database, plans)).record(
-      edition!.id,
+      editionId,
       '00000000-0000-4000-8000-000000000000',
       outcomes,
     );
@@ -88,44 +95,38 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
     expect(rowsRead(plans[0]!, 'deliveries')).toBeLessThanOrEqual(2 * CHUNK);
     const [recorded] = rowsOf<{ n: number }>(
       await db.execute(sql`
-        select count(*)::int as n from deliveries where edition_id = ${edition!.id} and status = 'sent'`),
+        select count(*)::int as n from deliveries where edition_id = ${editionId} and status = 'sent'`),
     );
     expect(recorded?.n).toBe(CHUNK);
   });
 
   it('records outcomes in place: each row stays on its page, so the three indexes get no new entry', async () => {
     const { db } = t.database;
-    const [edition] = rowsOf<{ id: string }>(
-      await db.execute(sql`
-        insert into editions (subject, article_ids) values ('Édition en place', '{}') returning id`),
-    );
-    await db.execute(sql`
-      insert into deliveries (edition_id, subscriber_id, tier)
-      select ${edition!.id}, id, tier from subscribers order by id limit ${10 * CHUNK}`);
+    const editionId = await frozenLedger('Édition en place', 10 * CHUNK);
     const pages = async (): Promise<Map<string, string>> =>
       new Map(
         rowsOf<{ subscriber_id: string; page: string }>(
           await db.execute(sql`
             select subscriber_id, (ctid::text::point)[0]::text as page from deliveries
-            where edition_id = ${edition!.id}`),
+            where edition_id = ${editionId}`),
         ).map((row) => [row.subscriber_id, row.page]),
       );
     const before = await pages();
     const ledger = rowsOf<{ subscriber_id: string; seq: string | number }>(
       await db.execute(sql`
-        select subscriber_id, seq from deliveries where edition_id = ${edition!.id} order by seq`),
+        select subscriber_id, seq from deliveries where edition_id = ${editionId} order by seq`),
     );
     const repository = new DeliveriesRepository(t.database);
     for (let at = 0; at < ledger.length; at += CHUNK) {
       // Outcomes as long as real ones: a Message-ID of the edition and subscriber, a server's reply.
       await repository.record(
-        edition!.id,
+        editionId,
         '00000000-0000-4000-8000-000000000000',
         ledger.slice(at, at + CHUNK).map((row) => ({
           subscriberId: row.subscriber_id,
           seq: Number(row.seq),
           status: 'sent',
-          messageId: `<${edition!.id}.${row.subscriber_id}@blog.exemple.fr>`,
+          messageId: `<${editionId}.${row.subscriber_id}@blog.exemple.fr>`,
           smtpResponse: '250 2.0.0 Ok: queued as 4XyZ1b2C3d',
         })),
       );
