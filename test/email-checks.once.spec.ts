@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import mjml2html from 'mjml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withoutIndentation } from '../src/mail/compact-html.js';
 import { seedAudience } from './helpers/audience.js';
 import { launchChromium } from './helpers/browser.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
@@ -58,6 +60,71 @@ async function widthsIn(html: string, viewport: number): Promise<{ page: number;
   }
 }
 
+/**
+ * What a reader sees of an email's HTML in Chromium: its text, and where every element is drawn
+ * (tag and box, in document order) at a desk's width and a phone's.
+ */
+async function drawn(html: string): Promise<unknown[]> {
+  const browser = await launchChromium();
+  try {
+    const views: unknown[] = [];
+    for (const width of [1280, 390]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 }, javaScriptEnabled: false });
+      await page.route('**/*', (route) => route.abort());
+      await page.setContent(html, { waitUntil: 'load' });
+      views.push(
+        await page.evaluate(`({
+          text: document.body.innerText,
+          boxes: [...document.body.querySelectorAll('*')].map((element) => {
+            const box = element.getBoundingClientRect();
+            return [element.tagName, box.x, box.y, box.width, box.height].join(' ');
+          }),
+        })`),
+      );
+      await page.close();
+    }
+    return views;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** The lines of the HTML, outside its <pre> elements, that start with white space or are blank. */
+function indentedLines(html: string): string[] {
+  return html
+    .replace(/\n$/, '')
+    .replace(/<pre\b[\s\S]*?<\/pre>/gi, '<pre></pre>')
+    .split('\n')
+    .filter((line) => /^\s/.test(line) || line === '');
+}
+
+describe('the HTML of an email', () => {
+  it('drops MJML’s indentation and blank lines without changing what a reader sees', async () => {
+    const { html } = await mjml2html(`<mjml><mj-body><mj-section><mj-column>
+      <mj-text><p>Un <em>premier</em>
+        paragraphe, <a href="https://blog.example.test/a">un lien</a>
+        et <strong>du gras</strong>.</p>
+
+        <pre><code>si (vrai) {
+    retour 1;
+        }</code></pre>
+        <ul>
+          <li>un</li>
+          <li>deux</li>
+        </ul></mj-text>
+      <mj-button href="https://blog.example.test/b">Lire la suite</mj-button>
+      <mj-divider />
+      <mj-text>Fin.</mj-text>
+    </mj-column></mj-section></mj-body></mjml>`);
+    const compact = withoutIndentation(html);
+    expect(indentedLines(html).length).toBeGreaterThan(10);
+    expect(indentedLines(compact)).toEqual([]);
+    expect(compact).toContain('<pre><code>si (vrai) {\n    retour 1;\n        }</code></pre>');
+    expect(Buffer.byteLength(compact)).toBeLessThan(Buffer.byteLength(html) * 0.85);
+    expect(await drawn(compact)).toEqual(await drawn(html));
+  });
+});
+
 describe('every kind of message, through SpamAssassin’s local rules', () => {
   let t: TestApp;
   let sink: SmtpSink;
@@ -109,6 +176,8 @@ describe('every kind of message, through SpamAssassin’s local rules', () => {
     expect(test.statusCode).toBeLessThan(300);
     kinds.set('test send', (await sink.waitFor('redaction@exemple.fr'))[0]!);
 
+    // Every kind sent without the layout's indentation.
+    for (const [kind, mail] of kinds) expect(indentedLines(mail.parsed.html as string), kind).toEqual([]);
     const fired = Object.fromEntries([...kinds].map(([kind, mail]) => [kind, positiveRules(mail.raw)]));
     expect(fired).toEqual(Object.fromEntries([...kinds.keys()].map((kind) => [kind, []])));
   });
@@ -121,7 +190,7 @@ describe('every kind of message, through SpamAssassin’s local rules', () => {
         'Une carte.\n\n<img src="https://images.example.test/carte.png" width="1700" height="500" alt="Carte">\n\n' +
         '| colonne | ' +
         'très longue valeur sans espace '.repeat(12) +
-        '|\n|---|---|\n| a | b |\n',
+        '|\n|---|---|\n| a | b |\n\n```\nsi (vrai) {\n    retour 1;\n}\n```\n',
       access: 'public',
     });
     expect(created.statusCode).toBe(201);
@@ -131,6 +200,10 @@ describe('every kind of message, through SpamAssassin’s local rules', () => {
     expect(await finished(t, edition.id)).toMatchObject({ status: 'sent' });
     const [mail] = sink.to(audience.premium[0]!);
     const html = mail!.parsed.html as string;
+    // Sent without the layout's indentation, the article's code block as it was written (the
+    // layout's partials once indented every line of it but the first).
+    expect(indentedLines(html)).toEqual([]);
+    expect(html).toContain('si (vrai) {\n    retour 1;\n}');
     const desk = await widthsIn(html, 1280);
     expect(desk.image).toBeGreaterThan(100);
     expect(desk.image).toBeLessThanOrEqual(600);

@@ -11,6 +11,7 @@ import { type AppConfig, LOCALES } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { messagesFor } from '../i18n/messages.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
+import { withoutIndentation } from './compact-html.js';
 
 export const EMAIL_TEMPLATES = [
   'confirm',
@@ -88,7 +89,12 @@ export class EmailRenderer implements OnModuleInit {
     }
     for (const name of EMAIL_TEMPLATES) {
       const file = path.join(this.config.templatesDir, `${name}.mjml`);
-      this.templates.set(name, { file, fill: this.handlebars.compile(this.read(file), { strict: false }) });
+      // preventIndent: a partial on a line of its own would otherwise have every line it writes
+      // indented like that line, an article's text with them, which shifts its code blocks.
+      this.templates.set(name, {
+        file,
+        fill: this.handlebars.compile(this.read(file), { strict: false, preventIndent: true }),
+      });
     }
   }
 
@@ -183,7 +189,7 @@ export class EmailRenderer implements OnModuleInit {
       );
       throw new TemplateError(`${path.relative(process.cwd(), template.file)}, ${where.join('; ')}`);
     }
-    const html = result.html.replace(MJML_PREVIEW_OPEN, PREVIEW_OPEN);
+    const html = withoutIndentation(result.html.replace(MJML_PREVIEW_OPEN, PREVIEW_OPEN));
     return { html, text: htmlToText(html) };
   }
 }
