@@ -57,6 +57,24 @@ describe("an article page's prepared statements", () => {
     });
   });
 
+  it('reads a long article whole, as the ORM reads it', async () => {
+    // Over 200 KB: the engine writes its answer in several pieces.
+    const paragraph = 'Une phrase d’analyse, avec « guillemets » et accents : été, déjà, où. ';
+    const created = await t.api('POST', '/api/articles', {
+      title: 'Un très long dossier',
+      body_md: Array.from({ length: 400 }, (_, i) => `${i} ${paragraph.repeat(8)}`).join('\n\n'),
+      access: 'premium',
+    });
+    expect(created.statusCode).toBe(201);
+    const long = created.json<{ id: string; slug: string }>();
+    await t.api('POST', `/api/articles/${long.id}/publish`);
+    const read = await repository.findPublishedForReader(long.slug, memberId);
+    const [orm] = await t.database.db.select().from(articles).where(eq(articles.id, long.id));
+    expect(orm!.bodyHtml.length).toBeGreaterThan(200_000);
+    expect(read?.article).toEqual(only(orm, read?.article));
+    expect(read?.subscriber?.id).toBe(memberId);
+  });
+
   it('finds no article for an unknown slug or an unpublished one, and no reader for an unknown id', async () => {
     expect(await repository.findPublishedForReader('aucun-article-de-ce-nom', memberId)).toBeUndefined();
     const draft = (

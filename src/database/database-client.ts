@@ -6,7 +6,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { MIGRATIONS_DIR } from '../config/paths.js';
-import { embeddedStatements, openEmbeddedDatabase } from './embedded-database.js';
+import { openEmbeddedDatabase } from './embedded-database.js';
+import { embeddedStatements } from './embedded-statements.js';
 import * as schema from './schema.js';
 
 /** Any key works as long as every Dépêche process uses the same one. */

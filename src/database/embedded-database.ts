@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
-import { type messages, parse, PGlite, protocol } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { EMBEDDED_DATABASE_TEMPLATE } from '../config/paths.js';
 
 /**
@@ -108,71 +108,4 @@ export function openEmbeddedDatabase(dataDir: string): Promise<PGlite> {
   const started = startedAhead.get(dir);
   startedAhead.delete(dir);
   return started ?? startIn(dir);
-}
-
-/**
- * Named statements on the embedded database, as PostgreSQL keeps them for a pooled connection:
- * parsed once, then bound and run. `query()` parses and plans its text at every call, which costs
- * the embedded engine about as much again as running a short read. For reads: nothing is synced
- * to the files after them. Never from inside a transaction's callback: it waits for the
- * transaction to end.
- */
-export function embeddedStatements(
-  client: PGlite,
-): (name: string, text: string, values: readonly unknown[]) => Promise<unknown[]> {
-  const { serialize } = protocol;
-  /**
-   * Each statement as the server described it when it parsed it: its parameters' types, and its
-   * rows' fields. Asking for the fields again at each run costs the server a Describe and us the
-   * parsing of every column's name, which on a page's read was more than reading its values.
-   */
-  const described = new Map<
-    string,
-    { readonly types: readonly number[]; readonly fields: messages.BackendMessage | undefined }
-  >();
-  const prepare = async (name: string, text: string) => {
-    const answer = await client.execProtocol(
-      Buffer.concat([
-        serialize.parse({ name, text, types: [] }),
-        serialize.describe({ type: 'S', name }),
-        serialize.sync(),
-      ]),
-      { syncToFs: false },
-    );
-    const statement = {
-      types:
-        answer.messages.find(
-          (message): message is messages.ParameterDescriptionMessage =>
-            message.name === 'parameterDescription',
-        )?.dataTypeIDs ?? [],
-      fields: answer.messages.find((message) => message.name === 'rowDescription'),
-    };
-    described.set(name, statement);
-    return statement;
-  };
-  // As query() does: after any transaction open on the one session, then alone on it.
-  const exclusive = <T>(run: () => Promise<T>): Promise<T> =>
-    client._runExclusiveTransaction(() => client._runExclusiveQuery(run));
-  return (name, text, values) =>
-    exclusive(async () => {
-      const { types, fields } = described.get(name) ?? (await prepare(name, text));
-      const serialized = values.map((value, index) => {
-        if (value === null || value === undefined) return null;
-        // 0: the type the server could not tell, written as PGlite writes any value it does not know.
-        const serializer = client.serializers[types[index] ?? 0] ?? client.serializers[0];
-        if (!serializer) throw new Error(`No way to write parameter $${index + 1} of ${name}`);
-        return serializer(value);
-      });
-      const result = await client.execProtocol(
-        Buffer.concat([
-          serialize.bind({ statement: name, values: serialized }),
-          serialize.execute({}),
-          serialize.sync(),
-        ]),
-        { syncToFs: false },
-      );
-      // The rows read with the fields described when the statement was parsed.
-      const answered = fields ? [fields, ...result.messages] : result.messages;
-      return parse.parseResults(answered, client.parsers)[0]?.rows ?? [];
-    });
 }
