@@ -89,13 +89,13 @@ async function drawn(html: string): Promise<unknown[]> {
   }
 }
 
-/** The lines of the HTML, outside its <pre> elements, that start with white space or are blank. */
+/** The lines of the HTML, outside its <pre> elements, that start with HTML's white space or are blank. */
 function indentedLines(html: string): string[] {
   return html
     .replace(/\n$/, '')
     .replace(/<pre\b[\s\S]*?<\/pre>/gi, '<pre></pre>')
     .split('\n')
-    .filter((line) => /^\s/.test(line) || line === '');
+    .filter((line) => /^[ \t\f\r]/.test(line) || line === '');
 }
 
 describe('the HTML of an email', () => {
@@ -103,7 +103,8 @@ describe('the HTML of an email', () => {
     const { html } = await mjml2html(`<mjml><mj-body><mj-section><mj-column>
       <mj-text><p>Un <em>premier</em>
         paragraphe, <a href="https://blog.example.test/a">un lien</a>
-        et <strong>du gras</strong>.</p>
+        et <strong>du gras</strong>
+        \u202f: une espace fine insécable, qui est du texte.</p>
 
         <pre><code>si (vrai) {
     retour 1;
@@ -120,6 +121,7 @@ describe('the HTML of an email', () => {
     expect(indentedLines(html).length).toBeGreaterThan(10);
     expect(indentedLines(compact)).toEqual([]);
     expect(compact).toContain('<pre><code>si (vrai) {\n    retour 1;\n        }</code></pre>');
+    expect(compact).toContain('</strong>\n\u202f: une espace');
     expect(Buffer.byteLength(compact)).toBeLessThan(Buffer.byteLength(html) * 0.85);
     expect(await drawn(compact)).toEqual(await drawn(html));
   });
