@@ -89,7 +89,10 @@ export function embeddedStatements(
     at += statement.bindHead.copy(message, at);
     for (const value of written) {
       at = message.writeInt32BE(value ? value.length : -1, at);
-      if (value) at += Buffer.from(value.buffer, value.byteOffset, value.length).copy(message, at);
+      if (value) {
+        message.set(value, at);
+        at += value.length;
+      }
     }
     at = message.writeInt16BE(0, at);
     EXECUTE_AND_SYNC.copy(message, at);

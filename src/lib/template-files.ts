@@ -4,6 +4,13 @@ import path from 'node:path';
 import type Handlebars from 'handlebars';
 
 /**
+ * How every template, page or email, is compiled. preventIndent: a partial on a line of its own
+ * would otherwise have every line it writes indented like that line, the article's text with them,
+ * which shifts its code blocks.
+ */
+export const TEMPLATE_OPTIONS = { strict: false, preventIndent: true } as const;
+
+/**
  * A Handlebars file precompiled at boot, once: its JavaScript made and loaded now, not at its first
  * use (Handlebars.compile's way), so that no request pays for it and a syntax error stops the boot
  * with the file's name. The helpers registered by then are declared known, which lets the template
@@ -17,11 +24,7 @@ export function compileTemplateFile(
   try {
     const knownHelpers = Object.fromEntries(Object.keys(handlebars.helpers).map((name) => [name, true]));
     // The JavaScript source `handlebars --precompile` writes to a file, loaded from memory instead.
-    const spec = handlebars.precompile(source, {
-      strict: false,
-      preventIndent: true,
-      knownHelpers,
-    }) as unknown;
+    const spec = handlebars.precompile(source, { ...TEMPLATE_OPTIONS, knownHelpers }) as unknown;
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const load = new Function(`return ${spec as string};`) as () => ReturnType<typeof handlebars.precompile>;
     return handlebars.template(load());

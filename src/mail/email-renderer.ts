@@ -10,6 +10,7 @@ import type mjml2htmlType from 'mjml';
 import { type AppConfig, LOCALES } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { messagesFor } from '../i18n/messages.js';
+import { TEMPLATE_OPTIONS } from '../lib/template-files.js';
 import { PublicationSettings } from '../settings/publication-settings.js';
 import { withoutIndentation } from './compact-html.js';
 
@@ -89,12 +90,7 @@ export class EmailRenderer implements OnModuleInit {
     }
     for (const name of EMAIL_TEMPLATES) {
       const file = path.join(this.config.templatesDir, `${name}.mjml`);
-      // preventIndent: a partial on a line of its own would otherwise have every line it writes
-      // indented like that line, an article's text with them, which shifts its code blocks.
-      this.templates.set(name, {
-        file,
-        fill: this.handlebars.compile(this.read(file), { strict: false, preventIndent: true }),
-      });
+      this.templates.set(name, { file, fill: this.handlebars.compile(this.read(file), TEMPLATE_OPTIONS) });
     }
   }
 
