@@ -199,7 +199,7 @@ if (everything || pageOnly) {
 const loadLine = (who: string, load: PageLoad): string =>
   `  ${who}, ${load.page_bytes} B: service ${load.service.requests_per_second} req/s, p99 ${load.service.p99_ms} ms; bare ${load.bare.requests_per_second} req/s, p99 ${load.bare.p99_ms} ms; service/bare ${load.service_over_bare}` +
   (load.io_floor
-    ? `\n    I/O floor (its Redis read and query alone, no framework, no rendering): ${load.io_floor.requests_per_second} req/s; floor/bare ${load.io_floor_over_bare}, service/floor ${load.service_over_io_floor}`
+    ? `\n    I/O floor (its session read and query alone, no framework, no rendering): ${load.io_floor.requests_per_second} req/s; floor/bare ${load.io_floor_over_bare}, service/floor ${load.service_over_io_floor}`
     : '');
 
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`;

@@ -1,9 +1,10 @@
 /**
  * A member's article page with nothing of the service but its I/O: a bare Node `http` server that,
- * for every request, reads the member's session from Redis with the service's own command and runs
- * the page's own prepared statement (ARTICLE_FOR_READER) over a pool of the service's size, then
- * sends the bytes the service sent for that page. No framework, no rendering: what one read of
- * Redis and one of PostgreSQL per page cost on this machine, the floor under the member's page.
+ * for every request, reads the member's session as the service does (from Redis, then from memory
+ * while it holds it: CachedTokens) and runs the page's own prepared statement (ARTICLE_FOR_READER)
+ * over a pool of the service's size, then sends the bytes the service sent for that page. No
+ * framework, no rendering: what the page's reads cost on this machine, the floor under the member's
+ * page.
  * Usage: tsx io-floor-server-process.ts PORT FILE DATABASE_URL REDIS_URL SESSION_NAMESPACE TOKEN SLUG
  */
 import { readFileSync } from 'node:fs';
@@ -11,16 +12,18 @@ import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ARTICLE_FOR_READER } from '../../src/articles/article-for-reader.js';
-import { MEMBER_IDLE_SECONDS } from '../../src/members/member-sessions.js';
+import { MEMBER_IDLE_SECONDS, MEMBER_SESSION_HOLD } from '../../src/members/member-sessions.js';
+import { CachedTokens } from '../../src/redis/cached-tokens.js';
 import { HashedTokens } from '../../src/redis/hashed-tokens.js';
 
 const [port, file, databaseUrl, redisUrl, namespace, token, slug] = process.argv.slice(2);
 const page = readFileSync(file ?? '');
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-const sessions = new HashedTokens<{ subscriberId: string }>(
-  new Redis(redisUrl ?? ''),
-  namespace ?? '',
-  MEMBER_IDLE_SECONDS,
+const redis = new Redis(redisUrl ?? '');
+const sessions = new CachedTokens(
+  new HashedTokens<{ subscriberId: string }>(redis, namespace ?? '', MEMBER_IDLE_SECONDS),
+  redis,
+  MEMBER_SESSION_HOLD,
 );
 
 async function answer(): Promise<boolean> {

@@ -14,7 +14,7 @@ export class HashedTokens<Value> {
   constructor(
     private readonly redis: Redis,
     /** The key prefix, queue prefix and kind: `depeche:session`. */
-    private readonly namespace: string,
+    readonly namespace: string,
     /** How long a value lives without a read that pushes it back. */
     private readonly ttlSeconds: number,
   ) {}
@@ -22,6 +22,11 @@ export class HashedTokens<Value> {
   /** The Redis key of a token's value. */
   key(token: string): string {
     return `${this.namespace}:${createHash('sha256').update(token, 'utf8').digest('base64url')}`;
+  }
+
+  /** The key of a token shaped like ours; undefined for anything else, which is never looked up. */
+  keyOf(token: string | undefined): string | undefined {
+    return token !== undefined && TOKEN.test(token) ? this.key(token) : undefined;
   }
 
   /** A new token for the value. */
@@ -34,8 +39,13 @@ export class HashedTokens<Value> {
 
   /** The token's value, its life pushed back (a session in use); undefined when gone or malformed. */
   async touch(token: string | undefined): Promise<Value | undefined> {
-    if (token === undefined || !TOKEN.test(token)) return undefined;
-    const raw = await this.redis.getex(this.key(token), 'EX', this.ttlSeconds);
+    const key = this.keyOf(token);
+    return key === undefined ? undefined : this.touchKey(key);
+  }
+
+  /** touch, given the token's key. */
+  async touchKey(key: string): Promise<Value | undefined> {
+    const raw = await this.redis.getex(key, 'EX', this.ttlSeconds);
     return raw === null ? undefined : (JSON.parse(raw) as Value);
   }
 
