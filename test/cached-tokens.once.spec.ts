@@ -19,6 +19,39 @@ afterAll(async () => {
   await Promise.all(connections.map((redis) => redis.quit()));
 });
 
+/**
+ * Redis's real answer to a read of one token, handed back only once the test opens the gate: what
+ * a read that crosses a revocation on the wire looks like from the process that made it.
+ */
+class GatedTokens extends HashedTokens<Session> {
+  private gated: { key: string; gate: Promise<void>; open: () => void; read: () => void } | undefined;
+
+  /** Holds back the next read of `token`; resolves once Redis has answered it. */
+  closeGate(token: string): { read: Promise<void>; open: () => void } {
+    let open = (): void => undefined;
+    let read = (): void => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const wasRead = new Promise<void>((resolve) => {
+      read = resolve;
+    });
+    this.gated = { key: this.key(token), gate, open, read };
+    return { read: wasRead, open };
+  }
+
+  override async touchKey(key: string): Promise<Session | undefined> {
+    const value = await super.touchKey(key);
+    const gated = this.gated;
+    if (gated?.key === key) {
+      this.gated = undefined;
+      gated.read();
+      await gated.gate;
+    }
+    return value;
+  }
+}
+
 /** One deployment's sessions, as `processes` processes see them, each with its own connection and a clock of its own. */
 function deployment(processes: number, maxHeld = 100) {
   const namespace = `cached-${randomBytes(4).toString('hex')}:member-session`;
@@ -28,7 +61,7 @@ function deployment(processes: number, maxHeld = 100) {
   const each = Array.from({ length: processes }, () => {
     const connection = new Redis(TEST_REDIS_URL);
     connections.push(connection);
-    const tokens = new HashedTokens<Session>(connection, namespace, TTL_SECONDS);
+    const tokens = new GatedTokens(connection, namespace, TTL_SECONDS);
     const cache = new CachedTokens(tokens, connection, {
       holdMs: HOLD_MS,
       maxHeld,
@@ -86,6 +119,26 @@ describe('sessions held in memory', () => {
     expect(await first.cache.touch(token)).toBeUndefined();
     await eventually(async () => (await second.cache.touch(token)) === undefined);
     expect(await redis.exists(first.tokens.key(token))).toBe(0);
+  });
+
+  it('keep no value whose read crossed a revocation', async () => {
+    const { redis, each } = deployment(2);
+    const [first, second] = each as [(typeof each)[0], (typeof each)[0]];
+    const crossed = await first.tokens.issue({ subscriberId: 'x' });
+    const marker = await first.tokens.issue({ subscriberId: 'y' });
+    await untilHeld(redis, second.tokens, second.cache, marker.token);
+
+    // The second process has Redis's answer in hand, but not yet read, when the token is revoked.
+    const gate = second.tokens.closeGate(crossed.token);
+    const reading = second.cache.touch(crossed.token);
+    await gate.read;
+    await first.cache.revoke(crossed.token);
+    await first.cache.revoke(marker.token);
+    // Revocations arrive in order: once the marker's is heard, so is the crossed token's.
+    await eventually(async () => (await second.cache.touch(marker.token)) === undefined);
+    gate.open();
+    expect(await reading).toEqual({ subscriberId: 'x' });
+    expect(await second.cache.touch(crossed.token)).toBeUndefined();
   });
 
   it('are forgotten when the subscription drops, and held again once it is back', async () => {
