@@ -14,6 +14,8 @@
  *          --skip-naive (no nodemailer baseline: it takes minutes at large N; the raw one stays)
  *          --node-tools (the smtp-server sink and the raw-socket blaster even where Postfix is installed)
  *          --set NAME=VALUE (a setting for the worker processes, such as SMTP_MAX_CONNECTIONS=10; repeatable)
+ *          --relay-rtt-ms MS (the service's sink behind a proxy that delays every byte by this round
+ *          trip: a distant relay, where a session's round trips bound the send)
  */
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -44,6 +46,7 @@ const { values: options } = parseArgs({
     set: { type: 'string', multiple: true, default: [] },
     'node-tools': { type: 'boolean', default: false },
     'skip-naive': { type: 'boolean', default: false },
+    'relay-rtt-ms': { type: 'string', default: '0' },
   },
 });
 const quick = options.quick;
@@ -51,6 +54,7 @@ const n = Number(options.subscribers ?? (quick ? 2000 : 100_000));
 const runs = Number(options.runs ?? (quick ? 1 : 3));
 const workers = Number(options.workers);
 const sessions = Number(options.sessions);
+const relayRoundTripMs = Number(options['relay-rtt-ms']);
 const pageSeconds = Number(options['page-seconds'] ?? (quick ? 2 : 10));
 const serviceOnly = options['service-only'];
 const pageOnly = options['page-only'];
@@ -84,7 +88,9 @@ for (let run = 1; run <= (pageOnly || inboundOnly || bootOnly ? 0 : runs); run +
   const seeded = await seedEdition(n);
   try {
     log(`run ${run}/${runs}: the service, ${workers} worker process(es)`);
-    service.push(await serviceBench(seeded, n, workers, workerSettings, options['cpu-prof']));
+    service.push(
+      await serviceBench(seeded, n, workers, workerSettings, options['cpu-prof'], relayRoundTripMs),
+    );
     if (!serviceOnly) {
       if (!options['skip-naive']) {
         log(`run ${run}/${runs}: naive nodemailer`);
@@ -206,7 +212,7 @@ const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${Math
 const lines = [`Dépêche benchmark — ${new Date().toISOString().slice(0, 10)} — ${machine}`];
 if (delivery) {
   lines.push(
-    `Edition to ${n} subscribers (half free, half premium), ${workers} worker process(es), medians of ${runs} run(s), sink: ${delivery.sink}`,
+    `Edition to ${n} subscribers (half free, half premium), ${workers} worker process(es), medians of ${runs} run(s), sink: ${delivery.sink}${relayRoundTripMs > 0 ? `, behind a ${relayRoundTripMs} ms round trip` : ''}`,
     `  message size (HTML + text): free ${delivery.message_bytes.free} B, premium ${delivery.message_bytes.premium} B`,
     `  service end to end:      ${delivery.service_messages_per_second} msg/s (${delivery.service_seconds} s from the scheduled time to the last message)`,
   );

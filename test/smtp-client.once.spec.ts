@@ -67,6 +67,84 @@ const message = (body: string): Buffer =>
     `From: <a@exemple.fr>\r\nTo: <b@exemple.fr>\r\nSubject: Essai\r\nMessage-ID: <m@exemple.fr>\r\n\r\n${body}\r\n`,
   );
 
+/**
+ * A pipelining server that answers a message's end only once the next message has started (but
+ * the last one's at once): a client that waits for that answer before it starts the next one never
+ * gets it, and `unlessStuck` says so.
+ */
+async function holdingServer(total: number) {
+  const events: string[] = [];
+  const sockets = new Set<Socket>();
+  const endWaiters: { count: number; resolve: () => void }[] = [];
+  const raw = createServer((socket) => {
+    sockets.add(socket);
+    let buffered = '';
+    let inData = false;
+    let ended = 0;
+    let held = false;
+    socket.write('220 test ESMTP\r\n');
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1');
+      for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+        const line = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        if (inData) {
+          if (line !== '.') continue;
+          inData = false;
+          ended += 1;
+          events.push(`end ${ended}`);
+          for (const waiter of endWaiters) if (waiter.count <= ended) waiter.resolve();
+          if (ended < total) held = true;
+          else socket.write('250 queued\r\n');
+        } else if (line.startsWith('EHLO')) socket.write('250-test\r\n250 PIPELINING\r\n');
+        else if (line.startsWith('MAIL')) {
+          events.push('mail');
+          if (held) socket.write('250 queued\r\n');
+          held = false;
+          socket.write('250 ok\r\n');
+        } else if (line.startsWith('RCPT')) socket.write('250 ok\r\n');
+        else if (line === 'DATA') {
+          inData = true;
+          socket.write('354 go\r\n');
+        } else if (line === 'QUIT') socket.end('221 bye\r\n');
+      }
+    });
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+  const { port } = raw.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    events,
+    /** Resolves once `count` messages have ended at the server. */
+    ended: (count: number): Promise<void> =>
+      new Promise((resolve) => {
+        endWaiters.push({ count, resolve });
+        if (events.filter((event) => event.startsWith('end')).length >= count) resolve();
+      }),
+    async unlessStuck<T>(promise: Promise<T>): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const stuck = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`the client waited for the reply to a message's end: ${events.join(', ')}`));
+        }, 20_000);
+      });
+      try {
+        return await Promise.race([promise, stuck]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        raw.close(() => {
+          resolve();
+        });
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}
+
 describe('SmtpPool', () => {
   it('asks whether a message is still wanted as its session frees, and withdraws it without a command', async () => {
     const rcpts: string[] = [];
@@ -143,70 +221,34 @@ describe('SmtpPool', () => {
   });
 
   it('starts the next message behind the end of the one before, without waiting for its reply', async () => {
-    // A server that answers a message's end only once the next message has started: a client that
-    // waits for that answer before it starts the next one never gets it.
     const total = 3;
-    const events: string[] = [];
-    const sockets = new Set<Socket>();
-    const raw = createServer((socket) => {
-      sockets.add(socket);
-      let buffered = '';
-      let inData = false;
-      let ended = 0;
-      let held = false;
-      socket.write('220 test ESMTP\r\n');
-      socket.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('latin1');
-        for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
-          const line = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          if (inData) {
-            if (line !== '.') continue;
-            inData = false;
-            ended += 1;
-            events.push(`end ${ended}`);
-            if (ended < total) held = true;
-            else socket.write('250 queued\r\n');
-          } else if (line.startsWith('EHLO')) socket.write('250-test\r\n250 PIPELINING\r\n');
-          else if (line.startsWith('MAIL')) {
-            events.push('mail');
-            if (held) socket.write('250 queued\r\n');
-            held = false;
-            socket.write('250 ok\r\n');
-          } else if (line.startsWith('RCPT')) socket.write('250 ok\r\n');
-          else if (line === 'DATA') {
-            inData = true;
-            socket.write('354 go\r\n');
-          } else if (line === 'QUIT') socket.end('221 bye\r\n');
-        }
-      });
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const held = await holdingServer(total);
     try {
-      const { port } = raw.address() as AddressInfo;
-      const smtp = pool(`smtp://127.0.0.1:${port}`, 1);
+      const smtp = pool(held.url, 1);
       const replies = Promise.all(
         Array.from({ length: total }, (_, n) =>
           smtp.send({ from: 'a@exemple.fr', to: `r${n}@exemple.fr` }, message(`n° ${n}`)),
         ),
       );
-      let timer: NodeJS.Timeout | undefined;
-      const stuck = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`the client waited for the reply to a message's end: ${events.join(', ')}`));
-        }, 20_000);
-      });
-      expect(await Promise.race([replies, stuck])).toEqual(Array(total).fill('250 queued'));
-      clearTimeout(timer);
-      expect(events).toEqual(['mail', 'end 1', 'mail', 'end 2', 'mail', 'end 3']);
+      expect(await held.unlessStuck(replies)).toEqual(Array(total).fill('250 queued'));
+      expect(held.events).toEqual(['mail', 'end 1', 'mail', 'end 2', 'mail', 'end 3']);
     } finally {
-      await new Promise<void>((resolve) => {
-        raw.close(() => {
-          resolve();
-        });
-        for (const socket of sockets) socket.destroy();
-      });
+      await held.close();
+    }
+  });
+
+  it('starts a message handed over while the one before awaits its reply, behind it', async () => {
+    const held = await holdingServer(2);
+    try {
+      const smtp = pool(held.url, 1);
+      const first = smtp.send({ from: 'a@exemple.fr', to: 'r0@exemple.fr' }, message('n° 0'));
+      // The only session has sent its message and waits for the reply, which the server holds.
+      await held.unlessStuck(held.ended(1));
+      const second = smtp.send({ from: 'a@exemple.fr', to: 'r1@exemple.fr' }, message('n° 1'));
+      expect(await held.unlessStuck(Promise.all([first, second]))).toEqual(['250 queued', '250 queued']);
+      expect(held.events).toEqual(['mail', 'end 1', 'mail', 'end 2']);
+    } finally {
+      await held.close();
     }
   });
 

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import pg from 'pg';
 import { sampleArticle } from '../../test/fixtures/sample-article.js';
 import { createPostgresDatabase, type TestDatabase } from '../../test/helpers/test-database.js';
+import { freePort } from '../../test/helpers/net.js';
 import { cpuMeter } from './cpu-time.js';
 import { BENCH_TOKEN, ROOT, type RunningService, startService, startWorker } from './service.js';
 import { postfixSourcePath, postfixTools, startSink } from './sink.js';
@@ -161,15 +162,17 @@ export async function serviceBench(
   workerCount: number,
   settings: Record<string, string> = {},
   cpuProfileDir?: string,
+  relayRoundTripMs = 0,
 ): Promise<ServiceResult> {
   const sink = await startSink();
+  const relay = relayRoundTripMs > 0 ? await delayProxy(sink.port, relayRoundTripMs) : undefined;
   const redis = new Redis(REDIS_URL);
   const workers = [];
   try {
     for (let i = 0; i < workerCount; i += 1) {
       workers.push(
         await startWorker(
-          { ...seeded.env, ...settings, SMTP_URL: `smtp://127.0.0.1:${sink.port}` },
+          { ...seeded.env, ...settings, SMTP_URL: `smtp://127.0.0.1:${relay?.port ?? sink.port}` },
           cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
         ),
       );
@@ -218,9 +221,36 @@ export async function serviceBench(
     return result;
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
+    relay?.child.kill('SIGTERM');
     await sink.stop();
     redis.disconnect();
   }
+}
+
+/** The sink behind a proxy that delays everything by this round trip (delay-proxy-process.ts). */
+async function delayProxy(
+  sinkPort: number,
+  roundTripMs: number,
+): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(ROOT, 'bench', 'lib', 'delay-proxy-process.ts'),
+      String(port),
+      String(sinkPort),
+      String(roundTripMs),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve) => {
+    child.stdout.once('data', () => {
+      resolve();
+    });
+  });
+  return { port, child };
 }
 
 interface EditionStatus {

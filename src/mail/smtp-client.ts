@@ -357,6 +357,11 @@ function ask(task: Task): boolean | Promise<boolean> {
 export class SmtpPool {
   private readonly idle: SmtpConnection[] = [];
   private readonly queue: Task[] = [];
+  /**
+   * Pipelining sessions whose message is out and awaits its reply with nothing behind it: a task
+   * handed to one starts at once, so that it does not wait a round trip for that reply.
+   */
+  private readonly behind: ((task: Task) => boolean)[] = [];
   private open = 0;
   private closed = false;
 
@@ -398,7 +403,11 @@ export class SmtpPool {
           },
         );
       } else {
-        return;
+        const follow = this.behind.shift();
+        const task = this.queue[0];
+        if (!follow || !task) return;
+        // A session that broke meanwhile takes nothing; the task waits for another.
+        if (follow(task)) this.queue.shift();
       }
     }
   }
@@ -418,34 +427,45 @@ export class SmtpPool {
 
   /**
    * Carries messages over one session for as long as some wait: each message's end goes out with
-   * the next one's start behind it, when the next is wanted by then (see `finish`).
+   * the next one's start behind it, when the next is wanted by then (see `finish`); one handed over
+   * while the message awaits its reply starts at once (see `behind`).
    */
   private async serve(connection: SmtpConnection, first: Task): Promise<void> {
-    let task: Task | undefined = first;
-    let opening = this.start(connection, first, ask(first));
-    while (task !== undefined) {
-      let next: Task | undefined;
-      let nextOpening: Promise<boolean> | undefined;
+    let following: { task: Task; opening: Promise<boolean> } | undefined = {
+      task: first,
+      opening: this.start(connection, first, ask(first)),
+    };
+    while (following !== undefined) {
+      const { task, opening } = following;
+      following = undefined;
+      const follow = (next: Task): boolean => {
+        if (!connection.alive || this.closed) return false;
+        following = { task: next, opening: this.start(connection, next, ask(next)) };
+        return true;
+      };
       try {
         if (await opening) {
-          next = connection.pipelines ? this.queue.shift() : undefined;
+          const next = connection.pipelines ? this.queue.shift() : undefined;
           const wanted = next === undefined ? false : ask(next);
           const sent = connection.finish(task.message, wanted === true ? next?.envelope : undefined);
           if (next !== undefined) {
-            nextOpening = sent.nextOpened?.then(() => true) ?? this.start(connection, next, wanted);
-            nextOpening.catch(() => undefined);
-          }
+            following = {
+              task: next,
+              opening: sent.nextOpened?.then(() => true) ?? this.start(connection, next, wanted),
+            };
+            following.opening.catch(() => undefined);
+          } else if (connection.pipelines) this.behind.push(follow);
           task.resolve(await sent.accepted);
         } else task.resolve(undefined);
       } catch (error) {
         task.reject(error);
       }
-      if (next === undefined && connection.alive && !this.closed) {
-        next = this.queue.shift();
-        if (next !== undefined) nextOpening = this.start(connection, next, ask(next));
+      const waiting = this.behind.indexOf(follow);
+      if (waiting >= 0) this.behind.splice(waiting, 1);
+      if (following === undefined && connection.alive && !this.closed) {
+        const next = this.queue.shift();
+        if (next !== undefined) follow(next);
       }
-      task = next;
-      opening = nextOpening ?? Promise.resolve(false);
     }
   }
 
