@@ -11,9 +11,15 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import pg from 'pg';
 import { sampleArticle } from '../../test/fixtures/sample-article.js';
 import { createPostgresDatabase, type TestDatabase } from '../../test/helpers/test-database.js';
-import { freePort } from '../../test/helpers/net.js';
 import { cpuMeter } from './cpu-time.js';
-import { BENCH_TOKEN, ROOT, type RunningService, startService, startWorker } from './service.js';
+import {
+  BENCH_TOKEN,
+  ROOT,
+  type RunningService,
+  startListeningScript,
+  startService,
+  startWorker,
+} from './service.js';
 import { postfixSourcePath, postfixTools, startSink } from './sink.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -228,29 +234,8 @@ export async function serviceBench(
 }
 
 /** The sink behind a proxy that delays everything by this round trip (delay-proxy-process.ts). */
-async function delayProxy(
-  sinkPort: number,
-  roundTripMs: number,
-): Promise<{ port: number; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      path.join(ROOT, 'bench', 'lib', 'delay-proxy-process.ts'),
-      String(port),
-      String(sinkPort),
-      String(roundTripMs),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve) => {
-    child.stdout.once('data', () => {
-      resolve();
-    });
-  });
-  return { port, child };
+function delayProxy(sinkPort: number, roundTripMs: number): Promise<{ port: number; child: ChildProcess }> {
+  return startListeningScript('delay-proxy-process.ts', [String(sinkPort), String(roundTripMs)]);
 }
 
 interface EditionStatus {

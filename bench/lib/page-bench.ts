@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,13 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { simpleParser } from 'mailparser';
 import { CANARY_MARK, sampleArticle } from '../../test/fixtures/sample-article.js';
-import { freePort } from '../../test/helpers/net.js';
 import pg from 'pg';
 import type { AppConfig } from '../../src/config/app-config.js';
 import { SubscriberTokens } from '../../src/mail/subscriber-tokens.js';
 import { linkIdOf } from '../../src/mail/tracked-links.js';
 import { api } from './delivery-bench.js';
-import { median, ROOT, startService, startWorker } from './service.js';
+import { median, startListeningScript, startService, startWorker } from './service.js';
 
 export interface LoadResult {
   readonly requests_per_second: number;
@@ -80,17 +79,7 @@ async function baselineServer(
   script: string,
   args: readonly string[],
 ): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', script), String(port), ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve) =>
-    child.stdout.once('data', () => {
-      resolve();
-    }),
-  );
+  const { port, child } = await startListeningScript(script, args);
   return { url: `http://127.0.0.1:${port}/`, child };
 }
 

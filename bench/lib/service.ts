@@ -129,3 +129,25 @@ export function median(values: readonly number[]): number {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
+
+/**
+ * A helper process of bench/lib (`script`: a baseline server, the relay's delay proxy), given a free
+ * port as its first argument; resolved once it says it listens.
+ */
+export async function startListeningScript(
+  script: string,
+  args: readonly string[],
+): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'bench', 'lib', script), String(port), ...args],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve) =>
+    child.stdout.once('data', () => {
+      resolve();
+    }),
+  );
+  return { port, child };
+}

@@ -66,7 +66,7 @@ export class CachedTokens<Value> {
     const key = this.tokens.keyOf(token);
     if (key === undefined) return;
     this.forget(key);
-    await this.tokens.take(token);
+    await this.tokens.takeKey(key);
     await this.redis.publish(this.channel, key);
   }
 

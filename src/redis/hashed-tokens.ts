@@ -51,19 +51,25 @@ export class HashedTokens<Value> {
 
   /** The token's value as it is, its life left as it was (a link shown before it is used). */
   async peek(token: string): Promise<Value | undefined> {
-    if (!TOKEN.test(token)) return undefined;
-    const raw = await this.redis.get(this.key(token));
+    const key = this.keyOf(token);
+    const raw = key === undefined ? null : await this.redis.get(key);
     return raw === null ? undefined : (JSON.parse(raw) as Value);
   }
 
   async exists(token: string): Promise<boolean> {
-    return TOKEN.test(token) && (await this.redis.exists(this.key(token))) === 1;
+    const key = this.keyOf(token);
+    return key !== undefined && (await this.redis.exists(key)) === 1;
   }
 
   /** Reads and deletes in one command: a one-time token is used once, however many ask at once. */
   async take(token: string): Promise<Value | undefined> {
-    if (!TOKEN.test(token)) return undefined;
-    const raw = await this.redis.getdel(this.key(token));
+    const key = this.keyOf(token);
+    return key === undefined ? undefined : this.takeKey(key);
+  }
+
+  /** take, given the token's key. */
+  async takeKey(key: string): Promise<Value | undefined> {
+    const raw = await this.redis.getdel(key);
     return raw === null ? undefined : (JSON.parse(raw) as Value);
   }
 }
