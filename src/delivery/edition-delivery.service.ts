@@ -33,8 +33,10 @@ export const FLUSH_EVERY = 100;
 const FIRST_SLICE = 2 * SEND_BATCH_SIZE;
 /**
  * Subscribers frozen into the ledger per statement after the first slice: 100 send batches. One
- * statement, one transaction: large enough that a big audience costs few round trips, small
- * enough that a cancel waits on the edition's row for a fraction of a second at most.
+ * statement, one transaction, about 20 µs a subscriber on PostgreSQL (most of it the ledger's
+ * indexes and foreign keys): a second for 50,000, during which a cancel waits on the edition's row.
+ * Smaller slices measured slower in all while a send runs beside them (3.0 s for 100,000 in slices
+ * of 10,000, against 2.3 s).
  */
 const FREEZE_SLICE = 100 * SEND_BATCH_SIZE;
 
@@ -80,6 +82,9 @@ export class EditionDeliveryService implements OnModuleDestroy {
   private readonly touchedAt = new Map<string, number>();
   /** The leases of the chunks this process holds, renewed while it lives. */
   private readonly leases: LeaseKeeper;
+  /** Editions this process has rehearsed composing (see getReady), and the rehearsals in turn. */
+  private readonly rehearsed = new Set<string>();
+  private rehearsal: Promise<void> = Promise.resolve();
 
   constructor(
     @Inject(DeliveriesRepository) private readonly ledger: DeliveriesRepository,
@@ -105,18 +110,31 @@ export class EditionDeliveryService implements OnModuleDestroy {
     );
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.leases.stop();
+    // Not cut off by the database closing under it.
+    await this.rehearsal;
   }
 
   /**
-   * Gets this process ready for an edition due soon: MJML loads in half a second, which the first
-   * message would otherwise wait for (it is loaded at first use, so that a start need not pay).
+   * Gets this process ready for an edition due soon, so that its first message waits on neither of
+   * two costs: loading MJML (half a second, paid at first use so that a start need not pay it) and
+   * composing the edition with code not yet warm (about 0.4 s, ten times a warm composition). The
+   * rehearsal composes both tiers of the edition as it stands and throws them away: the edition may
+   * still change, and is composed again as it stands when it starts. Once per edition and process.
    */
-  getReady(): void {
-    this.composer.preload().catch((error: unknown) => {
-      this.logger.warn({ err: error }, 'Could not load the email compiler ahead of a send');
-    });
+  getReady(editionId: string): void {
+    if (this.rehearsed.has(editionId)) return;
+    this.rehearsed.add(editionId);
+    this.rehearsal = this.rehearsal
+      .then(async () => {
+        await this.composer.preload();
+        const edition = await this.lifecycle.findById(editionId);
+        if (edition) await this.composeBothTiers(edition);
+      })
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error, editionId }, 'Could not rehearse an edition ahead of its send');
+      });
   }
 
   /** Renders one tier of an edition as it stands now (previews and the web version). */
@@ -128,17 +146,23 @@ export class EditionDeliveryService implements OnModuleDestroy {
     return this.composer.compose(edition, await this.ledger.articlesOf(edition), tier, links);
   }
 
+  /** Both tiers of an edition as its recipients get them, as it stands now. */
+  private async composeBothTiers(edition: EditionRow): Promise<Composed> {
+    const articles = await this.ledger.articlesOf(edition);
+    const counted = await tracking(this.settings);
+    const free = await this.composer.compose(edition, articles, 'free', 'recipient', counted);
+    const premium = await this.composer.compose(edition, articles, 'premium', 'recipient', counted);
+    return { free, premium };
+  }
+
   /** Renders both tiers of an edition being sent, once per process. */
   private composedFor(edition: EditionRow): Promise<Composed> {
     let composed = this.composed.get(edition.id);
     if (!composed) {
-      composed = this.ledger.articlesOf(edition).then(async (articles) => {
-        const counted = await tracking(this.settings);
-        const free = await this.composer.compose(edition, articles, 'free', 'recipient', counted);
-        const premium = await this.composer.compose(edition, articles, 'premium', 'recipient', counted);
+      composed = this.composeBothTiers(edition).then(async (tiers) => {
         // Written before any copy leaves: a click always finds the link it was for.
-        await this.clicks.saveLinks(edition.id, new Map([...free.links, ...premium.links]));
-        return { free, premium };
+        await this.clicks.saveLinks(edition.id, new Map([...tiers.free.links, ...tiers.premium.links]));
+        return tiers;
       });
       composed.catch(() => this.composed.delete(edition.id));
       this.composed.set(edition.id, composed);
@@ -365,6 +389,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     if (!done) return;
     this.composed.delete(editionId);
     this.touchedAt.delete(editionId);
+    this.rehearsed.delete(editionId);
     this.logger.log(
       {
         editionId,

@@ -142,7 +142,9 @@ export class EditionLifecycleRepository {
           prepareCursor: slice.lastId ?? edition.prepareCursor,
           audienceSize: sql`${editions.audienceSize} + ${slice.count}`,
           progressAt: sql`now()`,
-          ...(prepared ? { preparedAt: sql`now()` } : {}),
+          // The time the last slice is frozen, not its transaction's start (now()), which a large
+          // slice would put seconds early.
+          ...(prepared ? { preparedAt: sql`clock_timestamp()` } : {}),
         })
         .where(eq(editions.id, id));
       return { kind: 'froze', count: slice.count, prepared, span: slice.span };

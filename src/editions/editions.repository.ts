@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, isNull, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import {
   articles,
@@ -111,13 +111,15 @@ export class EditionsRepository {
       .returning({ id: articles.id, title: articles.title, lede: articles.lede });
   }
 
-  /** When the next scheduled edition is due, if one is. */
-  async nextDueAt(): Promise<Date | undefined> {
+  /** The next scheduled edition and when it is due, if one is. */
+  async nextDue(): Promise<{ id: string; at: Date } | undefined> {
     const [row] = await this.db
-      .select({ at: sql<Date | null>`min(${editions.scheduledAt})`.mapWith(editions.scheduledAt) })
+      .select({ id: editions.id, at: editions.scheduledAt })
       .from(editions)
-      .where(eq(editions.status, 'scheduled'));
-    return row?.at ?? undefined;
+      .where(and(eq(editions.status, 'scheduled'), isNotNull(editions.scheduledAt)))
+      .orderBy(asc(editions.scheduledAt))
+      .limit(1);
+    return row?.at ? { id: row.id, at: row.at } : undefined;
   }
 
   /** The tier a subscriber reads at now: premium only while active and premium. */

@@ -205,9 +205,9 @@ export class EditionsService {
     return created;
   }
 
-  /** For the scheduler tick: when the next scheduled edition is due. */
-  nextDueAt(): Promise<Date | undefined> {
-    return this.repository.nextDueAt();
+  /** For the scheduler tick: the next scheduled edition and when it is due. */
+  nextDue(): Promise<{ id: string; at: Date } | undefined> {
+    return this.repository.nextDue();
   }
 
   /** For the scheduler tick: starts every due edition once, however many workers tick. */

@@ -71,12 +71,13 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
   /**
    * An edition due before the next regular tick gets a tick of its own at its time, so it starts
    * on time rather than up to a whole interval late; one due within a minute gets this worker
-   * ready to compose it.
+   * ready to compose it (see EditionDeliveryService.getReady).
    */
   private async wakeForNextDue(): Promise<void> {
-    const due = (await this.editions.nextDueAt())?.getTime();
+    const next = await this.editions.nextDue();
+    const due = next?.at.getTime();
     const now = Date.now();
-    if (due !== undefined && due < now + READY_AHEAD_MS) this.delivery.getReady();
+    if (next && due !== undefined && due < now + READY_AHEAD_MS) this.delivery.getReady(next.id);
     if (due === undefined || due <= now || due >= now + this.config.tickIntervalMs) return;
     if (this.wake && this.wake.at <= due && this.wake.at > now) return;
     if (this.wake) clearTimeout(this.wake.timer);
