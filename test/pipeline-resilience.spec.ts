@@ -1,7 +1,9 @@
 import { Redis as RedisClient } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eq, sql } from 'drizzle-orm';
+import { rowsOf } from '../src/database/database-client.js';
 import { type EditionRow, editions, subscribers } from '../src/database/schema.js';
+import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
 import { SubscriberTokens } from '../src/mail/subscriber-tokens.js';
 import { DeliveriesRepository } from '../src/delivery/deliveries.repository.js';
 import { EditionLifecycleRepository } from '../src/edition-lifecycle/edition-lifecycle.repository.js';
@@ -228,6 +230,46 @@ describe('Redis losing every queued job in the middle of a send', () => {
       });
       const counts = perRecipient(sink);
       for (const email of [...audience.free, ...audience.premium]) expect(counts.get(email), email).toBe(1);
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  });
+});
+
+describe('a batch whose chunk cannot be recorded', () => {
+  it('hands back the chunk it claimed ahead, which is sent without waiting for a restart', async () => {
+    const sink = await startSmtpSink({ delayMs: 5 });
+    // Leases of 3 s: the failed chunk's rows, whose record was lost, are free again 3 s later.
+    const t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE, DELIVERY_LEASE_SECONDS: '3' });
+    try {
+      const article = await publishedArticle(t);
+      const audience = await seedAudience(t, { free: 150, premium: 150 }, 'relâche');
+      // The first outcome the ledger is given fails, once: a sequence does not roll back with it.
+      await t.database.db.execute(sql`create sequence record_faults`);
+      await t.database.db.execute(sql`
+        create function fail_first_record() returns trigger language plpgsql as $$
+        begin
+          if nextval('record_faults') = 1 then raise exception 'injected: the ledger is unreachable'; end if;
+          return new;
+        end $$`);
+      await t.database.db.execute(sql`
+        create trigger fail_first_record before update on deliveries
+        for each row when (new.status = 'sent') execute function fail_first_record()`);
+      const edition = await scheduledEdition(t, article.id);
+
+      // Held on by a living worker, the chunk claimed ahead would never be sent.
+      expect(await finished(t, edition.id)).toMatchObject({
+        status: 'sent',
+        counts: { sent: 300, failed: 0 },
+      });
+      const counts = perRecipient(sink);
+      const everyone = [...audience.free, ...audience.premium];
+      for (const email of everyone) expect(counts.get(email), email).toBeGreaterThanOrEqual(1);
+      // Only the chunk whose record failed went out twice.
+      expect(sink.messages.length - everyone.length).toBeLessThanOrEqual(FLUSH_EVERY);
+      const leases = await t.database.db.execute(sql`select count(*)::int as n from delivery_leases`);
+      expect(rowsOf<{ n: number }>(leases)[0]?.n).toBe(0);
     } finally {
       await t.close();
       await sink.close();

@@ -279,33 +279,54 @@ export class EditionDeliveryService implements OnModuleDestroy {
       }
     };
     let transient = 0;
-    let next = claimFrom(batch.fromSeq);
-    for (;;) {
-      const { lease, rows: chunk, statuses } = await next;
-      if (chunk.length === 0) break;
-      try {
-        // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
-        if ((await this.lifecycle.status(batch.editionId)) !== 'sending') {
-          await this.ledger.record(
-            batch.editionId,
-            lease,
-            chunk.map((row) => skipped(row, 'edition cancelled')),
-          );
-          return;
+    let next: Promise<Claimed> | undefined = claimFrom(batch.fromSeq);
+    try {
+      for (;;) {
+        const { lease, rows: chunk, statuses }: Claimed = await next;
+        next = undefined;
+        if (chunk.length === 0) break;
+        try {
+          // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
+          if ((await this.lifecycle.status(batch.editionId)) !== 'sending') {
+            await this.ledger.record(
+              batch.editionId,
+              lease,
+              chunk.map((row) => skipped(row, 'edition cancelled')),
+            );
+            return;
+          }
+          next = claimFrom(Math.max(...chunk.map((row) => row.seq)) + 1);
+          // Settled below or in the next turn; a failure here must not go unhandled meanwhile.
+          next.catch(() => undefined);
+          const outcomes = await this.sendChunk(composed, batch.editionId, chunk, statuses);
+          transient += outcomes.filter((outcome) => outcome.status === 'pending').length;
+          await this.ledger.record(batch.editionId, lease, outcomes);
+          this.progressed(batch.editionId);
+        } finally {
+          this.leases.release(lease);
         }
-        next = claimFrom(Math.max(...chunk.map((row) => row.seq)) + 1);
-        // Settled below or in the next turn; a failure here must not go unhandled meanwhile.
-        next.catch(() => undefined);
-        const outcomes = await this.sendChunk(composed, batch.editionId, chunk, statuses);
-        transient += outcomes.filter((outcome) => outcome.status === 'pending').length;
-        await this.ledger.record(batch.editionId, lease, outcomes);
-        this.progressed(batch.editionId);
-      } finally {
-        this.leases.release(lease);
       }
+    } finally {
+      // A chunk claimed ahead of a failure was never sent: its lease ends now. Held on, this
+      // process would renew it as long as it lives, and no batch could send its rows.
+      if (next) await this.handBack(next);
     }
     if (transient > 0) throw new TransientDeliveryError(`${transient} temporary failure(s); retrying later`);
     await this.finalise(batch.editionId);
+  }
+
+  /** A chunk claimed and never sent: its lease ends, so that the batch's retry takes its rows. */
+  private async handBack(claim: Promise<Claimed>): Promise<void> {
+    const claimed = await claim.catch(() => undefined);
+    if (!claimed || claimed.rows.length === 0) return;
+    try {
+      await this.ledger.releaseLease(claimed.lease);
+    } catch (error) {
+      // Its lease runs out instead, and the reconciler queues its rows again.
+      this.logger.warn({ err: error }, 'Could not hand back a chunk claimed ahead of a failure');
+    } finally {
+      this.leases.release(claimed.lease);
+    }
   }
 
   /** Tells the reconciler the edition's ledger moves, at most once a second per edition. */
