@@ -85,11 +85,7 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
     }));
 
     const plans: PlanNode[] = [];
-    await new DeliveriesRepository(explaining(t.database, plans)).record(
-      editionId,
-      '00000000-0000-4000-8000-000000000000',
-      outcomes,
-    );
+    await new DeliveriesRepository(explaining(t.database, plans)).record(editionId, outcomes);
 
     expect(plans).toHaveLength(1);
     expect(rowsRead(plans[0]!, 'deliveries')).toBeLessThanOrEqual(2 * CHUNK);
@@ -121,7 +117,6 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
       // Outcomes as long as real ones: a Message-ID of the edition and subscriber, a server's reply.
       await repository.record(
         editionId,
-        '00000000-0000-4000-8000-000000000000',
         ledger.slice(at, at + CHUNK).map((row) => ({
           subscriberId: row.subscriber_id,
           seq: Number(row.seq),

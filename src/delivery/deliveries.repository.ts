@@ -9,6 +9,7 @@ import {
   deliveryLeases,
   type DeliveryStatus,
   type EditionRow,
+  type EditionStatus,
   editions,
   type SubscriberStatus,
   type SubscriberTier,
@@ -234,16 +235,14 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Records a chunk's outcomes in one statement, each row's one write after preparation (its
-   * attempt counted), and ends the chunk's lease. The rows are found through the
-   * chunk's span of the ledger's (edition, seq) index: whatever the planner believes of the table,
-   * recording a chunk reads that chunk, never the whole edition.
+   * Records outcomes in one statement, each row's one write after preparation (its attempt
+   * counted), and answers the edition's status as that statement saw it: a sender reads a cancel
+   * with no round trip of its own. The rows are found through their span of the ledger's (edition,
+   * seq) index: whatever the planner believes of the table, recording them reads them, never the
+   * whole edition.
    */
-  async record(editionId: string, leaseId: string, outcomes: readonly DeliveryOutcome[]): Promise<void> {
-    if (outcomes.length === 0) {
-      await this.releaseLease(leaseId);
-      return;
-    }
+  async record(editionId: string, outcomes: readonly DeliveryOutcome[]): Promise<EditionStatus | undefined> {
+    if (outcomes.length === 0) return undefined;
     let fromSeq = Infinity;
     let toSeq = -Infinity;
     for (const outcome of outcomes) {
@@ -258,13 +257,16 @@ export class DeliveriesRepository {
         response: o.smtpResponse,
       })),
     );
-    await this.db.execute(sql`
-      with lease as (delete from delivery_leases where id = ${leaseId})
-      update deliveries d set status = r.status, attempts = d.attempts + 1, message_id = coalesce(r.message_id, d.message_id),
-        smtp_response = coalesce(r.response, d.smtp_response),
-        sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
-      from json_to_recordset(${records}::json) as r(seq bigint, status text, message_id text, response text)
-      where d.edition_id = ${editionId} and d.seq between ${fromSeq} and ${toSeq} and d.seq = r.seq`);
+    const result = await this.db.execute(sql`
+      with recorded as (
+        update deliveries d set status = r.status, attempts = d.attempts + 1, message_id = coalesce(r.message_id, d.message_id),
+          smtp_response = coalesce(r.response, d.smtp_response),
+          sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
+        from json_to_recordset(${records}::json) as r(seq bigint, status text, message_id text, response text)
+        where d.edition_id = ${editionId} and d.seq between ${fromSeq} and ${toSeq} and d.seq = r.seq
+      )
+      select status from editions where id = ${editionId}`);
+    return rowsOf<{ status: EditionStatus }>(result)[0]?.status;
   }
 
   /** Cancelling mid-send: whatever was not handed to SMTP yet is not sent. */

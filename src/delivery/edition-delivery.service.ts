@@ -26,9 +26,20 @@ import {
 } from '../edition-lifecycle/edition-lifecycle.repository.js';
 import { type KnownStatuses, SubscriberStatusReads } from './subscriber-status-reads.js';
 import { LeaseKeeper } from './lease-keeper.js';
+import { OutcomeWindow } from './outcome-window.js';
 
-/** Rows leased, sent and recorded together: one lease and one UPDATE per this many messages, and the most a crash re-sends. */
+/**
+ * The most rows one worker has taken to send and not yet recorded: the most a crash sends twice,
+ * and the most that go out after a cancel (see OutcomeWindow).
+ */
 export const FLUSH_EVERY = 100;
+/** Outcomes written to the ledger per statement, while the rest of the chunk goes out. */
+const OUTCOME_GROUP = FLUSH_EVERY / 2;
+/**
+ * Rows leased at once: a send batch's worth, so that a batch costs one lease and its sessions run
+ * through it without stopping (the window above bounds what is at risk, not the lease).
+ */
+const CHUNK_SIZE = SEND_BATCH_SIZE;
 /** The first slice of an audience: a batch for each of two workers, so sending starts at once. */
 const FIRST_SLICE = 2 * SEND_BATCH_SIZE;
 /**
@@ -247,85 +258,65 @@ export class EditionDeliveryService implements OnModuleDestroy {
   }
 
   /**
-   * Sends one range of the ledger, claiming FLUSH_EVERY rows at a time under a lease of their own
-   * that this process renews while it lives: only the rows handed to SMTP and not yet recorded can
-   * be sent twice after a crash, one chunk at most, and a dead worker's chunks are free again as
-   * soon as their lease runs out. A cancel stops within one chunk. The next chunk is claimed while
-   * this one goes out, so the database's round trips overlap the sending. Rows that met a
-   * temporary failure wait for the job's retry.
+   * Sends one range of the ledger. Its rows are leased CHUNK_SIZE at a time (one row in
+   * delivery_leases over their span, renewed while this process lives), so that a dead worker's
+   * rows are free again as soon as its lease runs out. Their outcomes are written in groups while
+   * the chunk goes out (see OutcomeWindow): only the rows taken and not yet recorded can be sent
+   * twice after a crash, FLUSH_EVERY at most, and a cancel, which every group's write reads, stops
+   * within as many. Rows that met a temporary failure wait for the job's retry.
    */
   async sendBatch(batch: DeliveryJobs['send-batch']): Promise<void> {
     const edition = await this.lifecycle.findById(batch.editionId);
     if (edition?.status !== 'sending') return;
     const composed = await this.composedFor(edition);
-    const claimFrom = async (fromSeq: number): Promise<Claimed> => {
-      const lease = randomUUID();
-      this.leases.hold(lease);
-      try {
-        // Read before the claim: the statuses the claim reads are fresh as long as it stays put.
-        const counter = await this.departures.recent();
-        const rows = await this.ledger.claim(batch.editionId, { fromSeq, toSeq: batch.toSeq }, FLUSH_EVERY, {
-          id: lease,
-          seconds: this.config.deliveryLeaseSeconds,
-        });
-        if (rows.length === 0) this.leases.release(lease);
-        const inactive = new Set(
-          rows.filter((row) => row.subscriberStatus !== 'active').map((row) => row.subscriberId),
-        );
-        return { lease, rows, statuses: { counter, inactive } };
-      } catch (error) {
-        this.leases.release(lease);
-        throw error;
-      }
-    };
     let transient = 0;
-    let next: Promise<Claimed> | undefined = claimFrom(batch.fromSeq);
-    try {
-      for (;;) {
-        const { lease, rows: chunk, statuses }: Claimed = await next;
-        next = undefined;
-        if (chunk.length === 0) break;
-        try {
-          // Re-read each chunk: a cancel takes effect for every message not yet handed to SMTP.
-          if ((await this.lifecycle.status(batch.editionId)) !== 'sending') {
-            await this.ledger.record(
-              batch.editionId,
-              lease,
-              chunk.map((row) => skipped(row, 'edition cancelled')),
-            );
-            return;
-          }
-          next = claimFrom(Math.max(...chunk.map((row) => row.seq)) + 1);
-          // Settled below or in the next turn; a failure here must not go unhandled meanwhile.
-          next.catch(() => undefined);
-          const outcomes = await this.sendChunk(composed, batch.editionId, chunk, statuses);
-          transient += outcomes.filter((outcome) => outcome.status === 'pending').length;
-          await this.ledger.record(batch.editionId, lease, outcomes);
+    for (let fromSeq = batch.fromSeq; ;) {
+      const claimed = await this.claimChunk(batch.editionId, fromSeq, batch.toSeq);
+      if (claimed.rows.length === 0) break;
+      const window = new OutcomeWindow(
+        async (outcomes) => {
+          const status = await this.ledger.record(batch.editionId, outcomes);
           this.progressed(batch.editionId);
-        } finally {
-          this.leases.release(lease);
-        }
+          return status === 'sending';
+        },
+        OUTCOME_GROUP,
+        FLUSH_EVERY,
+      );
+      try {
+        transient += await this.sendChunk(composed, batch.editionId, claimed, window);
+        await window.finish();
+        await this.ledger.releaseLease(claimed.lease);
+      } finally {
+        // A chunk whose outcomes could not all be written keeps its lease row until it runs out:
+        // the reconciler then queues its rows again.
+        this.leases.release(claimed.lease);
       }
-    } finally {
-      // A chunk claimed ahead of a failure was never sent: its lease ends now. Held on, this
-      // process would renew it as long as it lives, and no batch could send its rows.
-      if (next) await this.handBack(next);
+      if (window.cancelled) return;
+      fromSeq = Math.max(...claimed.rows.map((row) => row.seq)) + 1;
     }
     if (transient > 0) throw new TransientDeliveryError(`${transient} temporary failure(s); retrying later`);
     await this.finalise(batch.editionId);
   }
 
-  /** A chunk claimed and never sent: its lease ends, so that the batch's retry takes its rows. */
-  private async handBack(claim: Promise<Claimed>): Promise<void> {
-    const claimed = await claim.catch(() => undefined);
-    if (!claimed || claimed.rows.length === 0) return;
+  /** Leases the next chunk of a batch's range, with its subscribers' statuses as claimed. */
+  private async claimChunk(editionId: string, fromSeq: number, toSeq: number): Promise<Claimed> {
+    const lease = randomUUID();
+    this.leases.hold(lease);
     try {
-      await this.ledger.releaseLease(claimed.lease);
+      // Read before the claim: the statuses the claim reads are fresh as long as it stays put.
+      const counter = await this.departures.recent();
+      const rows = await this.ledger.claim(editionId, { fromSeq, toSeq }, CHUNK_SIZE, {
+        id: lease,
+        seconds: this.config.deliveryLeaseSeconds,
+      });
+      if (rows.length === 0) this.leases.release(lease);
+      const inactive = new Set(
+        rows.filter((row) => row.subscriberStatus !== 'active').map((row) => row.subscriberId),
+      );
+      return { lease, rows, statuses: { counter, inactive } };
     } catch (error) {
-      // Its lease runs out instead, and the reconciler queues its rows again.
-      this.logger.warn({ err: error }, 'Could not hand back a chunk claimed ahead of a failure');
-    } finally {
-      this.leases.release(claimed.lease);
+      this.leases.release(lease);
+      throw error;
     }
   }
 
@@ -339,27 +330,39 @@ export class EditionDeliveryService implements OnModuleDestroy {
     });
   }
 
+  /**
+   * Sends a claimed chunk over SEND_CONCURRENCY lanes, each taking its rows through the window;
+   * answers how many met a temporary failure. Once the window closes, a cancel skips the rows left,
+   * and a failed write leaves them pending under the chunk's lease.
+   */
   private async sendChunk(
     composed: Composed,
     editionId: string,
-    chunk: readonly ClaimedDelivery[],
-    claimed: KnownStatuses,
-  ): Promise<DeliveryOutcome[]> {
-    const outcomes: DeliveryOutcome[] = [];
+    claimed: Claimed,
+    window: OutcomeWindow,
+  ): Promise<number> {
+    const chunk = claimed.rows;
     const statuses = new SubscriberStatusReads(
       chunk.map((row) => row.subscriberId),
-      claimed,
+      claimed.statuses,
       this.departures,
       (ids) => this.ledger.inactiveAmong(ids),
     );
+    let transient = 0;
     let next = 0;
     const lane = async (): Promise<void> => {
       for (let row = chunk[next++]; row !== undefined; row = chunk[next++]) {
-        outcomes.push(await this.sendOne(editionId, composed, row, statuses));
+        if (!(await window.take())) {
+          if (window.cancelled) window.add(skipped(row, 'edition cancelled'), false);
+          continue;
+        }
+        const outcome = await this.sendOne(editionId, composed, row, statuses);
+        if (outcome.status === 'pending') transient += 1;
+        window.add(outcome, true);
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.config.sendConcurrency, chunk.length) }, lane));
-    return outcomes;
+    return transient;
   }
 
   private async sendOne(
