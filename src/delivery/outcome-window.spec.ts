@@ -10,7 +10,7 @@ function outcome(seq: number): DeliveryOutcome {
 function heldLedger() {
   const writes: { outcomes: readonly DeliveryOutcome[]; answer: (sending: boolean | Error) => void }[] = [];
   const write = (outcomes: readonly DeliveryOutcome[]) =>
-    new Promise<boolean | undefined>((resolve, reject) => {
+    new Promise<boolean>((resolve, reject) => {
       writes.push({
         outcomes,
         answer: (sending) => {

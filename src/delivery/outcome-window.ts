@@ -1,10 +1,7 @@
 import type { DeliveryOutcome } from './deliveries.repository.js';
 
-/**
- * Writes a group of outcomes to the ledger; answers whether the edition is still being sent, read
- * as they were written (undefined: not read).
- */
-export type OutcomeWriter = (outcomes: readonly DeliveryOutcome[]) => Promise<boolean | undefined>;
+/** Writes a group of outcomes to the ledger; answers whether the edition is still being sent, read as they were written. */
+export type OutcomeWriter = (outcomes: readonly DeliveryOutcome[]) => Promise<boolean>;
 
 /**
  * The outcomes of a leased chunk on their way to the ledger, written in groups while the chunk goes
@@ -71,7 +68,7 @@ export class OutcomeWindow {
     this.writing = this.writing.then(async () => {
       if (this.failure) return;
       try {
-        if ((await this.write(group)) === false) this.stillSending = false;
+        if (!(await this.write(group))) this.stillSending = false;
         this.recorded += group.length;
       } catch (error) {
         this.failure = { error };

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, eq, inArray, lte, sql } from 'drizzle-orm';
 import { type Database, DatabaseClient, rowsOf } from '../database/database-client.js';
-import { type EditionRow, type EditionStatus, editions, type NewEditionRow } from '../database/schema.js';
+import { type EditionRow, editions, type NewEditionRow } from '../database/schema.js';
 import { type EditionAction, statusesAllowing } from './edition-states.js';
 
 /** What an edition's content is; its status and send facts are this repository's alone. */
@@ -111,11 +111,6 @@ export class EditionLifecycleRepository {
       .where(and(eq(editions.status, 'scheduled'), lte(editions.scheduledAt, now)))
       .returning({ id: editions.id });
     return rows.map((row) => row.id);
-  }
-
-  async status(id: string): Promise<EditionStatus | undefined> {
-    const [row] = await this.db.select({ status: editions.status }).from(editions).where(eq(editions.id, id));
-    return row?.status;
   }
 
   /**

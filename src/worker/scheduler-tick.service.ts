@@ -75,10 +75,11 @@ export class SchedulerTickService implements OnApplicationBootstrap, OnApplicati
    */
   private async wakeForNextDue(): Promise<void> {
     const next = await this.editions.nextDue();
-    const due = next?.at.getTime();
+    if (next === undefined) return;
+    const due = next.at.getTime();
     const now = Date.now();
-    if (next && due !== undefined && due < now + READY_AHEAD_MS) this.delivery.getReady(next.id);
-    if (due === undefined || due <= now || due >= now + this.config.tickIntervalMs) return;
+    if (due < now + READY_AHEAD_MS) this.delivery.getReady(next.id);
+    if (due <= now || due >= now + this.config.tickIntervalMs) return;
     if (this.wake && this.wake.at <= due && this.wake.at > now) return;
     if (this.wake) clearTimeout(this.wake.timer);
     this.wake = {
