@@ -240,8 +240,9 @@ describe('Redis losing every queued job in the middle of a send', () => {
 describe('a batch whose chunk cannot be recorded', () => {
   it('is sent in full once its lease runs out, without waiting for a restart', async () => {
     const sink = await startSmtpSink({ delayMs: 5 });
-    // Leases of 3 s: the failed chunk's rows, whose record was lost, are free again 3 s later.
-    const t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE, DELIVERY_LEASE_SECONDS: '3' });
+    // Leases of 10 s: the failed chunk's rows, whose record was lost, are free again 10 s later,
+    // and a busy machine still renews the live worker's leases in time.
+    const t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE, DELIVERY_LEASE_SECONDS: '10' });
     try {
       const article = await publishedArticle(t);
       const audience = await seedAudience(t, { free: 150, premium: 150 }, 'relâche');
