@@ -277,3 +277,59 @@ describe('a batch whose chunk cannot be recorded', () => {
     }
   });
 });
+
+// PGlite runs one statement at a time: an erasure cannot meet a freeze there.
+describe.runIf(testEngine() === 'postgres')('an erasure while an audience is being frozen', () => {
+  it('waits for the slice to commit, then leaves the erased subscriber no ledger row', async () => {
+    const t = await startTestApp({ ...FAST_PIPELINE });
+    try {
+      const article = await publishedArticle(t);
+      const audience = await seedAudience(t, { free: 40, premium: 10 }, 'erased-mid-freeze');
+      // Scheduled far ahead: the test freezes it by hand, holding the slice's transaction open.
+      const { id } = await scheduledEdition(t, article.id, 3_600_000);
+      const edition = await editionRow(t, id);
+      const victim = audience.free[7] ?? '';
+      const [subscriber] = await t.database.db
+        .select({ id: subscribers.id })
+        .from(subscribers)
+        .where(eq(subscribers.email, victim));
+      if (!subscriber) throw new Error(`no subscriber ${victim}`);
+
+      let frozen!: () => void;
+      const sliceFrozen = new Promise<void>((resolve) => (frozen = resolve));
+      let commit!: () => void;
+      const sliceMayCommit = new Promise<void>((resolve) => (commit = resolve));
+      const freezing = t.database.db.transaction(async (tx) => {
+        const slice = await t.app.get(DeliveriesRepository).freezeAudienceSlice(tx, edition, undefined, 1000);
+        expect(slice.count).toBe(50);
+        frozen();
+        await sliceMayCommit;
+      });
+      await sliceFrozen;
+
+      // The slice holds the victim's ledger row, not yet committed, when the erasure comes.
+      const erasing = t.api('DELETE', `/api/subscribers/${subscriber.id}`);
+      const first = await Promise.race([
+        erasing.then(() => 'the erasure answered'),
+        eventually(async () => {
+          const waiting = await t.database.db.execute(sql`
+            select 1 from pg_stat_activity
+            where datname = current_database() and wait_event_type = 'Lock' and query ilike 'delete from%subscribers%'`);
+          return rowsOf(waiting).length > 0 ? 'the erasure waits' : undefined;
+        }),
+      ]);
+      expect(first).toBe('the erasure waits');
+      commit();
+      await freezing;
+      expect((await erasing).statusCode).toBe(204);
+
+      const ledger = rowsOf<{ subscriber_id: string }>(
+        await t.database.db.execute(sql`select subscriber_id from deliveries where edition_id = ${id}`),
+      );
+      expect(ledger).toHaveLength(49);
+      expect(ledger.map((row) => row.subscriber_id)).not.toContain(subscriber.id);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -64,7 +64,7 @@ export class DeliveriesRepository {
    * at most `limit` active subscribers of the audience's tiers with ids after `afterId`, less the
    * suppressed addresses, in id order, in one INSERT … SELECT. Answers the span of ledger positions
    * the slice took, from which its send batches are cut without reading the ledger again. The
-   * ledger's key refuses a row frozen twice.
+   * ledger's key refuses a row frozen twice; its references are the triggers' (see `deliveries`).
    */
   async freezeAudienceSlice(
     tx: PreparationTx,
@@ -76,6 +76,10 @@ export class DeliveriesRepository {
     const tiers =
       audience === 'all' ? sql`('free', 'premium')` : audience === 'free' ? sql`('free')` : sql`('premium')`;
     const after = afterId === undefined ? sql`` : sql`and s.id > ${afterId}`;
+    // Until the slice commits, an erasure waits before it deletes its subscriber's ledger rows
+    // (migration 0023). Taken in a statement of its own: the INSERT's snapshot must be younger
+    // than any erasure that got the lock first, so that it no longer sees the erased subscriber.
+    await tx.execute(sql`select pg_advisory_xact_lock_shared(ledger_lock_key())`);
     const result = await tx.execute(sql`
       with slice as (
         select s.id, s.tier from subscribers s
