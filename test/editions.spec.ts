@@ -1,6 +1,7 @@
 import { load } from 'cheerio';
 import { and, desc, eq } from 'drizzle-orm';
-import { deliveries } from '../src/database/schema.js';
+import { deliveries, subscribers, suppressions } from '../src/database/schema.js';
+import { addressHash } from '../src/lib/email-address.js';
 import { ClicksRepository } from '../src/delivery/clicks.repository.js';
 import { DeliveriesRepository } from '../src/delivery/deliveries.repository.js';
 import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
@@ -487,6 +488,51 @@ describe('an edition due within a minute', () => {
       expect((await t.api('GET', `/api/editions/${edition.id}`)).json().status).toBe('scheduled');
       expect(sink.messages).toHaveLength(0);
       expect((await t.app.get(ClicksRepository).linksOf(edition.id)).size).toBe(0);
+    } finally {
+      await t.close();
+      await sink.close();
+    }
+  });
+});
+
+describe('an audience whose first slice is all suppressed addresses', () => {
+  it('is frozen past them: everyone else receives the edition, the suppressed nobody', async () => {
+    const sink = await startSmtpSink();
+    const t = await startTestApp({ SMTP_URL: sink.url, ...FAST_PIPELINE });
+    try {
+      const article = await publishedArticle(t);
+      // Ids below any random one: the freeze, in id order, meets the suppressed addresses first,
+      // more of them than its first slice takes.
+      const suppressed = Array.from({ length: 1200 }, (_, i) => ({
+        id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+        // Capitals, accented ones too: the database's digest of the address must be the list's.
+        email: `Supprimé-É${i}@exemple.fr`,
+      }));
+      await t.database.db.insert(subscribers).values(
+        suppressed.map(({ id, email }) => ({
+          id,
+          email,
+          tier: 'free' as const,
+          status: 'active' as const,
+          consentSource: 'import' as const,
+          consentWording: 'test',
+          confirmedAt: new Date(),
+        })),
+      );
+      await t.database.db
+        .insert(suppressions)
+        .values(
+          suppressed.map(({ email }) => ({ addressHash: addressHash(email), reason: 'complaint' as const })),
+        );
+      const audience = await seedAudience(t, { free: 20, premium: 20 }, 'après');
+      const edition = await scheduledEdition(t, article.id, 0);
+      expect(await finished(t, edition.id)).toMatchObject({
+        status: 'sent',
+        counts: { total: 40, sent: 40 },
+      });
+      for (const email of [...audience.free, ...audience.premium])
+        expect(sink.to(email), email).toHaveLength(1);
+      expect(sink.messages).toHaveLength(40);
     } finally {
       await t.close();
       await sink.close();

@@ -61,10 +61,13 @@ export class DeliveriesRepository {
 
   /**
    * Freezes the next slice of the audience into the ledger, inside the preparation's transaction:
-   * at most `limit` active subscribers of the audience's tiers with ids after `afterId`, less the
-   * suppressed addresses, in id order, in one INSERT … SELECT. Answers the span of ledger positions
-   * the slice took, from which its send batches are cut without reading the ledger again. The
-   * ledger's key refuses a row frozen twice; its references are the triggers' (see `deliveries`).
+   * the next `limit` active subscribers of the audience's tiers with ids after `afterId`, in id
+   * order, less the suppressed addresses, in one INSERT … SELECT. The slice is cut before the
+   * suppression list is checked, so that each address is hashed once, in the slice that takes it:
+   * cut after, the planner hashed all the audience left at every slice. Answers the span of
+   * ledger positions the slice took, from which its send batches are cut without reading the
+   * ledger again. The ledger's key refuses a row frozen twice; its references are the triggers'
+   * (see `deliveries`).
    */
   async freezeAudienceSlice(
     tx: PreparationTx,
@@ -82,27 +85,32 @@ export class DeliveriesRepository {
     await tx.execute(sql`select pg_advisory_xact_lock_shared(ledger_lock_key())`);
     const result = await tx.execute(sql`
       with slice as (
-        select s.id, s.tier from subscribers s
+        select s.id, s.tier, s.email from subscribers s
         where s.status = 'active' and s.tier in ${tiers} ${after}
-          and not exists (select 1 from suppressions x where x.address_hash = encode(sha256(convert_to(lower(s.email), 'UTF8')), 'hex'))
         order by s.id
         limit ${limit}
+      ), kept as (
+        select k.id, k.tier from slice k
+        where not exists (select 1 from suppressions x where x.address_hash = encode(sha256(convert_to(lower(k.email), 'UTF8')), 'hex'))
       ), frozen as (
         insert into deliveries (edition_id, subscriber_id, tier)
-        select ${edition.id}, id, tier from slice order by id
+        select ${edition.id}, id, tier from kept order by id
         on conflict do nothing
         returning seq
       )
-      select (select id from slice order by id desc limit 1) as last_id, (select count(*)::int from slice) as n,
+      select (select id from slice order by id desc limit 1) as last_id, (select count(*)::int from slice) as scanned,
+        (select count(*)::int from kept) as n,
         (select min(seq) from frozen)::bigint as from_seq, (select max(seq) from frozen)::bigint as to_seq`);
     const [row] = rowsOf<{
       last_id: string | null;
+      scanned: number;
       n: number;
       from_seq: string | number | null;
       to_seq: string | number | null;
     }>(result);
     return {
       lastId: row?.last_id ?? undefined,
+      scanned: row?.scanned ?? 0,
       count: row?.n ?? 0,
       span:
         row?.from_seq == null || row.to_seq == null

@@ -21,11 +21,14 @@ export interface LedgerSpan {
 }
 
 /**
- * One slice of the audience frozen into the ledger: its last subscriber, how many it held, and
- * the positions its rows took (undefined when it wrote none).
+ * One slice of the audience frozen into the ledger: the last subscriber it looked at, how many it
+ * looked at (fewer than asked for: the audience is all in), how many of them it froze (the
+ * suppressed addresses are passed over), and the positions its rows took (undefined when it wrote
+ * none).
  */
 export interface FrozenSlice {
   readonly lastId: string | undefined;
+  readonly scanned: number;
   readonly count: number;
   readonly span: LedgerSpan | undefined;
 }
@@ -130,7 +133,7 @@ export class EditionLifecycleRepository {
       const [edition] = await tx.select().from(editions).where(eq(editions.id, id)).for('no key update');
       if (edition?.status !== 'sending' || edition.preparedAt !== null) return { kind: 'done' };
       const slice = await freeze(tx, edition, edition.prepareCursor ?? undefined);
-      const prepared = slice.count < sliceSize;
+      const prepared = slice.scanned < sliceSize;
       await tx
         .update(editions)
         .set({
