@@ -12,7 +12,7 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { SubscriberTokens } from '../../src/mail/subscriber-tokens.js';
 import { linkIdOf } from '../../src/mail/tracked-links.js';
 import { api } from './delivery-bench.js';
-import { median, startListeningScript, startService, startWorker } from './service.js';
+import { median, NPM_START_NODE_ARGS, startListeningScript, startService, startWorker } from './service.js';
 
 export interface LoadResult {
   readonly requests_per_second: number;
@@ -374,9 +374,13 @@ export async function embeddedPageBench(
     // The member's session outlives the restart: the same deployment's Redis keys.
     QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
   };
-  const profile = cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [];
+  // As npm start runs it: its V8 flags, and a profile when asked for.
+  const nodeArgs = [
+    ...NPM_START_NODE_ARGS,
+    ...(cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : []),
+  ];
   const pages = new PageLoads(dir, CONNECTIONS, seconds, runs);
-  let service = await startService({ ...env, PAGE_CACHE_SECONDS: '0' }, profile);
+  let service = await startService({ ...env, PAGE_CACHE_SECONDS: '0' }, nodeArgs);
   try {
     const article = (await api(service, 'POST', '/api/articles', sampleArticle({ access: 'premium' }))) as {
       id: string;
@@ -389,7 +393,7 @@ export async function embeddedPageBench(
     const pagePath = `/articles/${article.slug}`;
     const anonymous = await pages.measure('embedded-anonymous', `${service.url}${pagePath}`, {}, false);
     await service.stop();
-    service = await startService(env, profile);
+    service = await startService(env, nodeArgs);
     return {
       path: pagePath,
       connections: CONNECTIONS,

@@ -6,6 +6,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/helpers/net.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+
+/** The flags `npm start` gives Node (package.json's start script): the one-process default's. */
+export const NPM_START_NODE_ARGS: readonly string[] = (
+  JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
+).scripts.start
+  .split(/\s+/)
+  .filter((word) => word.startsWith('--'));
 export const BENCH_TOKEN = `bench-${randomBytes(16).toString('hex')}`;
 
 export interface RunningProcess {
