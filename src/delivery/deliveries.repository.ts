@@ -66,8 +66,11 @@ export class DeliveriesRepository {
    * suppression list is checked, so that each address is hashed once, in the slice that takes it:
    * cut after, the planner hashed all the audience left at every slice. Answers the span of
    * ledger positions the slice took, from which its send batches are cut without reading the
-   * ledger again. The ledger's key refuses a row frozen twice; its references are the triggers'
-   * (see `deliveries`).
+   * ledger again. A plain INSERT: the cursor, moved in the slice's transaction under the edition's
+   * lock, is what keeps a subscriber from being frozen twice, and should it ever fail, the ledger's
+   * key fails the slice rather than passing over the row (`ON CONFLICT DO NOTHING` made each row a
+   * speculative insertion, confirmed by a WAL record of its own: 40 % of the INSERT on an idle
+   * PostgreSQL). Its references are the triggers' (see `deliveries`).
    */
   async freezeAudienceSlice(
     tx: PreparationTx,
@@ -95,7 +98,6 @@ export class DeliveriesRepository {
       ), frozen as (
         insert into deliveries (edition_id, subscriber_id, tier)
         select ${edition.id}, id, tier from kept order by id
-        on conflict do nothing
         returning seq
       )
       select (select id from slice order by id desc limit 1) as last_id, (select count(*)::int from slice) as scanned,
