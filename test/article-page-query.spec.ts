@@ -1,5 +1,6 @@
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTICLES_FOR_READERS, ArticlesForReaders } from '../src/articles/article-for-reader.js';
 import { ArticlesRepository } from '../src/articles/articles.repository.js';
 import { CommentsRepository } from '../src/comments/comments.repository.js';
 import { articles, comments, subscribers } from '../src/database/schema.js';
@@ -9,8 +10,9 @@ import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 /*
  * An article page asks the database once, with a statement written by hand and kept prepared (on
- * PostgreSQL a named statement, on the embedded engine one parsed once). What it reads must be
- * exactly what the ORM reads, on both engines, and it must behave as any other query does.
+ * PostgreSQL a named statement, on the embedded engine one parsed once), which pages asked together
+ * share. What it reads must be exactly what the ORM reads, on both engines, and it must behave as
+ * any other query does.
  */
 describe("an article page's prepared statements", () => {
   let t: TestApp;
@@ -92,6 +94,107 @@ describe("an article page's prepared statements", () => {
   it('fails one call on a bad parameter and answers the next', async () => {
     await expect(repository.findPublishedForReader(article.slug, 'pas-un-uuid')).rejects.toThrow(/uuid/);
     expect((await repository.findPublishedForReader(article.slug, memberId))?.subscriber?.id).toBe(memberId);
+  });
+
+  /** The page statement as the repository runs it, each run's values and rows kept. */
+  const watchedReads = () => {
+    const runs: { values: readonly unknown[]; rows: readonly Record<string, unknown>[] }[] = [];
+    const statement = t.database.prepared<Record<string, unknown>>(
+      ARTICLES_FOR_READERS.name,
+      ARTICLES_FOR_READERS.text,
+    );
+    const reads = new ArticlesForReaders(async (values) => {
+      const rows = await statement(values);
+      runs.push({ values, rows });
+      return rows;
+    });
+    return { reads, runs };
+  };
+
+  it('answers pages asked together with one query, each with its own article and reader', async () => {
+    const other = await publishedArticle(t);
+    const draft = (
+      await t.api('POST', '/api/articles', { title: 'Brouillon partagé', bodyMd: 'Non.' })
+    ).json<{
+      slug: string;
+    }>();
+    const questions: [string, string | undefined][] = [
+      ['aucun-article-de-ce-nom', memberId],
+      [other.slug, memberId],
+      [draft.slug, undefined],
+      [article.slug, undefined],
+      [article.slug, memberId],
+    ];
+    const alone = [];
+    for (const [slug, reader] of questions) alone.push(await repository.findPublishedForReader(slug, reader));
+    const { reads, runs } = watchedReads();
+    const together = await Promise.all(questions.map(([slug, reader]) => reads.find(slug, reader)));
+    expect(runs).toHaveLength(1);
+    expect(together).toEqual(alone);
+    expect(together.map((read) => [read?.article.id, read?.subscriber?.id])).toEqual([
+      [undefined, undefined],
+      [other.id, memberId],
+      [undefined, undefined],
+      [article.id, undefined],
+      [article.id, memberId],
+    ]);
+  });
+
+  it('fails alone a page the database refuses, among pages asked with it', async () => {
+    const { reads } = watchedReads();
+    const [refused, answered, anyone] = await Promise.allSettled([
+      reads.find(article.slug, 'pas-un-uuid'),
+      reads.find(article.slug, memberId),
+      reads.find(article.slug, undefined),
+    ]);
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      reason: expect.objectContaining({ message: expect.stringMatching(/uuid/) }),
+    });
+    expect(answered).toMatchObject({ status: 'fulfilled', value: { subscriber: { id: memberId } } });
+    expect(anyone).toMatchObject({
+      status: 'fulfilled',
+      value: { article: { id: article.id }, subscriber: undefined },
+    });
+  });
+
+  it("sends an article's text once per version, and reads an edited or replaced one as it now is", async () => {
+    const created = (
+      await t.api('POST', '/api/articles', {
+        title: 'Texte qui change',
+        body_md: 'Première version, déjà lue.',
+      })
+    ).json<{ id: string; slug: string }>();
+    await t.api('POST', `/api/articles/${created.id}/publish`);
+    const { reads, runs } = watchedReads();
+    const first = await reads.find(created.slug, undefined);
+    expect(first?.article.bodyHtml).toContain('Première version');
+    const again = await reads.find(created.slug, undefined);
+    expect(again?.article).toEqual(first?.article);
+    // The second time, the database was told which version is held and left its text out.
+    expect(runs[1]?.values[2]).toEqual([created.id]);
+    expect(runs[1]?.rows[0]?.['a.bodyHtml']).toBeNull();
+
+    const edited = await t.api('PATCH', `/api/articles/${created.id}`, {
+      body_md: 'Seconde version, corrigée.',
+    });
+    expect(edited.statusCode).toBe(200);
+    const afterEdit = await reads.find(created.slug, undefined);
+    expect(afterEdit?.article.bodyHtml).toContain('Seconde version');
+    expect(afterEdit?.article.bodyHtml).not.toContain('Première version');
+
+    // Another article under the same slug, the same millisecond's version or not: its own text.
+    await t.database.db.delete(articles).where(eq(articles.id, created.id));
+    const replacement = (
+      await t.api('POST', '/api/articles', { title: 'Texte qui change', body_md: 'Un autre article.' })
+    ).json<{ id: string; slug: string }>();
+    expect(replacement.slug).toBe(created.slug);
+    await t.api('POST', `/api/articles/${replacement.id}/publish`);
+    await t.database.db
+      .update(articles)
+      .set({ updatedAt: afterEdit?.article.updatedAt })
+      .where(eq(articles.id, replacement.id));
+    expect((await reads.find(created.slug, undefined))?.article.bodyHtml).toContain('Un autre article');
   });
 
   it("never reads inside another caller's open transaction", async () => {

@@ -1,17 +1,17 @@
 /**
  * A member's article page with nothing of the service but its I/O: a bare Node `http` server that,
  * for every request, reads the member's session as the service does (from Redis, then from memory
- * while it holds it: CachedTokens) and runs the page's own prepared statement (ARTICLE_FOR_READER)
- * over a pool of the service's size, then sends the bytes the service sent for that page. No
- * framework, no rendering: what the page's reads cost on this machine, the floor under the member's
- * page.
+ * while it holds it: CachedTokens) and runs the page's own prepared statement (ARTICLES_FOR_READERS,
+ * through ArticlesForReaders as the service runs it) over a pool of the service's size, then sends
+ * the bytes the service sent for that page. No framework, no rendering: what the page's reads cost
+ * on this machine, the floor under the member's page.
  * Usage: tsx io-floor-server-process.ts PORT FILE DATABASE_URL REDIS_URL SESSION_NAMESPACE TOKEN SLUG
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { ARTICLE_FOR_READER } from '../../src/articles/article-for-reader.js';
+import { ARTICLES_FOR_READERS, ArticlesForReaders } from '../../src/articles/article-for-reader.js';
 import { MEMBER_IDLE_SECONDS, MEMBER_SESSION_HOLD } from '../../src/members/member-sessions.js';
 import { CachedTokens } from '../../src/redis/cached-tokens.js';
 import { HashedTokens } from '../../src/redis/hashed-tokens.js';
@@ -26,14 +26,21 @@ const sessions = new CachedTokens(
   MEMBER_SESSION_HOLD,
 );
 
+// As the service reads it: the article's text sent once, then only while it changes.
+const reads = new ArticlesForReaders(
+  async (values) =>
+    (
+      await pool.query<Record<string, unknown>>({
+        name: ARTICLES_FOR_READERS.name,
+        text: ARTICLES_FOR_READERS.text,
+        values: [...values],
+      })
+    ).rows,
+);
+
 async function answer(): Promise<boolean> {
   const session = await sessions.touch(token);
-  const { rows } = await pool.query<Record<string, unknown>>({
-    name: ARTICLE_FOR_READER.name,
-    text: ARTICLE_FOR_READER.text,
-    values: [slug, session?.subscriberId ?? null],
-  });
-  return ARTICLE_FOR_READER.read(rows[0])?.subscriber !== undefined;
+  return (await reads.find(slug ?? '', session?.subscriberId))?.subscriber !== undefined;
 }
 
 createServer((_request, response) => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, arrayContains, count, desc, eq, like, lte, ne, or, type SQL, sql } from 'drizzle-orm';
-import { ARTICLE_FOR_READER, type ArticleForReader } from './article-for-reader.js';
+import { ARTICLES_FOR_READERS, type ArticleForReader, ArticlesForReaders } from './article-for-reader.js';
 import { type SearchDocument, searchDocument } from '../content/search-text.js';
 import { type Database, DatabaseClient, type PreparedStatement } from '../database/database-client.js';
 import {
@@ -94,8 +94,8 @@ function searchQuery(folded: string): SQL {
 
 @Injectable()
 export class ArticlesRepository {
-  /** See ARTICLE_FOR_READER. */
-  private readonly forReader: PreparedStatement<Record<string, unknown>>;
+  /** See ARTICLES_FOR_READERS. */
+  private readonly forReaders: ArticlesForReaders;
 
   /** The articles around one ($1 its publication time, $2 its id, $3 its tags), on every article page. */
   private readonly neighbourRows: PreparedStatement<{
@@ -121,7 +121,9 @@ export class ArticlesRepository {
           where status = 'published' and id <> $2::uuid and tag_slugs && $3::text[]
           order by published_at desc, id desc limit ${RELATED})`,
     );
-    this.forReader = database.prepared(ARTICLE_FOR_READER.name, ARTICLE_FOR_READER.text);
+    this.forReaders = new ArticlesForReaders(
+      database.prepared<Record<string, unknown>>(ARTICLES_FOR_READERS.name, ARTICLES_FOR_READERS.text),
+    );
   }
 
   private get db() {
@@ -221,8 +223,7 @@ export class ArticlesRepository {
     slug: string,
     subscriberId: string | undefined,
   ): Promise<ArticleForReader | undefined> {
-    const [row] = await this.forReader([slug, subscriberId ?? null]);
-    return ARTICLE_FOR_READER.read(row);
+    return this.forReaders.find(slug, subscriberId);
   }
 
   /** Slugs equal to `base` or of the form `base-N`, to pick a free one. */

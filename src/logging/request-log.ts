@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 
 /** Paths whose requests are too frequent and too dull to log one line each. */
@@ -12,17 +12,22 @@ const QUIET_PREFIXES = ['/r/'];
 /** One line per answered request: method, URL, status and time, with no header (no cookie, no token). */
 export function registerRequestLog(fastify: FastifyInstance, logger: Logger): void {
   const requests = logger.child({ context: 'HTTP' });
-  fastify.addHook('onResponse', async (request, reply) => {
-    if (!requests.isLevelEnabled('info')) return;
-    if (QUIET_PATHS.has(request.url.split('?')[0] ?? '')) return;
-    if (QUIET_PREFIXES.some((prefix) => request.url.startsWith(prefix)) && reply.statusCode < 400) return;
-    requests.info(
-      {
-        req: { id: request.id, method: request.method, url: request.url, remoteAddress: request.ip },
-        res: { statusCode: reply.statusCode },
-        responseTime: Math.round(reply.elapsedTime),
-      },
-      `${request.method} ${request.url} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`,
-    );
+  /** Whether an answered request gets its line. */
+  const logged = (request: FastifyRequest, reply: FastifyReply): boolean =>
+    requests.isLevelEnabled('info') &&
+    !QUIET_PATHS.has(request.url.split('?')[0] ?? '') &&
+    !(QUIET_PREFIXES.some((prefix) => request.url.startsWith(prefix)) && reply.statusCode < 400);
+  // A callback, not a promise: this runs after every request (see bootstrap).
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if (logged(request, reply))
+      requests.info(
+        {
+          req: { id: request.id, method: request.method, url: request.url, remoteAddress: request.ip },
+          res: { statusCode: reply.statusCode },
+          responseTime: Math.round(reply.elapsedTime),
+        },
+        `${request.method} ${request.url} ${reply.statusCode} ${Math.round(reply.elapsedTime)} ms`,
+      );
+    done();
   });
 }

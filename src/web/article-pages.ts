@@ -90,6 +90,11 @@ export class ArticlePages {
    * rest of the page. It changes with the text alone, so it is kept whatever the page cache does.
    */
   private readonly minutes = new ExpiringCache<number>(24 * 3600 * 1000, 1000);
+  /**
+   * Each article version's text as each kind of reader gets it (whole, or to the cut), as bytes:
+   * encoding it again at every member's page cost as much as filling the rest of the page.
+   */
+  private readonly textBytes = new ExpiringCache<Buffer>(24 * 3600 * 1000, 400);
 
   constructor(
     @Inject(ArticlesRepository) private readonly articles: ArticlesRepository,
@@ -140,8 +145,11 @@ export class ArticlePages {
       this.skeleton(row, reader, around, offer, shown),
     );
     const section = shown ? this.commentsSection(row, reader, comments, form, state) : undefined;
+    const text = this.textBytes.remember(`${versionKey(row)}:${visible.access}`, () =>
+      Buffer.from(visible.html, 'utf8'),
+    );
     return skeleton.fill({
-      body: visible.html,
+      body: text,
       commentsHeading: section?.heading ?? '',
       commentsSection: section?.html ?? '',
     });

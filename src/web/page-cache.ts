@@ -87,16 +87,21 @@ export class PageCache {
         method === 'GET' && route !== undefined && CACHED_ROUTES.has(route) && CACHEABLE_QUERY.test(query)
       );
     };
-    fastify.addHook('onRequest', async (request, reply) => {
-      if (!cacheable(request.method, request.routeOptions.url, request.url)) return;
-      // Cookies are not parsed yet: this hook runs first.
-      if (carriesMemberCookie(request.headers.cookie)) return;
-      const page = this.pages.get(request.url);
-      if (!page) return;
-      // Returning the reply after send() tells Fastify the request is answered: no routing, no handler.
-      return reply.headers(page.headers).header('X-Cache', 'hit').send(page.body);
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const page =
+        cacheable(request.method, request.routeOptions.url, request.url) &&
+        // Cookies are not parsed yet: this hook runs first.
+        !carriesMemberCookie(request.headers.cookie)
+          ? this.pages.get(request.url)
+          : undefined;
+      if (!page) {
+        done();
+        return;
+      }
+      // Sent without calling done(): Fastify takes the request as answered, no routing, no handler.
+      void reply.headers(page.headers).header('X-Cache', 'hit').send(page.body);
     });
-    fastify.addHook('onSend', async (request, reply, payload) => {
+    fastify.addHook('onSend', (request, reply, payload, done) => {
       if (
         reply.statusCode === 200 &&
         !reply.hasHeader('x-cache') &&
@@ -114,7 +119,7 @@ export class PageCache {
           headers,
         });
       }
-      return payload;
+      done(null, payload);
     });
     // Only a write that was allowed and done: a refused or failed one changed nothing.
     fastify.addHook('onResponse', (request, reply, done) => {
