@@ -279,6 +279,41 @@ describe('a batch whose chunk cannot be recorded', () => {
 });
 
 // PGlite runs one statement at a time: an erasure cannot meet a freeze there.
+describe.runIf(testEngine() === 'postgres')("an edition's progress while its row is held", () => {
+  it('is not waited for: the holder marks it itself', async () => {
+    const t = await startTestApp({ ...FAST_PIPELINE });
+    try {
+      const article = await publishedArticle(t);
+      // Scheduled far ahead: nothing but this test touches it.
+      const { id } = await scheduledEdition(t, article.id, 3_600_000);
+      const lifecycle = t.app.get(EditionLifecycleRepository);
+      const before = (await editionRow(t, id)).progressAt;
+
+      let locked!: () => void;
+      const rowLocked = new Promise<void>((resolve) => (locked = resolve));
+      let release!: () => void;
+      const mayEnd = new Promise<void>((resolve) => (release = resolve));
+      // Held as a slice being frozen holds it (EditionLifecycleRepository.freezeNextSlice).
+      const holding = t.database.db.transaction(async (tx) => {
+        await tx.select({ id: editions.id }).from(editions).where(eq(editions.id, id)).for('no key update');
+        locked();
+        await mayEnd;
+      });
+      await rowLocked;
+      // Answered while the row is still held: waiting for it, this never returned.
+      await lifecycle.touch(id);
+      expect((await editionRow(t, id)).progressAt).toEqual(before);
+      release();
+      await holding;
+
+      await lifecycle.touch(id);
+      expect((await editionRow(t, id)).progressAt).not.toEqual(before);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe.runIf(testEngine() === 'postgres')('an erasure while an audience is being frozen', () => {
   it('waits for the slice to commit, then leaves the erased subscriber no ledger row', async () => {
     const t = await startTestApp({ ...FAST_PIPELINE });

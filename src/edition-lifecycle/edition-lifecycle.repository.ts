@@ -149,12 +149,16 @@ export class EditionLifecycleRepository {
     });
   }
 
-  /** Marks the edition's ledger as having moved: the reconciler leaves moving editions alone. */
+  /**
+   * Marks the edition's ledger as having moved: the reconciler leaves moving editions alone. Not
+   * while another transaction holds the edition's row: a slice being frozen marks it itself as it
+   * commits, and an edition being ended is no longer watched. Waiting for a slice (up to a second
+   * at 50,000) held a connection of the sending worker's pool as long, once a second per edition.
+   */
   async touch(id: string): Promise<void> {
-    await this.db
-      .update(editions)
-      .set({ progressAt: sql`now()` })
-      .where(eq(editions.id, id));
+    await this.db.execute(sql`
+      update editions set progress_at = now()
+      where id = (select id from editions where id = ${id} for no key update skip locked)`);
   }
 
   /**
