@@ -26,7 +26,7 @@ const sessions = new CachedTokens(
   MEMBER_SESSION_HOLD,
 );
 
-// As the service reads it: the article's text sent once, then only while it changes.
+// As the service reads it: the article's text sent once, then again only once it has changed.
 const reads = new ArticlesForReaders(
   async (values) =>
     (

@@ -114,7 +114,7 @@ export class ArticlesForReaders {
         for (const question of asked)
           this.query([question]).then(
             ([row]) => {
-              this.answer(question, row);
+              this.settle(question, row);
             },
             (refused: unknown) => {
               question.reject(refused);
@@ -123,8 +123,17 @@ export class ArticlesForReaders {
       return;
     }
     asked.forEach((question, index) => {
-      this.answer(question, rows[index]);
+      this.settle(question, rows[index]);
     });
+  }
+
+  /** Answers one question; a row that cannot be read fails that question alone, never leaves the rest waiting. */
+  private settle(question: Question, row: Row | undefined): void {
+    try {
+      this.answer(question, row);
+    } catch (error) {
+      question.reject(error);
+    }
   }
 
   /** Each question's row, in the questions' order (undefined where no published article matched). */
