@@ -215,6 +215,17 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('keeps four messages on their way per SMTP session unless told otherwise', () => {
+    const sending = (env: Record<string, string>): [number, number] => {
+      const config = loadConfig({ DATA_DIR: tempDir(), ...env });
+      return [config.smtpMaxConnections, config.sendConcurrency];
+    };
+    expect(sending({})).toEqual([5, 20]);
+    expect(sending({ SMTP_MAX_CONNECTIONS: '12' })).toEqual([12, 48]);
+    expect(sending({ SMTP_MAX_CONNECTIONS: '100' })).toEqual([100, 200]);
+    expect(sending({ SMTP_MAX_CONNECTIONS: '12', SEND_CONCURRENCY: '7' })).toEqual([12, 7]);
+  });
+
   it('turns payments on with both Stripe secrets, and says what is missing or wrong', () => {
     const off = loadConfig({ DATA_DIR: tempDir(), PUBLIC_URL: 'https://blog.example' });
     expect(off.stripe).toBeUndefined();
