@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../config/app-config.js';
 import { SubscriberTokens } from './subscriber-tokens.js';
@@ -49,6 +49,28 @@ describe('SubscriberTokens', () => {
     expect(signer.verifyReaderToken('22222222-2222-4222-8222-222222222222', reader)).toBeUndefined();
     expect(signer.verifyManageToken(reader)).toBeUndefined();
     expect(signer.verifyReaderToken(edition, signer.manageToken(id))).toBeUndefined();
+  });
+
+  it('signs with HMAC-SHA256 as links already sent were signed', () => {
+    const signer = tokens(newKey);
+    const bytes = Buffer.from(id.replace(/-/g, ''), 'hex');
+    const hmac = (message: Buffer): Buffer => createHmac('sha256', newKey).update(message).digest();
+    expect(signer.manageToken(id)).toBe(
+      `${bytes.toString('base64url')}.${hmac(Buffer.concat([Buffer.from('manage:'), bytes])).toString('hex')}`,
+    );
+    const edition = '11111111-1111-4111-8111-111111111111';
+    expect(signer.readerToken(edition, id)).toBe(
+      `${bytes.toString('base64url')}.${hmac(Buffer.concat([Buffer.from(`read:${edition}:`), bytes])).toString('hex')}`,
+    );
+    const click = { editionId: edition, linkId: 'abcdefghij', subscriberId: id, sentAt: 1_790_000_000 };
+    const [editionPart, linkId, reader, sentAt, signature] = signer.clickToken(click).split('.');
+    expect(linkId).toBe('abcdefghij');
+    expect(signature).toBe(
+      hmac(Buffer.from(`click:${editionPart}.${reader}.${sentAt}`))
+        .subarray(0, 20)
+        .toString('hex'),
+    );
+    expect(signer.verifyClickToken(signer.clickToken(click))).toEqual(click);
   });
 
   it('makes random confirmation tokens and stores only their hash', () => {
