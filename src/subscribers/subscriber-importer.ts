@@ -28,6 +28,12 @@ export interface ImportError extends LineProblem {
 
 /** Rows written per statement: 5,000 measured 15 % faster than 1,000 (bench/csv-import.ts), memory stays flat. */
 const BATCH_SIZE = 5000;
+/**
+ * Batches written at once: the upsert is the database's work, one core's while a statement runs, so
+ * two of them keep a second core busy while this process reads the next batch. 100,000 rows:
+ * 0.76 to 0.80 of raw INSERTs with one at a time on a 2-core Xeon.
+ */
+const WRITES_AT_ONCE = 2;
 /** The report lists this many errors at most; the rest are counted in `skipped`. */
 const MAX_REPORTED_ERRORS = 1000;
 
@@ -71,21 +77,30 @@ export class SubscriberImporter {
     const seen = new Set<string>();
     let batch: (ImportedSubscriber & { addressHash: string })[] = [];
     /**
-     * The batch being written while the next one is read: parsing and checking (this process) and
-     * writing (the database) overlap, one batch apart, and batches still reach the database in order.
+     * The batches being written while the next one is read: parsing and checking (this process)
+     * and writing (the database, over WRITES_AT_ONCE connections) overlap. Batches hold no address
+     * twice between them (see `seen`), so they may reach the database in any order.
      */
-    let writing: Promise<void> = Promise.resolve();
+    const writing = new Set<Promise<void>>();
+    let failure: { readonly error: unknown } | undefined;
     const flush = async (): Promise<void> => {
       const rows = batch;
       batch = [];
-      await writing;
-      writing = this.repository.upsertImported(rows).then((written) => {
-        report.imported += written.inserted;
-        report.updated += written.updated;
-        report.skipped += written.suppressed;
-      });
-      // Settled at the next flush or at the end; a failure meanwhile must not go unhandled.
-      writing.catch(() => undefined);
+      while (writing.size >= WRITES_AT_ONCE) await Promise.race(writing);
+      if (failure) throw failure.error;
+      if (rows.length === 0) return;
+      const write = this.repository.upsertImported(rows).then(
+        (written) => {
+          report.imported += written.inserted;
+          report.updated += written.updated;
+          report.skipped += written.suppressed;
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      );
+      writing.add(write);
+      void write.finally(() => writing.delete(write));
     };
 
     for await (const { record, info } of parser as AsyncIterable<{
@@ -130,7 +145,8 @@ export class SubscriberImporter {
     if (layout === undefined)
       throw InvalidInputException.field('file', 'is empty: expected a header row with email', 'empty-file');
     await flush();
-    await writing;
+    await Promise.all(writing);
+    if (failure) throw failure.error;
     report.errors.sort((a, b) => a.line - b.line);
     return report;
   }

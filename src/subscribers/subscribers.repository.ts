@@ -517,6 +517,8 @@ export class SubscribersRepository {
       from json_to_recordset(${records}::json) as r(address_hash text, email text, name text, tier text,
         consent_at timestamptz, consent_ip text, confirmed_at timestamptz)
       where not exists (select 1 from suppressions x where x.address_hash = r.address_hash)
+      -- In the unique index's order: two batches written at once never wait on each other in turn.
+      order by lower(r.email)
       on conflict (lower(email)) do update set
         name = case when excluded.name <> '' then excluded.name else s.name end,
         comped = excluded.comped, comp_until = null,
