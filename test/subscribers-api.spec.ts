@@ -207,6 +207,30 @@ describe('CSV import', () => {
     }
   });
 
+  it('reports a malformed line by its number and reads on, in a file of CRLF lines', async () => {
+    const csv = [
+      'email,name,tier',
+      'avant@exemple.fr,"Deux',
+      'lignes",free',
+      'casse@exemple.fr,"Nom" en trop,free',
+      '',
+      'apres@exemple.fr,Après,free',
+      'mauvaise-adresse,Z,free',
+      '',
+    ].join('\r\n');
+    const res = await importCsv(csv);
+    expect(res.statusCode).toBe(200);
+    const report = res.json();
+    expect(report).toMatchObject({ imported: 1, skipped: 0 });
+    expect(report.errors).toEqual([
+      { line: 2, reason: 'name must be one line without control characters', code: 'one-line' },
+      { line: 4, reason: 'malformed CSV: text after the closing quote of a field', code: 'malformed' },
+      { line: 7, reason: 'email "mauvaise-adresse" is not an email address', code: 'email' },
+    ]);
+    expect(await subscriberByEmail(t, 'apres@exemple.fr')).toMatchObject({ name: 'Après' });
+    expect(await subscriberByEmail(t, 'casse@exemple.fr')).toBeUndefined();
+  });
+
   it('never resubscribes someone who left', async () => {
     const { id } = (await create({ email: 'parti@exemple.fr', confirmed: true })).json();
     await t.api('PATCH', `/api/subscribers/${id}`, { status: 'unsubscribed' });
