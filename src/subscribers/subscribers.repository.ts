@@ -510,6 +510,7 @@ export class SubscribersRepository {
     );
     const imported = tierRule(sql`excluded.comped`);
     const result = await this.db.execute(sql`
+      with upserted as (
       insert into subscribers as s
         (email, name, tier, comped, status, consent_source, consent_wording, consent_at, consent_ip, confirmed_at)
       select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import',
@@ -517,16 +518,19 @@ export class SubscribersRepository {
       from json_to_recordset(${records}::json) as r(address_hash text, email text, name text, tier text,
         consent_at timestamptz, consent_ip text, confirmed_at timestamptz)
       where not exists (select 1 from suppressions x where x.address_hash = r.address_hash)
-      -- In the unique index's order: two batches written at once never wait on each other in turn.
-      order by lower(r.email)
+      -- In one order for every batch: two batches written at once never wait on each other in turn.
+      order by lower(r.email) collate "C"
       on conflict (lower(email)) do update set
         name = case when excluded.name <> '' then excluded.name else s.name end,
         comped = excluded.comped, comp_until = null,
         tier = ${imported.tier}, tier_source = ${imported.source},
         updated_at = now()
-      returning (xmax = 0) as inserted`);
-    const flags = rowsOf<{ inserted: boolean }>(result);
-    const inserted = flags.filter((row) => row.inserted).length;
-    return { inserted, updated: flags.length - inserted, suppressed: rows.length - flags.length };
+      returning (xmax = 0) as inserted
+      )
+      select (count(*) filter (where inserted))::int as inserted, count(*)::int as written from upserted`);
+    const [counts] = rowsOf<{ inserted: number; written: number }>(result);
+    const inserted = counts?.inserted ?? 0;
+    const written = counts?.written ?? 0;
+    return { inserted, updated: written - inserted, suppressed: rows.length - written };
   }
 }
