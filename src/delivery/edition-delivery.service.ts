@@ -387,15 +387,22 @@ export class EditionDeliveryService implements OnModuleDestroy {
       return outcome('skipped', null, `subscriber ${row.subscriberStatus}`);
     const parts = this.recipientParts(editionId, row);
     try {
-      await this.throttle.take();
       const raw = composed[row.tier].message.forRecipient(parts);
       const envelope = { from: this.envelopeSender(row.subscriberId), to: row.email };
       // Asked as the message starts, the last step before SMTP: an unsubscribe that has answered
       // is seen by every message not started yet.
-      const sent = await this.transport.sendRawIfWanted(envelope, raw, parts.messageId, () => {
+      const stillWanted = (): boolean | Promise<boolean> => {
         const gone = statuses.gone(row.subscriberId);
         return typeof gone === 'boolean' ? !gone : gone.then((left) => !left);
-      });
+      };
+      // The rate is metered where messages leave: a message's turn is taken as a session starts
+      // it, not as it is composed, so that messages waiting for a session never leave in a burst.
+      const sent = await this.transport.sendRawIfWanted(
+        envelope,
+        raw,
+        parts.messageId,
+        this.throttle.limited ? () => this.throttle.take().then(stillWanted) : stillWanted,
+      );
       if (sent === undefined) return outcome('skipped', null, 'unsubscribed during the send');
       return outcome('sent', parts.messageId, sent.response);
     } catch (error) {
