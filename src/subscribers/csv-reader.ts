@@ -84,10 +84,7 @@ export class CsvReader {
           if (code === COMMA || lineBreak) {
             this.field += text.slice(run, at);
             run = -1;
-            this.fields.push(this.field);
-            this.field = '';
-            this.state = State.FieldStart;
-            if (lineBreak) this.endRecord(items);
+            this.endField(items, lineBreak);
           } else if (code === QUOTE) {
             run = -1;
             this.skip('a quote inside a field that does not start with one');
@@ -105,12 +102,8 @@ export class CsvReader {
             this.field += '"';
             this.state = State.Quoted;
             run = at + 1;
-          } else if (code === COMMA || lineBreak) {
-            this.fields.push(this.field);
-            this.field = '';
-            this.state = State.FieldStart;
-            if (lineBreak) this.endRecord(items);
-          } else this.skip('text after the closing quote of a field');
+          } else if (code === COMMA || lineBreak) this.endField(items, lineBreak);
+          else this.skip('text after the closing quote of a field');
           break;
         case State.Skipping:
           if (lineBreak) this.endRecord(items);
@@ -134,6 +127,14 @@ export class CsvReader {
       this.fields.push(this.field);
     this.endRecord(items);
     return items;
+  }
+
+  /** Ends the field being read at a comma, or the record with it at a line break. */
+  private endField(items: CsvItem[], lineBreak: boolean): void {
+    this.fields.push(this.field);
+    this.field = '';
+    this.state = State.FieldStart;
+    if (lineBreak) this.endRecord(items);
   }
 
   private skip(reason: string): void {
