@@ -160,6 +160,7 @@ describe('CSV import', () => {
       'email,name,tier',
       'bon1@exemple.fr,Anne,free',
       'bon2@exemple.fr,"Benoît, dit « Ben »",premium',
+      '"""bon\\3""@exemple.fr",C:\\Lecteurs\\N,free',
       'BON1@Exemple.FR,Anne encore,free',
       'pas-une-adresse,X,free',
       'crlf@exemple.fr,"Jean',
@@ -174,21 +175,23 @@ describe('CSV import', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       format: 'depeche',
-      imported: 2,
+      imported: 3,
       updated: 1,
       skipped: 2,
       errors: [
-        { line: 5, reason: 'email "pas-une-adresse" is not an email address', code: 'email' },
-        { line: 6, reason: 'name must be one line without control characters', code: 'one-line' },
+        { line: 6, reason: 'email "pas-une-adresse" is not an email address', code: 'email' },
+        { line: 7, reason: 'name must be one line without control characters', code: 'one-line' },
         {
-          line: 8,
+          line: 9,
           reason: 'expected 3 columns (email, name, tier), found 4',
           code: 'column-count',
           limit: 3,
         },
-        { line: 9, reason: 'tier must be free or premium, got "gold"', code: 'tier' },
+        { line: 10, reason: 'tier must be free or premium, got "gold"', code: 'tier' },
       ],
     });
+    // Backslashes, and a backslash before N (COPY's null), arrive as written.
+    expect(await subscriberByEmail(t, '"bon\\3"@exemple.fr')).toMatchObject({ name: 'C:\\Lecteurs\\N' });
     expect(await subscriberByEmail(t, 'bon1@exemple.fr')).toMatchObject({
       name: 'Anne',
       status: 'active',
@@ -330,6 +333,30 @@ describe('CSV import', () => {
     expect(res.json()).toEqual({ format: 'depeche', imported: 5500, updated: 0, skipped: 0, errors: [] });
     const premium = (await t.api('GET', '/api/subscribers?q=masse&tier=premium&limit=500')).json();
     expect(premium.items).toHaveLength(500);
+  });
+
+  it('writes nothing of a batch the database refuses, and the next import goes through', async () => {
+    // A fault of the database's own, not of the file: a trigger refuses one address.
+    await t.database.db.execute(
+      sql.raw(`create function refuse_one_import() returns trigger language plpgsql as $$
+        begin
+          if new.email = 'refusee@exemple.fr' then raise exception 'refused by the test'; end if;
+          return new;
+        end $$`),
+    );
+    await t.database.db.execute(
+      sql.raw(`create trigger refuse_one_import before insert on subscribers
+        for each row execute function refuse_one_import()`),
+    );
+    const csv = 'email,name\nvoisine@exemple.fr,Voisine\nrefusee@exemple.fr,Refusée\n';
+    try {
+      expect((await importCsv(csv)).statusCode).toBe(500);
+      expect(await subscriberByEmail(t, 'voisine@exemple.fr')).toBeUndefined();
+    } finally {
+      await t.database.db.execute(sql.raw('drop trigger refuse_one_import on subscribers'));
+    }
+    expect((await importCsv(csv)).json()).toMatchObject({ imported: 2, errors: [] });
+    expect(await subscriberByEmail(t, 'refusee@exemple.fr')).toMatchObject({ name: 'Refusée' });
   });
 });
 

@@ -3,14 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InvalidInputException } from '../http/api-error.js';
 import { addressHash } from '../lib/email-address.js';
 import { csvItems } from './csv-reader.js';
-import {
-  type ImportedSubscriber,
-  type ImportFormat,
-  importLayout,
-  type ImportLayout,
-  type LineProblem,
-} from './import-formats.js';
-import { SubscribersRepository } from './subscribers.repository.js';
+import { type ImportFormat, importLayout, type ImportLayout, type LineProblem } from './import-formats.js';
+import { type ImportedRow, SubscribersRepository } from './subscribers.repository.js';
 
 export interface ImportReport {
   /** Whose export the file was, as its header said. */
@@ -53,9 +47,9 @@ export class SubscriberImporter {
       else report.skipped += 1;
     };
     let layout: ImportLayout | undefined;
-    /** The start of each address's hash, to skip repeats without keeping the addresses. */
+    /** Each address's hash, to skip repeats without keeping the addresses. */
     const seen = new Set<string>();
-    let batch: (ImportedSubscriber & { addressHash: string })[] = [];
+    let batch: ImportedRow[] = [];
     /**
      * The batches being written while the next one is read: parsing and checking (this process)
      * and writing (the database, over WRITES_AT_ONCE connections) overlap. Batches hold no address
@@ -114,14 +108,12 @@ export class SubscriberImporter {
           continue;
         }
         const hash = addressHash(row.email);
-        // 96 bits of it: a repeat by chance is out of reach for any file.
-        const digest = hash.slice(0, 24);
-        if (seen.has(digest)) {
+        if (seen.has(hash)) {
           report.skipped += 1;
           continue;
         }
-        seen.add(digest);
-        batch.push({ ...row, addressHash: hash });
+        seen.add(hash);
+        batch.push({ subscriber: row, addressHash: hash });
         if (batch.length >= BATCH_SIZE) await flush();
       }
     if (layout === undefined)

@@ -1,7 +1,7 @@
 import type { ImportedSubscriber } from './import-formats.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, desc, eq, ilike, inArray, lt, or, type SQL, sql } from 'drizzle-orm';
-import { DatabaseClient, rowsOf } from '../database/database-client.js';
+import { copyText, DatabaseClient, rowsOf, type StagingTable } from '../database/database-client.js';
 import { Departures } from '../redis/departures.js';
 import {
   type NewSubscriberRow,
@@ -102,6 +102,19 @@ function tierRule(comped: SQL): { tier: SQL; source: SQL } {
     source: sql`case when ${PAID_PREMIUM} then 'payment' else 'editor' end`,
   };
 }
+
+/** A checked line of an import, with the hash of its address for the suppression list. */
+export interface ImportedRow {
+  readonly subscriber: ImportedSubscriber;
+  readonly addressHash: string;
+}
+
+/** An import's batch on its way in: the checked lines and each address's hash. */
+const IMPORT_STAGING: StagingTable = {
+  name: 'imported_rows',
+  columns:
+    'address_hash text, email text, name text, tier text, consent_at timestamptz, consent_ip text, confirmed_at timestamptz',
+};
 
 /** A subscriber whose tier changed, and from what. */
 export interface TierChange {
@@ -494,29 +507,30 @@ export class SubscribersRepository {
    * status: an import never resubscribes someone who left.
    */
   async upsertImported(
-    rows: readonly (ImportedSubscriber & { readonly addressHash: string })[],
+    rows: readonly ImportedRow[],
   ): Promise<{ inserted: number; updated: number; suppressed: number }> {
     if (rows.length === 0) return { inserted: 0, updated: 0, suppressed: 0 };
-    const records = JSON.stringify(
-      rows.map((row) => ({
-        address_hash: row.addressHash,
-        email: row.email,
-        name: row.name,
-        tier: row.tier,
-        consent_at: row.consentAt?.toISOString() ?? null,
-        consent_ip: row.consentIp ?? null,
-        confirmed_at: row.confirmedAt?.toISOString() ?? null,
-      })),
-    );
     const imported = tierRule(sql`excluded.comped`);
-    const result = await this.db.execute(sql`
+    const [counts] = await this.database.staged<{ inserted: number; written: number }>(
+      IMPORT_STAGING,
+      copyText(
+        rows.map(({ subscriber, addressHash }) => [
+          addressHash,
+          subscriber.email,
+          subscriber.name,
+          subscriber.tier,
+          subscriber.consentAt?.toISOString() ?? null,
+          subscriber.consentIp ?? null,
+          subscriber.confirmedAt?.toISOString() ?? null,
+        ]),
+      ),
+      sql`
       with upserted as (
       insert into subscribers as s
         (email, name, tier, comped, status, consent_source, consent_wording, consent_at, consent_ip, confirmed_at)
       select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import',
         coalesce(r.consent_at, now()), r.consent_ip, coalesce(r.confirmed_at, r.consent_at, now())
-      from json_to_recordset(${records}::json) as r(address_hash text, email text, name text, tier text,
-        consent_at timestamptz, consent_ip text, confirmed_at timestamptz)
+      from ${sql.raw(IMPORT_STAGING.name)} r
       where not exists (select 1 from suppressions x where x.address_hash = r.address_hash)
       -- In one order for every batch: two batches written at once never wait on each other in turn.
       order by lower(r.email) collate "C"
@@ -527,8 +541,8 @@ export class SubscribersRepository {
         updated_at = now()
       returning (xmax = 0) as inserted
       )
-      select (count(*) filter (where inserted))::int as inserted, count(*)::int as written from upserted`);
-    const [counts] = rowsOf<{ inserted: number; written: number }>(result);
+      select (count(*) filter (where inserted))::int as inserted, count(*)::int as written from upserted`,
+    );
     const inserted = counts?.inserted ?? 0;
     const written = counts?.written ?? 0;
     return { inserted, updated: written - inserted, suppressed: rows.length - written };
