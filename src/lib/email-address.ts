@@ -19,7 +19,7 @@ const ADDRESS_RULES = { allow_display_name: false, require_tld: true, allow_ip_d
  * A local part `validator` accepts whatever the domain: dot-separated runs of RFC 5322's ASCII atom
  * characters. Any other (quoted, non-ASCII, dots astray) goes through `validator` whole.
  */
-const PLAIN_LOCAL_PART = /^[a-z\d!#$%&'*+\-/=?^_`{|}~]+(?:\.[a-z\d!#$%&'*+\-/=?^_`{|}~]+)*$/i;
+const PLAIN_LOCAL_PART = /^[a-z\d!#$%&'*+\-/=?^_\x60{|}~]+(?:\.[a-z\d!#$%&'*+\-/=?^_\x60{|}~]+)*$/i;
 const LOCAL_PART_MAX = 64;
 
 /** A domain as written in an address: in ASCII ('' when it has none), and whether mail can go to it. */
