@@ -80,8 +80,13 @@ export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
 
+/** An address's SHA-256, the same for any case of it: see addressHash. */
+export function addressDigest(email: string): Buffer {
+  // The one-shot hash: a third of createHash's time, which an import of a million lines feels.
+  return hash('sha256', email.toLowerCase(), 'buffer');
+}
+
 /** The form kept in the suppression list: no readable address, same for any case of it. */
 export function addressHash(email: string): string {
-  // The one-shot hash: a third of createHash's time, which an import of a million lines feels.
-  return hash('sha256', email.toLowerCase(), 'hex');
+  return addressDigest(email).toString('hex');
 }
