@@ -66,13 +66,19 @@ const SLOT_PATTERN = new RegExp(`${MARKER_PATTERN.source}|${CLICK_MARKER_PATTERN
  * these bytes with the values encoded alone between them: no pass over the whole text per message.
  */
 interface SplicedBody {
-  /** ASCII: a recipient's body is put together as one string and written out once. */
-  readonly literals: readonly string[];
+  /**
+   * ASCII bytes, copied as they are into each recipient's message: a copy's body is never built
+   * as a string (flattening one would allocate the whole body again for every recipient).
+   */
+  readonly literals: readonly Buffer[];
+  /** The literals' bytes in all. */
+  readonly literalBytes: number;
   readonly slots: readonly Slot[];
   readonly escapeHtml: boolean;
 }
 
 const HTML_SPECIAL = /[&<>"']/;
+const EMPTY = Buffer.alloc(0);
 
 function escapeHtml(value: string): string {
   if (!HTML_SPECIAL.test(value)) return value;
@@ -84,40 +90,50 @@ function escapeHtml(value: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/**
- * The same ASCII text in a string of one byte a character. A piece cut from French text (whose
- * apostrophes and quotes are beyond Latin-1) keeps two bytes a character in V8, and so does every
- * string it goes into: each copy's body would be made twice as large, then narrowed to be written.
- */
-function oneByte(ascii: string): string {
-  return Buffer.from(ascii, 'latin1').toString('latin1');
-}
-
-function splice(body: string, html: boolean): SplicedBody {
+/** A part cut at its slots; `before` and `after` (ASCII) open and close it. */
+function splice(body: string, html: boolean, before: string, after: string): SplicedBody {
   const pieces: string[] = [];
   const slots: Slot[] = [];
   let last = 0;
   for (const match of body.matchAll(SLOT_PATTERN)) {
     pieces.push(body.slice(last, match.index));
     const link = match[1];
-    slots.push(
-      link === undefined ? { marker: MARKER_KEYS.get(match[0]) ?? 'name' } : { link: oneByte(link) },
-    );
+    slots.push(link === undefined ? { marker: MARKER_KEYS.get(match[0]) ?? 'name' } : { link });
     last = match.index + match[0].length;
   }
   pieces.push(body.slice(last));
   const literals = pieces.map((piece, index) =>
-    encodeQuotedPrintable(
-      Buffer.from(piece, 'utf8'),
-      index === pieces.length - 1 ? 'end-of-part' : 'soft-break',
+    Buffer.from(
+      (index === 0 ? before : '') +
+        encodeQuotedPrintable(
+          Buffer.from(piece, 'utf8'),
+          index === pieces.length - 1 ? 'end-of-part' : 'soft-break',
+        ) +
+        (index === pieces.length - 1 ? after : ''),
+      'latin1',
     ),
   );
-  return { literals, slots, escapeHtml: html };
+  const literalBytes = literals.reduce((bytes, literal) => bytes + literal.length, 0);
+  return { literals, literalBytes, slots, escapeHtml: html };
 }
+
+const MAX_LINE = 76;
 
 /** A header field folded to RFC 5322 line lengths, non-ASCII text encoded as RFC 2047 words. */
 function header(name: string, value: string): string {
-  return `${mimeFuncs.foldLines(`${name}: ${value}`, 76)}\r\n`;
+  const line = `${name}: ${value}`;
+  // What foldLines gives a line this short: the line.
+  return `${line.length < MAX_LINE ? line : mimeFuncs.foldLines(line, MAX_LINE)}\r\n`;
+}
+
+/** The Date header of the second it was last asked for: every copy made in that second shares it. */
+let dated: { readonly second: number; readonly header: string } = { second: NaN, header: '' };
+
+function dateHeader(date: Date): string {
+  const second = Math.floor(date.getTime() / 1000);
+  if (dated.second !== second)
+    dated = { second, header: header('Date', date.toUTCString().replace(/GMT$/, '+0000')) };
+  return dated.header;
 }
 
 function encodedText(value: string): string {
@@ -151,9 +167,6 @@ export class PreparedMessage {
   private readonly html: SplicedBody;
   /** Size of the HTML part before splicing, for Gmail's 102 KB clipping warning. */
   readonly htmlBytes: number;
-  private readonly textPartHead: string;
-  private readonly htmlPartHead: string;
-  private readonly closing: string;
 
   constructor(template: MessageTemplate) {
     this.boundary = `--_depeche_${randomBytes(12).toString('hex')}`;
@@ -169,14 +182,12 @@ export class PreparedMessage {
       'Precedence: bulk\r\n',
       'Auto-Submitted: auto-generated\r\n',
     ].join('');
-    this.text = splice(template.text, false);
-    this.html = splice(template.html, true);
+    const partHead = (type: string): string =>
+      `--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
+    // RFC 2046: the last alternative is the preferred one, so the text part comes first.
+    this.text = splice(template.text, false, partHead('text/plain'), '\r\n');
+    this.html = splice(template.html, true, partHead('text/html'), `\r\n--${this.boundary}--\r\n`);
     this.htmlBytes = Buffer.byteLength(template.html, 'utf8');
-    const partHead = (type: string, before: string): string =>
-      `${before}--${this.boundary}\r\nContent-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n`;
-    this.textPartHead = partHead('text/plain', '');
-    this.htmlPartHead = partHead('text/html', '\r\n');
-    this.closing = `\r\n--${this.boundary}--\r\n`;
   }
 
   /**
@@ -201,36 +212,37 @@ export class PreparedMessage {
     return encodeQuotedPrintableValue(part.escapeHtml ? escapeHtml(value) : value);
   }
 
-  /** A part's literals and this recipient's values, end to end. */
-  private static laid(part: SplicedBody, recipient: RecipientParts): string {
-    const values = PreparedMessage.values(part, recipient);
-    let body = part.literals[0] ?? '';
-    for (let index = 0; index < values.length; index += 1)
-      body += (values[index] ?? '') + (part.literals[index + 1] ?? '');
-    return body;
+  /** Writes a part's literals with this recipient's values between them; answers where it ended. */
+  private static lay(message: Buffer, at: number, part: SplicedBody, values: readonly string[]): number {
+    const { literals } = part;
+    let end = at;
+    for (let index = 0; index < literals.length; index += 1) {
+      if (index > 0) end += message.write(values[index - 1] ?? '', end, 'latin1');
+      const literal = literals[index] ?? EMPTY;
+      message.set(literal, end);
+      end += literal.length;
+    }
+    return end;
   }
 
   /** The whole RFC 5322 message for one recipient, ready for SMTP. */
   forRecipient(recipient: RecipientParts, date: Date = new Date()): Buffer {
     const headers =
-      header('Date', date.toUTCString().replace(/GMT$/, '+0000')) +
+      dateHeader(date) +
       header('Message-ID', recipient.messageId) +
       header('To', formatAddress(recipient.name, recipient.email)) +
       header('List-Unsubscribe', `<${recipient.unsubscribeUrl}>, <${recipient.unsubscribeMailto}>`) +
       this.fixedHeaders +
       '\r\n';
-    // RFC 2046: the last alternative is the preferred one, so the text part comes first.
-    const body =
-      this.textPartHead +
-      PreparedMessage.laid(this.text, recipient) +
-      this.htmlPartHead +
-      PreparedMessage.laid(this.html, recipient) +
-      this.closing;
-    // Headers may hold an address in UTF-8 (SMTPUTF8); the body is ASCII, one byte a character.
-    const headerBytes = Buffer.byteLength(headers, 'utf8');
-    const message = Buffer.allocUnsafe(headerBytes + body.length);
-    message.write(headers, 0, 'utf8');
-    message.write(body, headerBytes, 'latin1');
+    const text = PreparedMessage.values(this.text, recipient);
+    const html = PreparedMessage.values(this.html, recipient);
+    // Headers may hold an address in UTF-8 (SMTPUTF8); the values are quoted-printable, ASCII.
+    let size = Buffer.byteLength(headers, 'utf8') + this.text.literalBytes + this.html.literalBytes;
+    for (const value of text) size += value.length;
+    for (const value of html) size += value.length;
+    const message = Buffer.allocUnsafe(size);
+    const body = message.write(headers, 0, 'utf8');
+    PreparedMessage.lay(message, PreparedMessage.lay(message, body, this.text, text), this.html, html);
     // The body's lines never start with a dot (quoted-printable); the headers are checked here.
     return headers.startsWith('.') || headers.includes('\r\n.') ? message : withNoLeadingDot(message);
   }
