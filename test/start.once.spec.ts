@@ -8,7 +8,7 @@ import { eq } from 'drizzle-orm';
 import { loadConfig } from '../src/config/app-config.js';
 import { DatabaseClient } from '../src/database/database-client.js';
 import { articles, editions, subscribers } from '../src/database/schema.js';
-import { FLUSH_EVERY } from '../src/delivery/edition-delivery.service.js';
+import { ROWS_IN_FLIGHT } from '../src/delivery/edition-delivery.service.js';
 import { ensureRedis, RedisUnavailableError } from '../src/redis/private-redis.js';
 import { redisAnswers } from '../src/redis/redis-connection.js';
 import { freePort } from './helpers/net.js';
@@ -315,7 +315,7 @@ function expectEveryoneOnce(
 }
 
 describe('a worker killed with SIGKILL in the middle of a send', () => {
-  it('loses nobody once restarted; a duplicate keeps its Message-ID and stays under one flush window', async () => {
+  it('loses nobody once restarted; a duplicate keeps its Message-ID and stays within the rows a worker holds in flight', async () => {
     const setUp = await sendingSetUp(5000, 'kill');
     const sink = await startSmtpSink({ delayMs: 1 });
     const env = {
@@ -341,7 +341,7 @@ describe('a worker killed with SIGKILL in the middle of a send', () => {
 
       worker = runService(cleanFolder(), env);
       await waitFor('the edition to finish', async () => (await setUp.edition(edition.id)).status === 'sent');
-      expectEveryoneOnce(setUp.emails, sink.messages, FLUSH_EVERY - 1);
+      expectEveryoneOnce(setUp.emails, sink.messages, ROWS_IN_FLIGHT - 1);
       expect(await setUp.edition(edition.id)).toMatchObject({ total: 5000, sent: 5000, failed: 0 });
     } finally {
       worker?.child.kill('SIGTERM');
@@ -375,7 +375,7 @@ describe('a worker killed with SIGKILL in the middle of a send', () => {
       expect(sink.messages.length).toBeLessThan(5000);
       await waitFor('the edition to finish', async () => (await setUp.edition(edition.id)).status === 'sent');
       // One chunk at most was in the dead worker's hands; the one it claimed ahead was never sent.
-      expectEveryoneOnce(setUp.emails, sink.messages, FLUSH_EVERY);
+      expectEveryoneOnce(setUp.emails, sink.messages, ROWS_IN_FLIGHT);
       expect(await setUp.edition(edition.id)).toMatchObject({ total: 5000, sent: 5000, failed: 0 });
     } finally {
       survivor.child.kill('SIGTERM');

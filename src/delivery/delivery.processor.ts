@@ -6,10 +6,11 @@ import { DELIVERY_QUEUE, type DeliveryJobs, dispatch, type JobHandlers } from '.
 import { QueueWorker } from '../queue/queue-worker.js';
 
 /** Runs the delivery queue's jobs in worker processes. */
-// One batch at a time per process: a crash then re-sends at most one outcome window (the rows taken
-// and not yet recorded, see OutcomeWindow). Two batches at once sent about 2 % more a second and
-// doubled that.
-@Processor(DELIVERY_QUEUE, { concurrency: 1 })
+// Two batches at once per process, so that one sends while the other is between chunks (its
+// outcomes written, its lease let go, the next job taken and its chunk claimed): one at a time left
+// each worker idle 8 % of a send, and the edition went 14 % slower. Both share the process's rows in
+// flight (TakenRows), so a crash re-sends no more than with one.
+@Processor(DELIVERY_QUEUE, { concurrency: 2 })
 export class DeliveryProcessor extends QueueWorker {
   private readonly handlers: JobHandlers<DeliveryJobs>;
 

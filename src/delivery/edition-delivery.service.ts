@@ -26,15 +26,18 @@ import {
 } from '../edition-lifecycle/edition-lifecycle.repository.js';
 import { type KnownStatuses, SubscriberStatusReads } from './subscriber-status-reads.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { OutcomeWindow } from './outcome-window.js';
+import { OutcomeWindow, TakenRows } from './outcome-window.js';
 
 /**
- * The most rows one worker has taken to send and not yet recorded: the most a crash sends twice,
- * and the most that go out after a cancel (see OutcomeWindow).
+ * The most rows one worker process has taken to send and not yet recorded, whatever it sends at
+ * once: the most a crash sends twice, and the most that go out after a cancel (see TakenRows).
+ * Less than a chunk. Room for two chunks' groups under way and their lanes' rows: with 100, two
+ * batches at once filled it and wrote their outcomes in small groups, a quarter more work for
+ * PostgreSQL a message, and sent no faster than one batch at a time.
  */
-export const FLUSH_EVERY = 100;
+export const ROWS_IN_FLIGHT = 200;
 /** Outcomes written to the ledger per statement, while the rest of the chunk goes out. */
-const OUTCOME_GROUP = FLUSH_EVERY / 2;
+const OUTCOME_GROUP = 50;
 /**
  * Rows leased at once: a send batch's worth, so that a batch costs one lease and its sessions run
  * through it without stopping (the window above bounds what is at risk, not the lease).
@@ -96,6 +99,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
   /** Editions this process has rehearsed composing (see getReady), and the rehearsals in turn. */
   private readonly rehearsed = new Set<string>();
   private rehearsal: Promise<void> = Promise.resolve();
+  /** Shared by the chunks this process sends at once (see DeliveryProcessor's concurrency). */
+  private readonly takenRows = new TakenRows(ROWS_IN_FLIGHT);
 
   constructor(
     @Inject(DeliveriesRepository) private readonly ledger: DeliveriesRepository,
@@ -262,7 +267,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
    * delivery_leases over their span, renewed while this process lives), so that a dead worker's
    * rows are free again as soon as its lease runs out. Their outcomes are written in groups while
    * the chunk goes out (see OutcomeWindow): only the rows taken and not yet recorded can be sent
-   * twice after a crash, FLUSH_EVERY at most, and a cancel, which every group's write reads, stops
+   * twice after a crash, ROWS_IN_FLIGHT at most, and a cancel, which every group's write reads, stops
    * within as many. Rows that met a temporary failure wait for the job's retry.
    */
   async sendBatch(batch: DeliveryJobs['send-batch']): Promise<void> {
@@ -270,7 +275,8 @@ export class EditionDeliveryService implements OnModuleDestroy {
     if (edition?.status !== 'sending') return;
     const composed = await this.composedFor(edition);
     let transient = 0;
-    for (let fromSeq = batch.fromSeq; ;) {
+    // Past the range's last position there is nothing to claim: no look is spent on finding that.
+    for (let fromSeq = batch.fromSeq; fromSeq <= batch.toSeq;) {
       const claimed = await this.claimChunk(batch.editionId, fromSeq, batch.toSeq);
       if (claimed.rows.length === 0) break;
       const window = new OutcomeWindow(
@@ -280,7 +286,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
           return status === 'sending';
         },
         OUTCOME_GROUP,
-        FLUSH_EVERY,
+        this.takenRows,
       );
       try {
         transient += await this.sendChunk(composed, batch.editionId, claimed, window);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DeliveryOutcome } from './deliveries.repository.js';
-import { OutcomeWindow } from './outcome-window.js';
+import { OutcomeWindow, TakenRows } from './outcome-window.js';
 
 function outcome(seq: number): DeliveryOutcome {
   return { subscriberId: `s${seq}`, seq, status: 'sent', messageId: `<${seq}@x>`, smtpResponse: '250 Ok' };
@@ -28,7 +28,7 @@ const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 describe('OutcomeWindow', () => {
   it('never lets more rows be taken than the window while their outcomes are not written', async () => {
     const ledger = heldLedger();
-    const window = new OutcomeWindow(ledger.write, 2, 4);
+    const window = new OutcomeWindow(ledger.write, 2, new TakenRows(4));
     let next = 0;
     let taken = 0;
     const lanes = Array.from({ length: 3 }, async () => {
@@ -58,7 +58,7 @@ describe('OutcomeWindow', () => {
 
   it('closes once a write reads that the edition is no longer sent, and says it was cancelled', async () => {
     const ledger = heldLedger();
-    const window = new OutcomeWindow(ledger.write, 1, 2);
+    const window = new OutcomeWindow(ledger.write, 1, new TakenRows(2));
     expect(await window.take()).toBe(true);
     window.add(outcome(0), true);
     await settle();
@@ -77,7 +77,7 @@ describe('OutcomeWindow', () => {
 
   it('closes on a failed write, writes nothing after it, and throws it at the end', async () => {
     const ledger = heldLedger();
-    const window = new OutcomeWindow(ledger.write, 1, 3);
+    const window = new OutcomeWindow(ledger.write, 1, new TakenRows(3));
     await window.take();
     window.add(outcome(0), true);
     await window.take();
@@ -90,5 +90,60 @@ describe('OutcomeWindow', () => {
     expect(await window.take()).toBe(false);
     await expect(window.finish()).rejects.toThrow('the ledger is unreachable');
     expect(ledger.writes).toHaveLength(1);
+  });
+
+  it('shares the rows in flight between the chunks sent at once, and never leaves them waiting on each other', async () => {
+    const rows = new TakenRows(4);
+    const written: number[] = [];
+    let mostInFlight = 0;
+    // Groups of three that two chunks of two lanes each can never fill while four rows are out:
+    // each chunk must write what it holds when no room is left, or both wait forever.
+    const chunk = async (first: number): Promise<void> => {
+      const window = new OutcomeWindow(
+        async (outcomes) => {
+          await settle();
+          written.push(...outcomes.map((o) => o.seq));
+          return true;
+        },
+        3,
+        rows,
+      );
+      let next = first;
+      const lanes = Array.from({ length: 2 }, async () => {
+        while (next < first + 20) {
+          const seq = next++;
+          expect(await window.take()).toBe(true);
+          mostInFlight = Math.max(mostInFlight, rows.taken);
+          await settle();
+          window.add(outcome(seq), true);
+        }
+      });
+      await Promise.all(lanes);
+      await window.finish();
+    };
+    await Promise.all([chunk(0), chunk(100)]);
+    expect(mostInFlight).toBe(4);
+    expect(rows.taken).toBe(0);
+    expect(written.sort((a, b) => a - b)).toEqual([
+      ...Array.from({ length: 20 }, (_, i) => i),
+      ...Array.from({ length: 20 }, (_, i) => 100 + i),
+    ]);
+    // Waiting forever is the failure: a few milliseconds of work, given plenty of time.
+  }, 10_000);
+
+  it('gives up the rows of a failed write when its chunk ends, so that other chunks go on', async () => {
+    const rows = new TakenRows(2);
+    const failing = new OutcomeWindow(() => Promise.reject(new Error('the ledger is unreachable')), 1, rows);
+    expect(await failing.take()).toBe(true);
+    expect(await failing.take()).toBe(true);
+    failing.add(outcome(0), true);
+    failing.add(outcome(1), true);
+    await settle();
+    expect(failing.closed).toBe(true);
+    expect(rows.full).toBe(true);
+    await expect(failing.finish()).rejects.toThrow('the ledger is unreachable');
+    expect(rows.taken).toBe(0);
+    const next = new OutcomeWindow(() => Promise.resolve(true), 1, rows);
+    expect(await next.take()).toBe(true);
   });
 });
