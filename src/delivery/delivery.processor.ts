@@ -7,9 +7,9 @@ import { QueueWorker } from '../queue/queue-worker.js';
 
 /** Runs the delivery queue's jobs in worker processes. */
 // Two batches at once per process, so that one sends while the other is between chunks (its
-// outcomes written, its lease let go, the next job taken and its chunk claimed): one at a time left
-// each worker idle 8 % of a send, and the edition went 14 % slower. Both share the process's rows in
-// flight (TakenRows), so a crash re-sends no more than with one.
+// outcomes written, its lease let go, the next job taken and its chunk claimed): one at a time kept
+// each worker from sending 8 % of a send. Both share the process's rows in flight (TakenRows), so a
+// crash re-sends no more than ROWS_IN_FLIGHT, as with one.
 @Processor(DELIVERY_QUEUE, { concurrency: 2 })
 export class DeliveryProcessor extends QueueWorker {
   private readonly handlers: JobHandlers<DeliveryJobs>;

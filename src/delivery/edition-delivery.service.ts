@@ -40,7 +40,7 @@ export const ROWS_IN_FLIGHT = 200;
 const OUTCOME_GROUP = 50;
 /**
  * Rows leased at once: a send batch's worth, so that a batch costs one lease and its sessions run
- * through it without stopping (the window above bounds what is at risk, not the lease).
+ * through it without stopping (ROWS_IN_FLIGHT bounds what is at risk, not the lease).
  */
 const CHUNK_SIZE = SEND_BATCH_SIZE;
 /** The first slice of an audience: a batch for each of two workers, so sending starts at once. */
