@@ -28,10 +28,15 @@ export class TakenRows {
     this.count += 1;
   }
 
-  /** Rows recorded, or given up on (their write failed): room for as many. Wakes every waiter. */
+  /** Rows recorded, or given up on (their write failed): room for as many. */
   release(rows: number): void {
     this.count -= rows;
-    for (const wake of this.waiting.splice(0)) wake();
+    this.wake();
+  }
+
+  /** Every waiter looks again: at the room left, or at its window having closed. */
+  wake(): void {
+    for (const resume of this.waiting.splice(0)) resume();
   }
 
   /** Resolves at the next release. */
@@ -128,7 +133,7 @@ export class OutcomeWindow {
       } catch (error) {
         this.failure = { error };
         // Lanes waiting for room see the window closed.
-        this.rows.release(0);
+        this.rows.wake();
       } finally {
         this.writes -= 1;
       }
