@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { chmodSync, mkdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import type { INestApplicationContext, Logger } from '@nestjs/common';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
 import { startEmbeddedDatabase } from './database/embedded-database.js';
@@ -83,6 +84,20 @@ function closeDataDir(dataDir: string): void {
   }
 }
 
+/**
+ * A worker's heap may grow to 1.3 times what its last full collection kept, V8's own conservative
+ * factor, instead of up to 4 times. A send's chunks (500 rows and what is made of them) outlive
+ * a few scavenges, so their garbage builds up in the old generation until the next full
+ * collection. With the default factor, the limit set by a collection early in a worker's life let
+ * that garbage build for minutes: at 1,000,000 recipients a worker peaked at 263 MB, against a
+ * steady 205–218 MB, and 207 MB with this bound at the same speed. It is a factor, not a cap:
+ * a worker that needs more heap still gets it. V8 reads the flag at every full collection, so it
+ * can be set here; NODE_OPTIONS does not accept it.
+ */
+function boundHeapGrowth(): void {
+  setFlagsFromString('--heap-growing-percent=30');
+}
+
 async function main(): Promise<void> {
   // What this process writes under DATA_DIR (the database, the outbox, Redis's data) holds
   // subscribers' personal data: no other user of the machine may read it.
@@ -94,6 +109,7 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+  if (config.role === 'worker') boundHeapGrowth();
   closeDataDir(config.dataDir);
   if (config.databaseUrl === undefined) startEmbeddedDatabase(config.dataDir);
   let privateRedis: PrivateRedis | undefined;
