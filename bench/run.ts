@@ -102,8 +102,7 @@ for (let run = 1; run <= (pageOnly || inboundOnly || bootOnly ? 0 : runs); run +
       rawTool = rawRun.tool;
     }
   } finally {
-    await seeded.api.stop();
-    await seeded.database.drop();
+    await seeded.close();
   }
 }
 
@@ -168,8 +167,7 @@ if (everything) {
     try {
       recovery[name] = await bench(seeded, n);
     } finally {
-      await seeded.api.stop();
-      await seeded.database.drop();
+      await seeded.close();
     }
   }
   log(`CSV import of ${n} rows`);
@@ -194,8 +192,7 @@ if (everything || pageOnly) {
       options['cpu-prof'],
     );
   } finally {
-    await seeded.api.stop();
-    await seeded.database.drop();
+    await seeded.close();
   }
   log('article page on the embedded PGlite database');
   embeddedPage = await embeddedPageBench(pageSeconds, runs);

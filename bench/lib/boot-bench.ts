@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/helpers/net.js';
-import { median, ROOT } from './service.js';
+import { forgetDeployment, median, ROOT } from './service.js';
 
 export interface BootResult {
   /** `npm start`'s first boot in an empty data folder (the build's empty database copied): median. */
@@ -93,25 +93,30 @@ export async function bootBench(runs: number): Promise<BootResult> {
     const bareRss: number[] = [];
     const service = async (dataDir: string, measureIdle = false): Promise<number> => {
       const port = await freePort();
-      return timeToAnswer(
-        () =>
-          spawn('npm', ['start', '--silent'], {
-            cwd: ROOT,
-            detached: true,
-            env: {
-              PATH: process.env.PATH ?? '',
-              HOME: process.env.HOME ?? tmpdir(),
-              DATA_DIR: dataDir,
-              PORT: String(port),
-              REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-              QUEUE_PREFIX: `bench-boot-${port}`,
-              LOG_LEVEL: 'warn',
-            },
-            stdio: 'ignore',
-          }),
-        `http://127.0.0.1:${port}/health`,
-        measureIdle ? { paths: FIRST_LOOK, rss: serviceRss } : undefined,
-      );
+      const queuePrefix = `bench-boot-${port}`;
+      try {
+        return await timeToAnswer(
+          () =>
+            spawn('npm', ['start', '--silent'], {
+              cwd: ROOT,
+              detached: true,
+              env: {
+                PATH: process.env.PATH ?? '',
+                HOME: process.env.HOME ?? tmpdir(),
+                DATA_DIR: dataDir,
+                PORT: String(port),
+                REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+                QUEUE_PREFIX: queuePrefix,
+                LOG_LEVEL: 'warn',
+              },
+              stdio: 'ignore',
+            }),
+          `http://127.0.0.1:${port}/health`,
+          measureIdle ? { paths: FIRST_LOOK, rss: serviceRss } : undefined,
+        );
+      } finally {
+        await forgetDeployment(queuePrefix);
+      }
     };
     const bare = async (): Promise<number> => {
       const port = await freePort();

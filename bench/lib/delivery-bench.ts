@@ -14,6 +14,7 @@ import { createPostgresDatabase, type TestDatabase } from '../../test/helpers/te
 import { cpuMeter } from './cpu-time.js';
 import {
   BENCH_TOKEN,
+  forgetDeployment,
   ROOT,
   type RunningService,
   startListeningScript,
@@ -97,6 +98,8 @@ export async function seedEdition(n: number): Promise<{
   premiumEmail: string;
   content: EditionContent;
   env: Record<string, string>;
+  /** Stops the API process, drops the database and deletes the deployment's Redis keys. */
+  close(): Promise<void>;
 }> {
   const database = await createPostgresDatabase();
   const env = {
@@ -155,6 +158,11 @@ export async function seedEdition(n: number): Promise<{
     premiumEmail: 'lecteur1@exemple.fr',
     content: { html, text },
     env,
+    async close() {
+      await service.stop();
+      await database.drop();
+      await forgetDeployment(env.QUEUE_PREFIX);
+    },
   };
 }
 

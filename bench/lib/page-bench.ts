@@ -12,7 +12,14 @@ import type { AppConfig } from '../../src/config/app-config.js';
 import { SubscriberTokens } from '../../src/mail/subscriber-tokens.js';
 import { linkIdOf } from '../../src/mail/tracked-links.js';
 import { api } from './delivery-bench.js';
-import { median, NPM_START_NODE_ARGS, startListeningScript, startService, startWorker } from './service.js';
+import {
+  forgetDeployment,
+  median,
+  NPM_START_NODE_ARGS,
+  startListeningScript,
+  startService,
+  startWorker,
+} from './service.js';
 
 export interface LoadResult {
   readonly requests_per_second: number;
@@ -405,6 +412,7 @@ export async function embeddedPageBench(
   } finally {
     pages.stop();
     await service.stop();
+    await forgetDeployment(env.QUEUE_PREFIX);
     rmSync(dir, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   }

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { freePort } from '../../test/helpers/net.js';
+import { deleteQueueKeys } from '../../test/helpers/queues.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
@@ -129,6 +131,20 @@ async function startWithoutHttp(
   // Keep draining its logs so that a full pipe never stalls it.
   child.stdout?.resume();
   return running(child);
+}
+
+/**
+ * Deletes a deployment's keys (everything under its QUEUE_PREFIX: queues, sessions, counters) from
+ * the Redis it shares with other work, once its processes have stopped: a run leaves Redis as it
+ * found it, and the next run's "Redis used memory" is not the last one's leftovers.
+ */
+export async function forgetDeployment(queuePrefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    await deleteQueueKeys(redis, queuePrefix);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export function median(values: readonly number[]): number {
