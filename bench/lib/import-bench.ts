@@ -1,20 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createPostgresDatabase } from '../../test/helpers/test-database.js';
-import { BENCH_TOKEN, forgetDeployment, median, type RunningService, startService } from './service.js';
-
-/** The service on this database, under a queue prefix of its own that `stop` forgets. */
-async function startImportService(databaseUrl: string): Promise<RunningService> {
-  const queuePrefix = `bench-import-${randomBytes(4).toString('hex')}`;
-  const service = await startService({ DATABASE_URL: databaseUrl, QUEUE_PREFIX: queuePrefix });
-  return {
-    ...service,
-    async stop() {
-      await service.stop();
-      await forgetDeployment(queuePrefix);
-    },
-  };
-}
+import { BENCH_TOKEN, median, startService } from './service.js';
 
 export interface ImportResult {
   readonly rows: number;
@@ -35,7 +21,7 @@ function csvRows(rows: number): string[] {
 
 async function serviceRun(csv: string, rows: number): Promise<number> {
   const database = await createPostgresDatabase();
-  const service = await startImportService(database.url);
+  const service = await startService({ DATABASE_URL: database.url });
   try {
     const started = performance.now();
     const res = await fetch(`${service.url}/api/subscribers/import`, {
@@ -57,7 +43,7 @@ async function serviceRun(csv: string, rows: number): Promise<number> {
 async function rawRun(lines: readonly string[]): Promise<number> {
   const database = await createPostgresDatabase();
   // The service's own migrations make the table; the raw run only inserts.
-  const service = await startImportService(database.url);
+  const service = await startService({ DATABASE_URL: database.url });
   await service.stop();
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();

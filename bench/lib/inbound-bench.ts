@@ -10,7 +10,7 @@ import { DatabaseClient } from '../../src/database/database-client.js';
 import { freePort } from '../../test/helpers/net.js';
 import { createPostgresDatabase } from '../../test/helpers/test-database.js';
 import { TEST_REDIS_URL } from '../../test/helpers/services.js';
-import { forgetDeployment, median, ROOT, startInbound } from './service.js';
+import { median, ROOT, startInbound } from './service.js';
 
 const VERP = 'retours@blog.example.test';
 /** SMTP sessions the sending side keeps open, as a relay returning bounces in bulk would. */
@@ -99,7 +99,6 @@ export async function inboundBench(n: number, runs: number): Promise<InboundResu
     const client = await DatabaseClient.open({ url: database.url, dataDir: tmpdir() });
     const port = await freePort();
     let inbound: Awaited<ReturnType<typeof startInbound>> | undefined;
-    const queuePrefix = `bench-inbound-${randomBytes(4).toString('hex')}`;
     const sink = await bareSink();
     try {
       await client.migrate();
@@ -115,7 +114,6 @@ export async function inboundBench(n: number, runs: number): Promise<InboundResu
       inbound = await startInbound({
         DATABASE_URL: database.url,
         REDIS_URL: TEST_REDIS_URL,
-        QUEUE_PREFIX: queuePrefix,
         SECRET_KEY: randomBytes(32).toString('base64url'),
         VERP_ADDRESS: VERP,
         INBOUND_SMTP_PORT: String(port),
@@ -135,7 +133,6 @@ export async function inboundBench(n: number, runs: number): Promise<InboundResu
       await db.end();
     } finally {
       await inbound?.stop();
-      await forgetDeployment(queuePrefix);
       sink.child.kill('SIGTERM');
       await client.close();
       await database.drop();

@@ -34,26 +34,18 @@ function peakRssOf(child: ChildProcess): number {
   return Number(kb ?? 0) * 1024;
 }
 
-function running(child: ChildProcess): RunningProcess {
-  return {
-    child,
-    peakRss: () => peakRssOf(child),
-    stop: async () => {
-      // A process ended by a signal (a SIGKILL of the recovery benchmark) has no exit code.
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
+/**
+ * The built service in a process of its own. Given no QUEUE_PREFIX, it gets one of its own, whose
+ * Redis keys `stop` deletes; a deployment that shares its prefix between processes deletes its
+ * keys itself once they have all stopped (`forgetDeployment`).
+ */
 function spawnDist(
   env: Record<string, string>,
   stdout: 'inherit' | 'pipe',
   nodeArgs: readonly string[] = [],
-): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', 'main.js')], {
+): RunningProcess {
+  const ownPrefix = env.QUEUE_PREFIX === undefined ? `bench-${randomBytes(4).toString('hex')}` : undefined;
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist', 'main.js')], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -62,11 +54,24 @@ function spawnDist(
       LOG_LEVEL: 'warn',
       // As production logs (NODE_ENV=production's default): lines for people cost a thread.
       LOG_FORMAT: 'json',
-      QUEUE_PREFIX: `bench-${randomBytes(4).toString('hex')}`,
+      ...(ownPrefix === undefined ? {} : { QUEUE_PREFIX: ownPrefix }),
       ...env,
     },
     stdio: ['ignore', stdout, 'inherit'],
   });
+  return {
+    child,
+    peakRss: () => peakRssOf(child),
+    stop: async () => {
+      // A process ended by a signal (a SIGKILL of the recovery benchmark) has no exit code.
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (ownPrefix !== undefined) await forgetDeployment(ownPrefix);
+    },
+  };
 }
 
 /** The built service (dist/main.js) in its own process, as production runs it. */
@@ -75,7 +80,8 @@ export async function startService(
   nodeArgs: readonly string[] = [],
 ): Promise<RunningService> {
   const port = await freePort();
-  const child = spawnDist({ PORT: String(port), ...env }, 'inherit', nodeArgs);
+  const service = spawnDist({ PORT: String(port), ...env }, 'inherit', nodeArgs);
+  const { child } = service;
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -87,7 +93,7 @@ export async function startService(
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('The service did not start');
     await sleep(100);
   }
-  return { url, ...running(child) };
+  return { url, ...service };
 }
 
 /** A ROLE=worker process, resolved once it says it has started. */
@@ -109,7 +115,8 @@ async function startWithoutHttp(
   banner: string,
   nodeArgs: readonly string[] = [],
 ): Promise<RunningProcess> {
-  const child = spawnDist({ ...env, LOG_LEVEL: 'info' }, 'pipe', nodeArgs);
+  const started = spawnDist({ ...env, LOG_LEVEL: 'info' }, 'pipe', nodeArgs);
+  const { child } = started;
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => {
@@ -130,7 +137,7 @@ async function startWithoutHttp(
   });
   // Keep draining its logs so that a full pipe never stalls it.
   child.stdout?.resume();
-  return running(child);
+  return started;
 }
 
 /**
