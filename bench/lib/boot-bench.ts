@@ -23,16 +23,28 @@ export interface BootResult {
 /** The pages a first visitor and an editor open, so that what they load is counted as resident. */
 const FIRST_LOOK = ['/', '/search?q=eglise', '/feed.xml', '/newsletter', '/archives', '/admin/sign-in'];
 
-/** The largest resident set among the processes of a group (npm, its shell and the service). */
-function groupRssMb(groupId: number): number {
-  let largest = 0;
+/** The live processes of a group (npm, its shell and the service), as /proc entries. */
+function groupMembers(groupId: number): string[] {
+  const members: string[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // The process group is the fifth field, after the command's parenthesised name.
-      const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-      if (group !== groupId) continue;
+      // The state and the process group are the first and third fields after the command's name.
+      const [state, , group] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(group) === groupId && state !== 'Z') members.push(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return members;
+}
+
+/** The largest resident set among the processes of a group. */
+function groupRssMb(groupId: number): number {
+  let largest = 0;
+  for (const entry of groupMembers(groupId)) {
+    try {
       const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1] ?? 0);
       largest = Math.max(largest, kb);
     } catch {
@@ -73,10 +85,18 @@ async function timeToAnswer(
     }
     return seconds;
   } finally {
-    // The process leads a group of its own (npm and the service it starts): stop them all.
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-    await exited;
+    // The process leads a group of its own (npm and the service it starts): stop them all, and
+    // wait for the service's own shutdown too (npm may exit first), so that nothing it still
+    // writes to Redis outlives the deployment's keys being deleted.
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-child.pid, 'SIGTERM');
+      await exited;
+    }
+    const deadline = Date.now() + 60_000;
+    while (child.pid !== undefined && groupMembers(child.pid).length > 0 && Date.now() < deadline) {
+      await sleep(50);
+    }
   }
 }
 
