@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { messageEvents, type SubscriberRow, subscribers, suppressions } from '../src/database/schema.js';
+import {
+  addressHashOf,
+  messageEvents,
+  type SubscriberRow,
+  subscribers,
+  suppressions,
+} from '../src/database/schema.js';
 import { InboundMailServer } from '../src/feedback/inbound-mail.server.js';
-import { addressHash } from '../src/lib/email-address.js';
 import { seedAudience } from './helpers/audience.js';
 import { type CorpusFields, fromCorpus, INBOUND_ENV, sendInbound } from './helpers/inbound.js';
 import { FAST_PIPELINE, finished, publishedArticle, scheduledEdition } from './helpers/editions.js';
@@ -74,7 +79,7 @@ describe('the inbound mail listener', () => {
     const [row] = await t.database.db
       .select()
       .from(suppressions)
-      .where(eq(suppressions.addressHash, addressHash(email)));
+      .where(eq(suppressions.addressHash, addressHashOf(email)));
     return row?.reason;
   }
 
@@ -318,7 +323,7 @@ describe('the inbound mail listener', () => {
       .select()
       .from(suppressions)
       .where(
-        and(eq(suppressions.addressHash, addressHash(copy.email)), eq(suppressions.reason, 'hard-bounce')),
+        and(eq(suppressions.addressHash, addressHashOf(copy.email)), eq(suppressions.reason, 'hard-bounce')),
       );
     expect(written).toEqual([]);
   });

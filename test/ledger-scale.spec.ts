@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SQL, sql } from 'drizzle-orm';
 import { type DatabaseClient, rowsOf } from '../src/database/database-client.js';
 import { DeliveriesRepository, type DeliveryOutcome } from '../src/delivery/deliveries.repository.js';
+import { MessageEventsRepository } from '../src/delivery/message-events.repository.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
 
 const LEDGER = 20_000;
 const CHUNK = 100;
 
 interface PlanNode {
+  readonly 'Node Type': string;
   readonly 'Relation Name'?: string;
   readonly 'Actual Rows': number;
   readonly 'Actual Loops': number;
@@ -18,6 +20,12 @@ interface PlanNode {
 function rowsRead(node: PlanNode, table: string): number {
   const own = node['Relation Name'] === table ? node['Actual Rows'] * node['Actual Loops'] : 0;
   return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child, table), 0);
+}
+
+/** How the plan reads a table: the type of each of its nodes that scans it. */
+function scansOf(node: PlanNode, table: string): string[] {
+  const own = node['Relation Name'] === table ? [node['Node Type']] : [];
+  return [...own, ...(node.Plans ?? []).flatMap((child) => scansOf(child, table))];
 }
 
 /**
@@ -96,7 +104,51 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
     expect(recorded?.n).toBe(CHUNK);
   });
 
-  it('records outcomes in place: each row stays on its page, so the three indexes get no new entry', async () => {
+  it("reads one subscriber's rows, and one copy, through an index, whatever the ledger holds", async () => {
+    const { db } = t.database;
+    const older = await frozenLedger('Édition précédente', LEDGER);
+    const latest = await frozenLedger('Dernière édition', LEDGER);
+    const [subscriber] = rowsOf<{ id: string }>(
+      await db.execute(sql`select id from subscribers order by id offset ${LEDGER / 2} limit 1`),
+    );
+    const subscriberId = subscriber!.id;
+    await db.execute(sql`
+      update deliveries set status = 'sent', sent_at = now() - make_interval(secs => 60 * (edition_id = ${older})::int)
+      where subscriber_id = ${subscriberId} and edition_id in (${older}, ${latest})`);
+
+    const copy = { editionId: latest, subscriberId };
+    const complaint = {
+      subscriberId,
+      kind: 'complaint' as const,
+      source: 'smtp' as const,
+      editionId: undefined,
+      detail: '',
+      reportKey: 'plainte',
+    };
+    // What each read finds, then how it reads: under EXPLAIN ANALYZE, a statement answers its plan.
+    const events = new MessageEventsRepository(t.database);
+    expect(await events.sentCopies([copy])).toEqual(new Set([`${latest}.${subscriberId}`]));
+    // A complaint naming no copy is about the last edition the subscriber was sent.
+    await events.insert([complaint]);
+    expect(await events.bouncedEveryTime([subscriberId], 2)).toEqual([]);
+    const plans: PlanNode[] = [];
+    const explained = new MessageEventsRepository(explaining(t.database, plans));
+    await explained.sentCopies([copy]);
+    await explained.insert([{ ...complaint, reportKey: 'autre plainte' }]);
+    await explained.bouncedEveryTime([subscriberId], 2);
+    const scans = plans.map((plan) => scansOf(plan, 'deliveries')).filter((plan) => plan.length > 0);
+    // The copy, the last edition sent, the editions that bounced: three reads of the ledger.
+    expect(scans).toHaveLength(3);
+    for (const scan of scans) expect(scan).not.toContain('Seq Scan');
+    // The first complaint only: the explained one found no edition (its read answered a plan).
+    const recorded = rowsOf<{ edition_id: string | null }>(
+      await db.execute(sql`
+        select edition_id from message_events where subscriber_id = ${subscriberId} and edition_id is not null`),
+    );
+    expect(recorded.map((row) => row.edition_id)).toEqual([latest]);
+  });
+
+  it('records outcomes in place: each row stays on its page, so the indexes get no new entry', async () => {
     const { db } = t.database;
     const editionId = await frozenLedger('Édition en place', 10 * CHUNK);
     const pages = async (): Promise<Map<string, string>> =>

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscribers, suppressions } from '../src/database/schema.js';
-import { addressHash } from '../src/lib/email-address.js';
+import { addressHashOf, subscribers, suppressions } from '../src/database/schema.js';
 import { type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 import { startTestApp, subscriberByEmail, TEST_TOKEN, type TestApp } from './helpers/test-app.js';
 
@@ -142,7 +141,7 @@ describe('editor API: subscribers', () => {
     const [suppressed] = await t.database.db
       .select()
       .from(suppressions)
-      .where(eq(suppressions.addressHash, addressHash('efface@exemple.fr')));
+      .where(eq(suppressions.addressHash, addressHashOf('efface@exemple.fr')));
     expect(suppressed).toMatchObject({ reason: 'editor' });
     const again = await create({ email: 'EFFACE@exemple.fr', confirmed: true });
     expect(again.statusCode).toBe(409);

@@ -6,9 +6,8 @@ import { load } from 'cheerio';
 import { simpleParser } from 'mailparser';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { subscribers, suppressions } from '../src/database/schema.js';
+import { addressHashOf, subscribers, suppressions } from '../src/database/schema.js';
 import { SUBSCRIPTIONS_QUEUE } from '../src/queue/jobs.js';
-import { addressHash } from '../src/lib/email-address.js';
 import { startTestApp, subscriberByEmail, type TestApp } from './helpers/test-app.js';
 import { eventually, type ReceivedMail, type SmtpSink, startSmtpSink } from './helpers/smtp-sink.js';
 
@@ -290,7 +289,7 @@ describe('preferences', () => {
     const [suppressed] = await t.database.db
       .select()
       .from(suppressions)
-      .where(eq(suppressions.addressHash, addressHash(email)));
+      .where(eq(suppressions.addressHash, addressHashOf(email)));
     expect(suppressed).toMatchObject({ reason: 'erasure' });
     expect((await t.request({ method: 'GET', url: `/preferences/${manage}` })).statusCode).toBe(400);
 

@@ -62,9 +62,9 @@ export class DeliveriesRepository {
   /**
    * Freezes the next slice of the audience into the ledger, inside the preparation's transaction:
    * the next `limit` active subscribers of the audience's tiers with ids after `afterId`, in id
-   * order, less the suppressed addresses, in one INSERT … SELECT. The slice is cut before the
-   * suppression list is checked, so that each address is hashed once, in the slice that takes it:
-   * cut after, the planner hashed all the audience left at every slice. Answers the span of
+   * order, less the suppressed addresses (by the hash each subscriber keeps), in one INSERT …
+   * SELECT. The slice is cut before the suppression list is checked: cut after, the planner
+   * compared all the audience left with the list at every slice. Answers the span of
    * ledger positions the slice took, from which its send batches are cut without reading the
    * ledger again. A plain INSERT: the cursor, moved in the slice's transaction under the edition's
    * lock, is what keeps a subscriber from being frozen twice, and should it ever fail, the ledger's
@@ -88,13 +88,13 @@ export class DeliveriesRepository {
     await tx.execute(sql`select pg_advisory_xact_lock_shared(ledger_lock_key())`);
     const result = await tx.execute(sql`
       with slice as (
-        select s.id, s.tier, s.email from subscribers s
+        select s.id, s.tier, s.address_hash from subscribers s
         where s.status = 'active' and s.tier in ${tiers} ${after}
         order by s.id
         limit ${limit}
       ), kept as (
         select k.id, k.tier from slice k
-        where not exists (select 1 from suppressions x where x.address_hash = encode(sha256(convert_to(lower(k.email), 'UTF8')), 'hex'))
+        where not exists (select 1 from suppressions x where x.address_hash = k.address_hash)
       ), frozen as (
         insert into deliveries (edition_id, subscriber_id, tier)
         select ${edition.id}, id, tier from kept order by id

@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import { and, inArray, ne, sql } from 'drizzle-orm';
 import { DatabaseClient } from '../database/database-client.js';
 import { type SubscriberStatus, subscribers, suppressions } from '../database/schema.js';
-import { addressHash } from '../lib/email-address.js';
 import { Departures } from '../redis/departures.js';
 
 /** Why an address is suppressed by what came back from a message; erasure and editors have their own paths. */
@@ -43,16 +42,11 @@ export class SuppressionRepository {
               : ne(subscribers.status, status),
           ),
         );
-      const rows = await tx
-        .select({ email: subscribers.email })
-        .from(subscribers)
-        .where(inArray(subscribers.id, [...subscriberIds]));
-      if (rows.length > 0) {
-        await tx
-          .insert(suppressions)
-          .values(rows.map((row) => ({ addressHash: addressHash(row.email), reason })))
-          .onConflictDoNothing();
-      }
+      // The hash each subscriber keeps: the one a freeze compares with the list.
+      await tx.execute(sql`
+        insert into ${suppressions} (address_hash, reason)
+        select address_hash, ${reason} from ${subscribers} where ${inArray(subscribers.id, [...subscriberIds])}
+        on conflict do nothing`);
     });
     // Senders in progress skip them from their next message on; nobody waits on a bounce's answer.
     await this.departures.raiseWithoutWaiting();

@@ -3,8 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InvalidInputException } from '../http/api-error.js';
 import { addressDigest } from '../lib/email-address.js';
 import { csvItems } from './csv-reader.js';
-import { type ImportFormat, importLayout, type ImportLayout, type LineProblem } from './import-formats.js';
-import { type ImportedRow, SubscribersRepository } from './subscribers.repository.js';
+import {
+  type ImportedSubscriber,
+  type ImportFormat,
+  importLayout,
+  type ImportLayout,
+  type LineProblem,
+} from './import-formats.js';
+import { SubscribersRepository } from './subscribers.repository.js';
 
 export interface ImportReport {
   /** Whose export the file was, as its header said. */
@@ -49,7 +55,7 @@ export class SubscriberImporter {
     let layout: ImportLayout | undefined;
     /** The start of each address's hash, to skip repeats without keeping the addresses. */
     const seen = new Set<string>();
-    let batch: ImportedRow[] = [];
+    let batch: ImportedSubscriber[] = [];
     /**
      * The batches being written while the next one is read: parsing and checking (this process)
      * and writing (the database, over WRITES_AT_ONCE connections) overlap. Batches hold no address
@@ -117,7 +123,7 @@ export class SubscriberImporter {
           continue;
         }
         seen.add(key);
-        batch.push({ subscriber: row, addressHash: digest.toString('hex') });
+        batch.push(row);
         if (batch.length >= BATCH_SIZE) await flush();
       }
     if (layout === undefined)

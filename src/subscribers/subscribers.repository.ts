@@ -4,6 +4,7 @@ import { and, asc, desc, eq, ilike, inArray, lt, or, type SQL, sql } from 'drizz
 import { copyText, DatabaseClient, rowsOf, type StagingTable } from '../database/database-client.js';
 import { Departures } from '../redis/departures.js';
 import {
+  addressHashOf,
   type NewSubscriberRow,
   type SubscriberRow,
   type SubscriberStatus,
@@ -15,7 +16,6 @@ import {
   tierChanges,
 } from '../database/schema.js';
 import type { ConsentEvidence } from '../queue/jobs.js';
-import { addressHash } from '../lib/email-address.js';
 
 export interface ConfirmationRequest {
   readonly email: string;
@@ -103,17 +103,11 @@ function tierRule(comped: SQL): { tier: SQL; source: SQL } {
   };
 }
 
-/** A checked line of an import, with the hash of its address for the suppression list. */
-export interface ImportedRow {
-  readonly subscriber: ImportedSubscriber;
-  readonly addressHash: string;
-}
-
-/** An import's batch on its way in: the checked lines and each address's hash. */
+/** An import's batch on its way in: the checked lines. */
 const IMPORT_STAGING: StagingTable = {
   name: 'imported_rows',
   columns:
-    'address_hash text, email text, name text, tier text, consent_at timestamptz, consent_ip text, confirmed_at timestamptz',
+    'email text, name text, tier text, consent_at timestamptz, consent_ip text, confirmed_at timestamptz',
 };
 
 /** A subscriber whose tier changed, and from what. */
@@ -140,7 +134,7 @@ export class SubscribersRepository {
     const [row] = await this.db
       .select({ hash: suppressions.addressHash })
       .from(suppressions)
-      .where(eq(suppressions.addressHash, addressHash(email)));
+      .where(eq(suppressions.addressHash, addressHashOf(email)));
     return row !== undefined;
   }
 
@@ -293,12 +287,9 @@ export class SubscribersRepository {
       const [row] = await tx
         .delete(subscribers)
         .where(eq(subscribers.id, id))
-        .returning({ email: subscribers.email });
+        .returning({ addressHash: subscribers.addressHash });
       if (!row) return false;
-      await tx
-        .insert(suppressions)
-        .values({ addressHash: addressHash(row.email), reason })
-        .onConflictDoNothing();
+      await tx.insert(suppressions).values({ addressHash: row.addressHash, reason }).onConflictDoNothing();
       return true;
     });
     if (erased) await this.departures.raise();
@@ -501,21 +492,20 @@ export class SubscribersRepository {
 
   /**
    * Adds or updates a batch of imported subscribers in one statement, less the suppressed
-   * addresses (by the hash of each, as suppressions keep them). New addresses arrive active with
+   * addresses (by the hash of each, as the list keeps them). New addresses arrive active with
    * the consent their platform recorded (when, from where, confirmed when), else the import's own
    * time; existing ones get the new name (when given) and tier, keep their consent and their
    * status: an import never resubscribes someone who left.
    */
   async upsertImported(
-    rows: readonly ImportedRow[],
+    rows: readonly ImportedSubscriber[],
   ): Promise<{ inserted: number; updated: number; suppressed: number }> {
     if (rows.length === 0) return { inserted: 0, updated: 0, suppressed: 0 };
     const imported = tierRule(sql`excluded.comped`);
     const [counts] = await this.database.staged<{ inserted: number; written: number }>(
       IMPORT_STAGING,
       copyText(
-        rows.map(({ subscriber, addressHash }) => [
-          addressHash,
+        rows.map((subscriber) => [
           subscriber.email,
           subscriber.name,
           subscriber.tier,
@@ -531,7 +521,7 @@ export class SubscribersRepository {
       select r.email, r.name, r.tier, r.tier = 'premium', 'active', 'import', 'import',
         coalesce(r.consent_at, now()), r.consent_ip, coalesce(r.confirmed_at, r.consent_at, now())
       from ${sql.raw(IMPORT_STAGING.name)} r
-      where not exists (select 1 from suppressions x where x.address_hash = r.address_hash)
+      where not exists (select 1 from suppressions x where x.address_hash = email_address_hash(r.email))
       -- In one order for every batch: two batches written at once never wait on each other in turn.
       order by lower(r.email) collate "C"
       on conflict (lower(email)) do update set

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
+  addressHashOf,
   type SubscriberStatus,
   type SubscriberTier,
   subscribers,
   suppressions,
 } from '../../src/database/schema.js';
-import { addressHash } from '../../src/lib/email-address.js';
 import type { TestApp } from './test-app.js';
 
 export interface Audience {
@@ -63,7 +63,9 @@ export async function seedAudience(
   if (suppressed.length > 0) {
     await t.database.db
       .insert(suppressions)
-      .values(suppressed.map((email) => ({ addressHash: addressHash(email), reason: 'complaint' as const })));
+      .values(
+        suppressed.map((email) => ({ addressHash: addressHashOf(email), reason: 'complaint' as const })),
+      );
   }
   return { free, premium, excluded };
 }
