@@ -115,8 +115,8 @@ export const subscribers = pgTable(
     email: text('email').notNull(),
     /**
      * The address as the suppression list keeps it (migration 0025), kept by PostgreSQL: freezing
-     * an audience compares it with the list, where hashing each address there took a third of the
-     * freeze, and suppressing a subscriber copies it there.
+     * an audience compares it with the list, where hashing each address there took almost half of
+     * reading each slice, and suppressing a subscriber copies it there.
      */
     addressHash: text('address_hash')
       .notNull()
