@@ -10,7 +10,11 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { MIGRATIONS_DIR } from '../config/paths.js';
 import { openEmbeddedDatabase } from './embedded-database.js';
-import { embeddedStatements } from './embedded-statements.js';
+import {
+  embeddedStatements,
+  type NamedStatementRunner,
+  type StatementEffect,
+} from './embedded-statements.js';
 import * as schema from './schema.js';
 
 /** Any key works as long as every Dépêche process uses the same one. */
@@ -100,7 +104,7 @@ export class DatabaseClient {
   private constructor(
     readonly db: Database,
     readonly engine: 'postgres' | 'pglite',
-    private readonly queryFn: (name: string, text: string, values: readonly unknown[]) => Promise<unknown[]>,
+    private readonly queryFn: NamedStatementRunner,
     private readonly migrateFn: () => Promise<void>,
     private readonly closeFn: () => Promise<void>,
     private readonly stagedFn: StagedFn,
@@ -119,11 +123,11 @@ export class DatabaseClient {
   /**
    * A hand-written statement for a hot path, where building the SQL at each call shows: PostgreSQL
    * parses and plans it once per connection of the pool (a named statement); the embedded engine
-   * keeps it too (see embeddedStatements). `name` must be unique to this text. For reads outside
-   * any transaction.
+   * keeps it too (see embeddedStatements). `name` must be unique to this text. Outside any
+   * transaction: a write is a transaction of its own.
    */
-  prepared<Row>(name: string, text: string): PreparedStatement<Row> {
-    return (values) => this.queryFn(name, text, values) as Promise<Row[]>;
+  prepared<Row>(name: string, text: string, effect: StatementEffect = 'read'): PreparedStatement<Row> {
+    return (values) => this.queryFn(name, text, values, effect) as Promise<Row[]>;
   }
 
   static async open(options: DatabaseOptions): Promise<DatabaseClient> {

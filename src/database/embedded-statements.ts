@@ -1,5 +1,16 @@
 import { type messages, type PGlite, protocol } from '@electric-sql/pglite';
 
+/** What a prepared statement does: a write must reach the embedded engine's files when it answers. */
+export type StatementEffect = 'read' | 'write';
+
+/** Runs a named statement with these values; answers its rows. */
+export type NamedStatementRunner = (
+  name: string,
+  text: string,
+  values: readonly unknown[],
+  effect: StatementEffect,
+) => Promise<unknown[]>;
+
 /** A statement as the server described it when it parsed it. */
 interface Described {
   /** Its parameters' types, which say how each value is written. */
@@ -25,17 +36,15 @@ function cString(text: string): Buffer {
 /**
  * Named statements on the embedded database, as PostgreSQL keeps them for a pooled connection:
  * parsed once, then bound and run. `query()` parses and plans its text at every call, which costs
- * the embedded engine about as much again as running a short read. For reads: nothing is synced
- * to the files after them. Never from inside a transaction's callback: it waits for the
- * transaction to end.
+ * the embedded engine about as much again as running a short read. A read leaves the files as they
+ * are; a write is synced to them before it answers, as `query()` does. Never from inside a
+ * transaction's callback: it waits for the transaction to end.
  *
  * Each run's messages are written here and its answer read here, from the bytes the engine writes:
  * PGlite's general serializer and reader (every message an object, every row through
  * `Object.fromEntries`) took about as long as the engine took to run a member's page statement.
  */
-export function embeddedStatements(
-  client: PGlite,
-): (name: string, text: string, values: readonly unknown[]) => Promise<unknown[]> {
+export function embeddedStatements(client: PGlite): NamedStatementRunner {
   const { serialize } = protocol;
   const described = new Map<string, Described>();
   const prepare = async (name: string, text: string): Promise<Described> => {
@@ -101,12 +110,12 @@ export function embeddedStatements(
   // As query() does: after any transaction open on the one session, then alone on it.
   const exclusive = <T>(run: () => Promise<T>): Promise<T> =>
     client._runExclusiveTransaction(() => client._runExclusiveQuery(run));
-  return (name, text, values) =>
+  return (name, text, values, effect) =>
     exclusive(async () => {
       const statement = described.get(name) ?? (await prepare(name, text));
       const chunks: Buffer[] = [];
       await client.execProtocolRawStream(bind(statement, name, values), {
-        syncToFs: false,
+        syncToFs: effect === 'write',
         // A view of the engine's memory, written over by its next answer.
         onRawData: (bytes) => void chunks.push(Buffer.from(bytes)),
       });

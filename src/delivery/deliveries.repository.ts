@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
-import { DatabaseClient, rowsOf } from '../database/database-client.js';
+import { DatabaseClient, type PreparedStatement, rowsOf } from '../database/database-client.js';
 import type { FrozenSlice, PreparationTx } from '../edition-lifecycle/edition-lifecycle.repository.js';
 import {
   type ArticleRow,
@@ -42,10 +42,35 @@ export interface DeliveryCounts {
   skipped: number;
 }
 
+/**
+ * Outcomes into the ledger, in one statement: $1 the outcomes as a JSON array of {seq, status,
+ * message_id, response}, $2 the edition, $3 and $4 the lowest and highest seq among them. Each row's
+ * one write after preparation (its attempt counted); answers the edition's status as the statement
+ * saw it. A sending worker's most frequent statement, one per group of outcomes: prepared, so that
+ * PostgreSQL parses and plans it once per connection (parsing and planning were a third of its
+ * time). The rows are found through their span of the ledger's (edition, seq) key, so that
+ * whichever plan runs, generic or not, recording a group reads that group.
+ */
+export const RECORD_OUTCOMES = {
+  name: 'deliveries_record_outcomes',
+  text: `with recorded as (
+    update deliveries d set status = r.status, attempts = d.attempts + 1, message_id = coalesce(r.message_id, d.message_id),
+      smtp_response = coalesce(r.response, d.smtp_response),
+      sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
+    from json_to_recordset($1::json) as r(seq bigint, status text, message_id text, response text)
+    where d.edition_id = $2 and d.seq between $3 and $4 and d.seq = r.seq
+  )
+  select status from editions where id = $2`,
+} as const;
+
 /** The ledger, and the parts of an edition that sending needs. */
 @Injectable()
 export class DeliveriesRepository {
-  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {}
+  private readonly recordOutcomes: PreparedStatement<{ status: EditionStatus }>;
+
+  constructor(@Inject(DatabaseClient) private readonly database: DatabaseClient) {
+    this.recordOutcomes = database.prepared(RECORD_OUTCOMES.name, RECORD_OUTCOMES.text, 'write');
+  }
 
   private get db() {
     return this.database.db;
@@ -249,11 +274,8 @@ export class DeliveriesRepository {
   }
 
   /**
-   * Records outcomes in one statement, each row's one write after preparation (its attempt
-   * counted), and answers the edition's status as that statement saw it: a sender reads a cancel
-   * with no round trip of its own. The rows are found through their span of the ledger's (edition,
-   * seq) index: whatever the planner believes of the table, recording them reads them, never the
-   * whole edition.
+   * Records outcomes (see RECORD_OUTCOMES) and answers the edition's status as that statement saw
+   * it: a sender reads a cancel with no round trip of its own.
    */
   async record(editionId: string, outcomes: readonly DeliveryOutcome[]): Promise<EditionStatus | undefined> {
     if (outcomes.length === 0) return undefined;
@@ -271,16 +293,8 @@ export class DeliveriesRepository {
         response: o.smtpResponse,
       })),
     );
-    const result = await this.db.execute(sql`
-      with recorded as (
-        update deliveries d set status = r.status, attempts = d.attempts + 1, message_id = coalesce(r.message_id, d.message_id),
-          smtp_response = coalesce(r.response, d.smtp_response),
-          sent_at = case when r.status = 'sent' then now() else d.sent_at end, updated_at = now()
-        from json_to_recordset(${records}::json) as r(seq bigint, status text, message_id text, response text)
-        where d.edition_id = ${editionId} and d.seq between ${fromSeq} and ${toSeq} and d.seq = r.seq
-      )
-      select status from editions where id = ${editionId}`);
-    return rowsOf<{ status: EditionStatus }>(result)[0]?.status;
+    const [row] = await this.recordOutcomes([records, editionId, fromSeq, toSeq]);
+    return row?.status;
   }
 
   /** Cancelling mid-send: whatever was not handed to SMTP yet is not sent. */
