@@ -18,22 +18,39 @@ export const DEPARTURE_READ_MS = 25;
  */
 const FENCE_MS = 2 * DEPARTURE_READ_MS;
 
+/**
+ * How old the newest answered read may grow before another is sent, while senders ask: well under
+ * DEPARTURE_READ_MS, so that a recent answer is at hand as each read comes back and a sender never
+ * waits for Redis to start a message. One read took a sender's turn 6 % of the time when reads
+ * were sent only once the last had run out: those messages waited a round trip to Redis, and lost
+ * their place behind the message before them on their session.
+ */
+const REFRESH_MS = DEPARTURE_READ_MS / 2;
+
 /** A read of the counter: when it was sent, and its answer once it came back. */
 interface CounterRead {
   readonly sentAt: number;
   readonly value: Promise<number | undefined>;
-  answer?: { readonly counter: number | undefined };
+}
+
+/** A read that came back. */
+interface AnsweredRead {
+  readonly sentAt: number;
+  readonly counter: number | undefined;
 }
 
 /**
  * A counter of subscribers who stopped receiving (unsubscribed, erased, suppressed), raised after
  * the change is committed. A sender that sees the counter unchanged since its last look at the
  * database knows that nobody left since; with the fence above, an unsubscribe is final the moment
- * it answers, for one Redis read per sender every DEPARTURE_READ_MS rather than one per message.
+ * it answers, for a Redis read per sender every REFRESH_MS or so rather than one per message.
  */
 @Injectable()
 export class Departures {
-  private latest: CounterRead | undefined;
+  /** The newest read that came back. */
+  private answered: AnsweredRead | undefined;
+  /** The read on its way, if any: one at a time. */
+  private sending: CounterRead | undefined;
 
   constructor(
     @Inject(Redis) private readonly redis: Redis,
@@ -64,34 +81,49 @@ export class Departures {
     }
   }
 
+  /** The monotonic clock reads are timed by (a test sets its own). */
+  protected now(): number {
+    return performance.now();
+  }
+
+  /** Sends a read unless one is on its way; answers the one on its way. */
+  private read(): CounterRead {
+    if (this.sending) return this.sending;
+    const sentAt = this.now();
+    const read: CounterRead = {
+      sentAt,
+      value: this.count().then((counter) => {
+        if (this.sending === read) this.sending = undefined;
+        if (this.answered === undefined || this.answered.sentAt < sentAt) this.answered = { sentAt, counter };
+        return counter;
+      }),
+    };
+    this.sending = read;
+    return read;
+  }
+
   /**
    * The counter from a read sent at most DEPARTURE_READ_MS before this returns: what a sender may
    * start a message on, in the same turn. Reads are shared by every message of the process.
    */
   async recent(): Promise<number | undefined> {
     for (;;) {
-      let latest = this.latest;
-      if (latest === undefined || performance.now() - latest.sentAt > DEPARTURE_READ_MS) {
-        const read: CounterRead = { sentAt: performance.now(), value: this.count() };
-        void read.value.then((counter) => {
-          read.answer = { counter };
-        });
-        latest = read;
-        this.latest = read;
-      }
-      const value = await latest.value;
-      if (performance.now() - latest.sentAt <= DEPARTURE_READ_MS) return value;
+      const now = this.recentNow();
+      if (now !== undefined) return now.counter;
+      // A read on its way that was sent too long ago is waited for all the same: one at a time.
+      await this.read().value;
     }
   }
 
   /**
    * What `recent` gives, when it can give it without waiting: the answer of a read sent at most
-   * DEPARTURE_READ_MS ago that has come back. A sender starts its message in the same turn.
+   * DEPARTURE_READ_MS ago that has come back. A sender starts its message in the same turn. Sends
+   * the next read once that answer is REFRESH_MS old, so that the next question finds one too.
    */
   recentNow(): { readonly counter: number | undefined } | undefined {
-    const latest = this.latest;
-    if (latest?.answer === undefined || performance.now() - latest.sentAt > DEPARTURE_READ_MS)
-      return undefined;
-    return latest.answer;
+    const answered = this.answered;
+    const age = answered === undefined ? Infinity : this.now() - answered.sentAt;
+    if (age > REFRESH_MS) this.read();
+    return answered !== undefined && age <= DEPARTURE_READ_MS ? answered : undefined;
   }
 }
