@@ -5,6 +5,7 @@ import {
   DeliveriesRepository,
   type DeliveryOutcome,
   RECORD_OUTCOMES,
+  recordOutcomesValues,
 } from '../src/delivery/deliveries.repository.js';
 import { MessageEventsRepository } from '../src/delivery/message-events.repository.js';
 import { startTestApp, type TestApp } from './helpers/test-app.js';
@@ -32,6 +33,14 @@ function scansOf(node: PlanNode, table: string): string[] {
   return [...own, ...(node.Plans ?? []).flatMap((child) => scansOf(child, table))];
 }
 
+/** The plan an `EXPLAIN (FORMAT JSON)` answered: text on one engine, parsed JSON on the other. */
+function planOf(result: unknown): PlanNode | undefined {
+  const [row] = rowsOf<{ 'QUERY PLAN': string | { Plan: PlanNode }[] }>(result);
+  const plan = row?.['QUERY PLAN'];
+  const parsed = typeof plan === 'string' ? (JSON.parse(plan) as { Plan: PlanNode }[]) : plan;
+  return parsed?.[0]?.Plan;
+}
+
 /**
  * The same database client, but each statement runs under EXPLAIN ANALYZE (so it still does what
  * it does) and its plan is kept: what a statement read is then a number, not a time.
@@ -42,10 +51,8 @@ function explaining(client: DatabaseClient, plans: PlanNode[]): DatabaseClient {
       if (key !== 'execute') return Reflect.get(target, key, receiver) as unknown;
       return async (query: SQL) => {
         const result = await target.execute(sql`explain (analyze, format json) ${query}`);
-        const [row] = rowsOf<{ 'QUERY PLAN': string | { Plan: PlanNode }[] }>(result);
-        const plan = row?.['QUERY PLAN'];
-        const parsed = typeof plan === 'string' ? (JSON.parse(plan) as { Plan: PlanNode }[]) : plan;
-        if (parsed?.[0]) plans.push(parsed[0].Plan);
+        const plan = planOf(result);
+        if (plan) plans.push(plan);
         return result;
       };
     },
@@ -76,10 +83,8 @@ async function preparedPlans(
       const result = await tx.execute(
         sql.raw(`explain (analyze, format json) execute planned(${values.map(literal).join(', ')})`),
       );
-      const [row] = rowsOf<{ 'QUERY PLAN': string | { Plan: PlanNode }[] }>(result);
-      const plan = row?.['QUERY PLAN'];
-      const parsed = typeof plan === 'string' ? (JSON.parse(plan) as { Plan: PlanNode }[]) : plan;
-      if (parsed?.[0]) plans.push(parsed[0].Plan);
+      const plan = planOf(result);
+      if (plan) plans.push(plan);
     }
     await tx.execute(sql.raw('deallocate planned'));
     return plans;
@@ -136,21 +141,7 @@ describe("a send's bookkeeping, at the size of a large edition", () => {
     );
     expect(recorded?.n).toBe(CHUNK);
 
-    const records = JSON.stringify(
-      outcomes.map((o) => ({
-        seq: o.seq,
-        status: 'sent',
-        message_id: o.messageId,
-        response: o.smtpResponse,
-      })),
-    );
-    const seqs = outcomes.map((o) => o.seq);
-    const plans = await preparedPlans(t.database, RECORD_OUTCOMES, [
-      records,
-      editionId,
-      Math.min(...seqs),
-      Math.max(...seqs),
-    ]);
+    const plans = await preparedPlans(t.database, RECORD_OUTCOMES, recordOutcomesValues(editionId, outcomes));
     expect(plans).toHaveLength(2);
     for (const plan of plans) expect(rowsRead(plan, 'deliveries')).toBeLessThanOrEqual(2 * CHUNK);
   });

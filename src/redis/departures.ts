@@ -27,12 +27,6 @@ const FENCE_MS = 2 * DEPARTURE_READ_MS;
  */
 const REFRESH_MS = DEPARTURE_READ_MS / 2;
 
-/** A read of the counter: when it was sent, and its answer once it came back. */
-interface CounterRead {
-  readonly sentAt: number;
-  readonly value: Promise<number | undefined>;
-}
-
 /** A read that came back. */
 interface AnsweredRead {
   readonly sentAt: number;
@@ -50,7 +44,7 @@ export class Departures {
   /** The newest read that came back. */
   private answered: AnsweredRead | undefined;
   /** The read on its way, if any: one at a time. */
-  private sending: CounterRead | undefined;
+  private sending: Promise<number | undefined> | undefined;
 
   constructor(
     @Inject(Redis) private readonly redis: Redis,
@@ -87,17 +81,14 @@ export class Departures {
   }
 
   /** Sends a read unless one is on its way; answers the one on its way. */
-  private read(): CounterRead {
+  private read(): Promise<number | undefined> {
     if (this.sending) return this.sending;
     const sentAt = this.now();
-    const read: CounterRead = {
-      sentAt,
-      value: this.count().then((counter) => {
-        if (this.sending === read) this.sending = undefined;
-        if (this.answered === undefined || this.answered.sentAt < sentAt) this.answered = { sentAt, counter };
-        return counter;
-      }),
-    };
+    const read = this.count().then((counter) => {
+      if (this.sending === read) this.sending = undefined;
+      if (this.answered === undefined || this.answered.sentAt < sentAt) this.answered = { sentAt, counter };
+      return counter;
+    });
     this.sending = read;
     return read;
   }
@@ -111,7 +102,7 @@ export class Departures {
       const now = this.recentNow();
       if (now !== undefined) return now.counter;
       // A read on its way that was sent too long ago is waited for all the same: one at a time.
-      await this.read().value;
+      await this.read();
     }
   }
 
@@ -123,7 +114,8 @@ export class Departures {
   recentNow(): { readonly counter: number | undefined } | undefined {
     const answered = this.answered;
     const age = answered === undefined ? Infinity : this.now() - answered.sentAt;
-    if (age > REFRESH_MS) this.read();
+    // Never rejects: a read Redis cannot answer answers undefined (see count).
+    if (age > REFRESH_MS) void this.read();
     return answered !== undefined && age <= DEPARTURE_READ_MS ? answered : undefined;
   }
 }
