@@ -1,4 +1,5 @@
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -145,6 +146,74 @@ async function holdingServer(total: number) {
   };
 }
 
+/**
+ * A pipelining server on a thread of its own, answering as Postfix does: the reply to a message's
+ * end goes back in one write with the replies to the next message's start, up to its 354. It keeps
+ * listening while the test's thread is blocked, and counts in `ended` the messages it got whole.
+ */
+async function serverOnItsOwnThread(): Promise<{
+  url: string;
+  ended: Int32Array;
+  close: () => Promise<number>;
+}> {
+  const ended = new Int32Array(new SharedArrayBuffer(4));
+  const thread = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const net = require('node:net');
+    const ended = workerData.ended;
+    const server = net.createServer((socket) => {
+      let buffered = '';
+      let inData = false;
+      let replies = '';
+      socket.write('220 test ESMTP\\r\\n');
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1');
+        for (let end = buffered.indexOf('\\r\\n'); end >= 0; end = buffered.indexOf('\\r\\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (inData) {
+            if (line !== '.') continue;
+            inData = false;
+            Atomics.add(ended, 0, 1);
+            Atomics.notify(ended, 0);
+            replies += '250 queued\\r\\n';
+            // The last message's end is answered at once; another's waits for the next start.
+            if (Atomics.load(ended, 0) === workerData.total) {
+              socket.write(replies);
+              replies = '';
+            }
+          } else if (line.startsWith('EHLO')) socket.write('250-test\\r\\n250 PIPELINING\\r\\n');
+          else if (line.startsWith('MAIL') || line.startsWith('RCPT')) replies += '250 ok\\r\\n';
+          else if (line === 'DATA') {
+            inData = true;
+            socket.write(replies + '354 go\\r\\n');
+            replies = '';
+          } else if (line === 'QUIT') socket.end('221 bye\\r\\n');
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+    parentPort.on('message', () => server.close(() => process.exit(0)));
+    `,
+    { eval: true, workerData: { ended, total: 2 } },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    thread.once('message', resolve);
+    thread.once('error', reject);
+  });
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    ended,
+    close: () => {
+      const exited = new Promise<number>((resolve) => thread.once('exit', resolve));
+      thread.postMessage('close');
+      return exited;
+    },
+  };
+}
+
 describe('SmtpPool', () => {
   it('asks whether a message is still wanted as its session frees, and withdraws it without a command', async () => {
     const rcpts: string[] = [];
@@ -235,6 +304,21 @@ describe('SmtpPool', () => {
     } finally {
       await held.close();
     }
+  });
+
+  it('writes the next message before it hands on the reply to the one before', async () => {
+    const threaded = await serverOnItsOwnThread();
+    const smtp = pool(threaded.url, 1);
+    const first = smtp.send({ from: 'a@exemple.fr', to: 'r0@exemple.fr' }, message('n° 0'));
+    const second = smtp.send({ from: 'a@exemple.fr', to: 'r1@exemple.fr' }, message('n° 1'));
+    // The first reply comes back with the 354 that lets the second message go. Whoever gets that
+    // reply blocks this thread here; the server, on its own, sees the second message end only if
+    // it was written before the reply was handed on.
+    const whenHandedOn = await first.then(() => Atomics.wait(threaded.ended, 0, 1, 20_000));
+    expect(whenHandedOn).not.toBe('timed-out');
+    expect(await second).toBe('250 queued');
+    smtp.close();
+    await threaded.close();
   });
 
   it('starts a message handed over while the one before awaits its reply, behind it', async () => {

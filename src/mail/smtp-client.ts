@@ -455,7 +455,16 @@ export class SmtpPool {
             };
             following.opening.catch(() => undefined);
           } else if (connection.pipelines) this.behind.push(follow);
-          task.resolve(await sent.accepted);
+          const response = await sent.accepted;
+          // Handed on at the next turn of the event loop, so that the writes called for by the
+          // replies that came in with this one (this session's next message first) go out before
+          // what this reply sets off: the sender's bookkeeping and the composing of its next
+          // message, which can wait. Handed on at once, they went first, and on a sending worker a
+          // session waited 100 to 140 µs rather than 20 between the server's answer and its next
+          // message (2026-12-07).
+          setImmediate(() => {
+            task.resolve(response);
+          });
         } else task.resolve(undefined);
       } catch (error) {
         task.reject(error);
