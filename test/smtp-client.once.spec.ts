@@ -308,17 +308,20 @@ describe('SmtpPool', () => {
 
   it('writes the next message before it hands on the reply to the one before', async () => {
     const threaded = await serverOnItsOwnThread();
-    const smtp = pool(threaded.url, 1);
-    const first = smtp.send({ from: 'a@exemple.fr', to: 'r0@exemple.fr' }, message('n° 0'));
-    const second = smtp.send({ from: 'a@exemple.fr', to: 'r1@exemple.fr' }, message('n° 1'));
-    // The first reply comes back with the 354 that lets the second message go. Whoever gets that
-    // reply blocks this thread here; the server, on its own, sees the second message end only if
-    // it was written before the reply was handed on.
-    const whenHandedOn = await first.then(() => Atomics.wait(threaded.ended, 0, 1, 20_000));
-    expect(whenHandedOn).not.toBe('timed-out');
-    expect(await second).toBe('250 queued');
-    smtp.close();
-    await threaded.close();
+    try {
+      const smtp = pool(threaded.url, 1);
+      const first = smtp.send({ from: 'a@exemple.fr', to: 'r0@exemple.fr' }, message('n° 0'));
+      const second = smtp.send({ from: 'a@exemple.fr', to: 'r1@exemple.fr' }, message('n° 1'));
+      // The first reply comes back with the 354 that lets the second message go. Whoever gets that
+      // reply blocks this thread here; the server, on its own, sees the second message end only if
+      // it was written before the reply was handed on.
+      const whenHandedOn = await first.then(() => Atomics.wait(threaded.ended, 0, 1, 20_000));
+      expect(whenHandedOn).not.toBe('timed-out');
+      expect(await second).toBe('250 queued');
+      smtp.close();
+    } finally {
+      await threaded.close();
+    }
   });
 
   it('starts a message handed over while the one before awaits its reply, behind it', async () => {
