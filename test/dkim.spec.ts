@@ -76,6 +76,23 @@ describe('DKIM signing', () => {
     }
   });
 
+  it('keeps signed copies in quoted-printable, though the server announces 8BITMIME (RFC 6376 5.3)', async () => {
+    const article = await publishedArticle(t);
+    const audience = await seedAudience(t, { free: 1, premium: 1 }, 'sept-bits');
+    // The second send goes over sessions that have heard the server announce 8BITMIME.
+    for (const round of [1, 2]) {
+      const edition = await scheduledEdition(t, article.id);
+      expect(await finished(t, edition.id)).toMatchObject({ status: 'sent' });
+      for (const email of [...audience.free, ...audience.premium]) await sink.waitFor(email, round);
+    }
+    for (const email of [...audience.free, ...audience.premium]) {
+      const copy = sink.to(email)[1]!;
+      expect(copy.envelopeBody).toBeUndefined();
+      expect(copy.raw.every((byte) => byte < 128)).toBe(true);
+      expect((await dkimVerify(copy.raw, { resolver })).results[0]?.status.result).toBe('pass');
+    }
+  });
+
   it('fails verification when a signed list header is altered on the way', async () => {
     const mail = sink.messages[0]!;
     const forged = Buffer.from(

@@ -117,3 +117,75 @@ describe('addresses in headers', () => {
     }
   });
 });
+
+/** The Content-Transfer-Encoding of each part of a message, in order. */
+function partEncodings(raw: Buffer): string[] {
+  return [...raw.toString('latin1').matchAll(/^Content-Transfer-Encoding: (\S+)\r$/gim)].map((m) => m[1]!);
+}
+
+/** An edition to these premium subscribers, sent twice: the second send's copies, by address. */
+async function secondSend(app: TestApp, to: SmtpSink, emails: readonly string[]): Promise<ReceivedMail[]> {
+  await app.database.db.insert(subscribers).values(
+    emails.map((email, i) => ({
+      id: randomUUID(),
+      email,
+      name: i === 0 ? '.Élodie' : `Lectrice ${i}`,
+      tier: 'premium' as const,
+      status: 'active' as const,
+      consentSource: 'import' as const,
+      consentWording: 'test',
+    })),
+  );
+  const article = await publishedArticle(app);
+  // The first send opens the sessions, and so learns what the server announces.
+  for (const round of [1, 2]) {
+    const edition = await scheduledEdition(app, article.id);
+    // The whole audience: whoever an earlier test of the file subscribed, and these.
+    expect(await finished(app, edition.id)).toMatchObject({ status: 'sent' });
+    for (const email of emails) await to.waitFor(email, round);
+  }
+  return emails.map((email) => to.to(email)[1]!);
+}
+
+describe('body encoding', () => {
+  it('writes copies in 8bit, with BODY=8BITMIME, over a server that announces 8BITMIME', async () => {
+    const emails = Array.from({ length: 6 }, (_, i) => `huit-${i}@exemple.fr`);
+    const copies = await secondSend(t, sink, emails);
+    const first = sink.to(emails[1]!)[0]!;
+    for (const copy of copies) {
+      expect(partEncodings(copy.raw)).toEqual(['8bit', '8bit']);
+      expect(copy.envelopeBody).toBe('8BITMIME');
+      expect(bareLineFeeds(copy.raw)).toBe(0);
+      expect(
+        copy.raw
+          .toString('latin1')
+          .split('\r\n')
+          .filter((line) => line.length > 998),
+      ).toEqual([]);
+      // French text as it is, not escaped.
+      expect(copy.raw.toString('utf8')).toMatch(/[éèàç]/);
+    }
+    expect(await headerAddresses(copies[0]!, 'to')).toEqual([{ address: emails[0], name: '.Élodie' }]);
+    // The same text as the first send's copy, whatever its encoding, but for its links of the edition.
+    const untracked = (text: string | undefined): string | undefined =>
+      text?.replace(/\S*\/(r|editions)\/\S*/g, '');
+    expect(untracked(copies[1]!.parsed.text)).toBe(untracked(first.parsed.text));
+  });
+
+  it('keeps them in quoted-printable over a server that does not', async () => {
+    const older = await startSmtpSink({ hide8BitMime: true });
+    const app = await startTestApp({ SMTP_URL: older.url, ...FAST_PIPELINE });
+    try {
+      const emails = Array.from({ length: 3 }, (_, i) => `sept-${i}@exemple.fr`);
+      for (const copy of await secondSend(app, older, emails)) {
+        expect(partEncodings(copy.raw)).toEqual(['quoted-printable', 'quoted-printable']);
+        expect(copy.envelopeBody).toBeUndefined();
+        expect(copy.raw.every((byte) => byte < 128)).toBe(true);
+        expect(copy.parsed.text).toMatch(/[éèàç]/);
+      }
+    } finally {
+      await app.close();
+      await older.close();
+    }
+  });
+});

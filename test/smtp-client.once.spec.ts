@@ -4,7 +4,7 @@ import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifySmtpFailure } from '../src/delivery/smtp-outcome.js';
-import { SmtpError, SmtpPool } from '../src/mail/smtp-client.js';
+import { asEightBitMime, SmtpError, SmtpPool } from '../src/mail/smtp-client.js';
 
 interface Received {
   readonly to: string[];
@@ -250,6 +250,52 @@ describe('SmtpPool', () => {
     expect(sink.sessions()).toBeLessThanOrEqual(2);
     const parsed = await simpleParser(sink.received.find((r) => r.to[0] === 'r3@exemple.fr')!.raw);
     expect(parsed.text?.trim()).toBe('Ligne 3\n.point en tête\n..deux points');
+  });
+
+  it('says BODY=8BITMIME for an 8bit message where the server announces it, and refuses it, worth a retry, where not', async () => {
+    const bodies: (string | undefined)[] = [];
+    const announcing = await server({
+      onMailFrom(address, _session, callback) {
+        bodies.push(((address.args || {}) as Record<string, string>).BODY);
+        callback();
+      },
+    });
+    const smtp = pool(announcing.url, 1);
+    // Nothing is known of a server before a session to it.
+    expect(smtp.takesEightBit).toBe(false);
+    await smtp.send({ from: 'a@exemple.fr', to: 'b@exemple.fr' }, message('Sans accent'));
+    expect(smtp.takesEightBit).toBe(true);
+    await Promise.all([
+      smtp.send({ from: 'a@exemple.fr', to: 'c@exemple.fr' }, asEightBitMime(message('Hélène à Noël'))),
+      smtp.send({ from: 'a@exemple.fr', to: 'd@exemple.fr' }, message('Encore sans accent')),
+    ]);
+    expect(bodies).toEqual([undefined, '8BITMIME', undefined]);
+    expect((await simpleParser(announcing.received[1]!.raw)).text?.trim()).toBe('Hélène à Noël');
+
+    const silent = await server({ hide8BITMIME: true });
+    const older = pool(silent.url, 1);
+    await older.send({ from: 'a@exemple.fr', to: 'b@exemple.fr' }, message('un'));
+    expect(older.takesEightBit).toBe(false);
+    // Pipelined behind a message, and on its own: refused before MAIL FROM either way.
+    const [, refused] = await Promise.all([
+      older.send({ from: 'a@exemple.fr', to: 'c@exemple.fr' }, message('deux')),
+      older
+        .send({ from: 'a@exemple.fr', to: 'd@exemple.fr' }, asEightBitMime(message('Hélène')))
+        .catch((error: unknown) => error),
+    ]);
+    const alone = await older
+      .send({ from: 'a@exemple.fr', to: 'e@exemple.fr' }, asEightBitMime(message('Noël')))
+      .catch((error: unknown) => error);
+    for (const error of [refused, alone]) {
+      expect(error).toBeInstanceOf(SmtpError);
+      expect(classifySmtpFailure(error)).toEqual({
+        kind: 'transient',
+        response: expect.stringMatching(/8BITMIME/),
+      });
+    }
+    await older.send({ from: 'a@exemple.fr', to: 'f@exemple.fr' }, message('trois'));
+    expect(silent.received.map((r) => r.to)).toEqual([['b@exemple.fr'], ['c@exemple.fr'], ['f@exemple.fr']]);
+    expect(silent.sessions()).toBe(1);
   });
 
   it('reports a refused recipient with its code, and the session goes on', async () => {

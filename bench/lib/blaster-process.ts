@@ -13,7 +13,9 @@ const body = Buffer.concat([
   Buffer.from(message.toString('latin1').replace(/\r\n\./g, '\r\n..'), 'latin1'),
   Buffer.from('\r\n.\r\n'),
 ]);
-const envelope = Buffer.from('MAIL FROM:<bench@exemple.fr>\r\nRCPT TO:<lecteur@exemple.fr>\r\nDATA\r\n');
+const envelope = Buffer.from(
+  'MAIL FROM:<bench@exemple.fr> BODY=8BITMIME\r\nRCPT TO:<lecteur@exemple.fr>\r\nDATA\r\n',
+);
 
 let started = 0;
 

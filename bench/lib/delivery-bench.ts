@@ -7,8 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { convert } from 'html-to-text';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import pg from 'pg';
+import { formatAddress, PreparedMessage } from '../../src/mail/prepared-message.js';
 import { sampleArticle } from '../../test/fixtures/sample-article.js';
 import { createPostgresDatabase, type TestDatabase } from '../../test/helpers/test-database.js';
 import { cpuMeter } from './cpu-time.js';
@@ -324,22 +324,39 @@ function speed(n: number, ms: number): BaselineResult {
   return { seconds: round(ms / 1000), messages_per_second: Math.round(n / (ms / 1000)) };
 }
 
-async function composed(content: EditionContent, tier: 'free' | 'premium'): Promise<Buffer> {
-  return new MailComposer({
-    from: '"Le Blog de Dépêche" <newsletter@blog.example.test>',
-    to: '"Lecteur 1" <lecteur1@exemple.fr>',
+/**
+ * One copy of the tier's email as the service composes it for this sink, which announces
+ * 8BITMIME: its own PreparedMessage, in 8bit, laid out as DATA carries it. The service's own
+ * copies hold tracked links besides, so they are a little larger than this.
+ */
+function composed(content: EditionContent, tier: 'free' | 'premium'): Buffer {
+  const token = `${randomBytes(16).toString('base64url')}.${randomBytes(32).toString('hex')}`;
+  return new PreparedMessage({
+    from: formatAddress('Le Blog de Dépêche', 'newsletter@blog.example.test'),
     subject: SUBJECT,
     html: content.html[tier],
     text: content.text[tier],
-    headers: headersFor(1, tier),
-    messageId: '<bench.1@blog.example.test>',
-  })
-    .compile()
-    .build();
+    listId: 'newsletter.blog.example.test',
+    feedbackId: `edition:${tier}:depeche:blog.example.test`,
+  }).forRecipient(
+    {
+      email: 'lecteur1@exemple.fr',
+      name: 'Lecteur 1',
+      messageId: '<bench.1@blog.example.test>',
+      unsubscribeUrl: `${PUBLIC_URL}/unsubscribe/${token}`,
+      unsubscribeMailto: `mailto:newsletter@blog.example.test?subject=unsubscribe%20${token}`,
+      preferencesUrl: `${PUBLIC_URL}/preferences/${token}`,
+      webVersionUrl: `${PUBLIC_URL}/editions/bench/${token}`,
+      readerQuery: '',
+      clickUrl: () => PUBLIC_URL,
+    },
+    new Date(),
+    '8bit',
+  );
 }
 
 /**
- * Raw: the same bytes pushed as fast as this machine can, over as many sessions: Postfix's
+ * Raw: the same kind of bytes (see `composed`) pushed as fast as this machine can, over as many sessions: Postfix's
  * smtp-source when installed, else a raw-socket blaster with pipelining. Half the messages are the
  * free email and half the premium one, as in the service's run.
  */
@@ -354,13 +371,12 @@ export async function rawBench(
     const files = { free: path.join(dir, 'free.eml'), premium: path.join(dir, 'premium.eml') };
     const postfix = postfixTools();
     for (const tier of ['free', 'premium'] as const) {
-      const message = await composed(content, tier);
+      // The message's own lines, their dots single: both senders double leading dots themselves.
+      const message = composed(content, tier)
+        .toString('latin1')
+        .replace(/\r\n\.\./g, '\r\n.');
       // smtp-source appends CRLF to each line it reads: give it plain LF lines.
-      writeFileSync(
-        files[tier],
-        postfix ? message.toString('latin1').replace(/\r\n/g, '\n') : message,
-        postfix ? 'latin1' : undefined,
-      );
+      writeFileSync(files[tier], postfix ? message.replace(/\r\n/g, '\n') : message, 'latin1');
     }
     const half = Math.ceil(n / 2);
     const perTier = Math.max(1, Math.floor(sessions / 2));

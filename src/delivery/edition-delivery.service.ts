@@ -399,7 +399,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
       return outcome('skipped', null, `subscriber ${row.subscriberStatus}`);
     const parts = this.recipientParts(editionId, row);
     try {
-      const raw = composed[row.tier].message.forRecipient(parts);
+      const raw = composed[row.tier].message.forRecipient(parts, new Date(), this.transport.bodyEncoding);
       const envelope = { from: this.envelopeSender(row.subscriberId), to: row.email };
       // Asked as the message starts, the last step before SMTP: an unsubscribe that has answered
       // is seen by every message not started yet.
@@ -530,7 +530,7 @@ export class EditionDeliveryService implements OnModuleDestroy {
     };
     await this.transport.sendRaw(
       { from: this.publication.current().mailFrom.address, to: job.email },
-      composed.message.forRecipient(parts),
+      composed.message.forRecipient(parts, new Date(), this.transport.bodyEncoding),
       parts.messageId,
     );
   }

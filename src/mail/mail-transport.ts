@@ -7,6 +7,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import type { AppConfig } from '../config/app-config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { DkimSigner } from './dkim-signer.js';
+import type { BodyEncoding } from './prepared-message.js';
 import { type Envelope, SmtpPool } from './smtp-client.js';
 
 export interface SentMail {
@@ -47,6 +48,16 @@ export class MailTransport implements OnApplicationShutdown {
       mkdirSync(this.outboxDir, { recursive: true, mode: 0o700 });
     }
     if (config.dkim) this.dkim = new DkimSigner(config.dkim);
+  }
+
+  /**
+   * How copies composed now should be written: 8bit where the SMTP server announced 8BITMIME,
+   * unless they are signed here. A relay that meets a next hop without 8BITMIME rewrites an 8bit
+   * body as quoted-printable, which breaks a DKIM signature over it; RFC 6376 5.3 asks signers to
+   * sign a 7-bit body for that reason. The outbox keeps quoted-printable, which any tool reads.
+   */
+  get bodyEncoding(): BodyEncoding {
+    return this.pool?.takesEightBit && this.dkim === undefined ? '8bit' : 'quoted-printable';
   }
 
   /** A message nodemailer composes (transactional mail: one at a time, so composing costs nothing). */

@@ -1,7 +1,7 @@
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { formatAddress, PreparedMessage, RECIPIENT_MARKERS } from './prepared-message.js';
-import { dotStuffed } from './smtp-client.js';
+import { dotStuffed, isEightBitMime } from './smtp-client.js';
 
 const subject = "Syrie\u00a0: Daech s'empare d'Al-Qaryatayn — « l'analyse complète » de la semaine";
 
@@ -110,5 +110,94 @@ describe('PreparedMessage', () => {
     expect(formatAddress('', 'a@b.fr')).toBe('<a@b.fr>');
     expect(formatAddress('Jean, dit "le Grand"', 'a@b.fr')).toBe('"Jean, dit \\"le Grand\\"" <a@b.fr>');
     expect(formatAddress('Hélène', 'a@b.fr')).toBe('=?UTF-8?Q?H=C3=A9l=C3=A8ne?= <a@b.fr>');
+  });
+
+  describe('in 8bit', () => {
+    /** What a server makes of DATA: a line's doubled dot made single again (RFC 5321 4.5.2). */
+    const received = (raw: Buffer): Buffer =>
+      Buffer.from(
+        raw
+          .toString('latin1')
+          .replace(/^\.\./, '.')
+          .replace(/\r\n\.\./g, '\r\n.'),
+        'latin1',
+      );
+    const lines = (raw: Buffer): string[] => raw.toString('latin1').split('\r\n');
+
+    it('carries the same text in fewer bytes, each line within 998 bytes, marked for BODY=8BITMIME', async () => {
+      const message = prepared();
+      const date = new Date('2026-11-24T17:00:00Z');
+      const quoted = message.forRecipient(recipient, date);
+      const eight = message.forRecipient(recipient, date, '8bit');
+      expect(isEightBitMime(eight)).toBe(true);
+      expect(isEightBitMime(quoted)).toBe(false);
+      expect(eight.length).toBeLessThan(quoted.length * 0.8);
+      expect(eight.toString('latin1').match(/Content-Transfer-Encoding: 8bit/g)).toHaveLength(2);
+      expect(eight.toString('utf8')).toContain('é'.repeat(200));
+      expect(eight.toString('latin1')).not.toMatch(/[^\r]\n|\r[^\n]/);
+      expect(lines(eight).filter((line) => line.length > 998)).toEqual([]);
+      expect(dotStuffed(eight)).toBe(eight);
+      const [fromQuoted, fromEight] = await Promise.all([
+        simpleParser(quoted),
+        simpleParser(received(eight)),
+      ]);
+      expect(fromEight.text).toBe(fromQuoted.text);
+      expect(fromEight.html).toBe(fromQuoted.html);
+      expect(fromEight.subject).toBe(subject);
+      expect(fromEight.to).toEqual(fromQuoted.to);
+    });
+
+    it('doubles every dot that starts a line, in the text and where a value puts one', async () => {
+      const message = new PreparedMessage({
+        from: 'lettre@blog.example',
+        subject: 'Points',
+        html: `<p>\n.un</p>\n${RECIPIENT_MARKERS.name}<p>\n${RECIPIENT_MARKERS.readerQuery}.deux</p>`,
+        text: `.trois\n${RECIPIENT_MARKERS.name}\n${RECIPIENT_MARKERS.readerQuery}.quatre`,
+        listId: 'newsletter.blog.example',
+        feedbackId: 'e1:free:depeche',
+      });
+      for (const readerQuery of ['', '?r=1']) {
+        const eight = message.forRecipient(
+          { ...recipient, name: '.Hélène', readerQuery },
+          new Date(),
+          '8bit',
+        );
+        expect(isEightBitMime(eight)).toBe(true);
+        const dotted = lines(eight).filter((line) => line.startsWith('.'));
+        expect(dotted.length).toBeGreaterThan(0);
+        expect(dotted.filter((line) => !line.startsWith('..'))).toEqual([]);
+        const mail = await simpleParser(received(eight));
+        expect(mail.text).toBe(`.trois\n.Hélène\n${readerQuery}.quatre`);
+        expect(mail.html).toBe(`<p>\n.un</p>\n.Hélène<p>\n${readerQuery}.deux</p>`);
+      }
+    });
+
+    it('goes in quoted-printable where a line would pass 998 bytes or a value holds a line break', async () => {
+      const long = (html: string) =>
+        new PreparedMessage({
+          from: 'lettre@blog.example',
+          subject: 'Long',
+          html,
+          text: `Bonjour ${RECIPIENT_MARKERS.name}`,
+          listId: 'newsletter.blog.example',
+          feedbackId: 'e1:free:depeche',
+        });
+      // A line of the text itself.
+      expect(
+        isEightBitMime(long(`<p>${'à'.repeat(600)}</p>`).forRecipient(recipient, new Date(), '8bit')),
+      ).toBe(false);
+      // A line short enough alone, which this recipient's link makes too long.
+      const nearly = long(`<p>${'a'.repeat(930)}<a href="${RECIPIENT_MARKERS.unsubscribeUrl}">x</a></p>`);
+      expect(isEightBitMime(nearly.forRecipient(recipient, new Date(), '8bit'))).toBe(true);
+      const far = { ...recipient, unsubscribeUrl: `https://blog.example/unsubscribe/${'b'.repeat(60)}` };
+      const quoted = nearly.forRecipient(far, new Date(), '8bit');
+      expect(isEightBitMime(quoted)).toBe(false);
+      expect((await simpleParser(quoted)).html).toContain(far.unsubscribeUrl);
+      // A name with a line break in it: quoted-printable writes it as =0A, 8bit could not.
+      const broken = { ...recipient, name: 'Hélène\r\n.\r\nQUIT' };
+      const copy = prepared().forRecipient(broken, new Date(), '8bit');
+      expect(isEightBitMime(copy)).toBe(false);
+      expect(copy.toString('latin1')).not.toContain('\r\n.\r\n');
+    });
   });
 });

@@ -20,6 +20,8 @@ export class SmtpError extends Error {
 export interface Envelope {
   readonly from: string;
   readonly to: string;
+  /** MAIL FROM's BODY parameter: set by the pool for a message marked with `asEightBitMime`. */
+  readonly body?: '8BITMIME';
 }
 
 export interface SmtpPoolOptions {
@@ -42,7 +44,8 @@ const CRLF_DOT = Buffer.from('\r\n.');
 const END_OF_DATA_LINE = '\r\n.\r\n';
 
 function envelopeLines(envelope: Envelope): string[] {
-  return [`MAIL FROM:<${envelope.from}>`, `RCPT TO:<${envelope.to}>`, 'DATA'];
+  const body = envelope.body === undefined ? '' : ` BODY=${envelope.body}`;
+  return [`MAIL FROM:<${envelope.from}>${body}`, `RCPT TO:<${envelope.to}>`, 'DATA'];
 }
 
 function envelopeCommands(envelope: Envelope): string {
@@ -63,6 +66,22 @@ const withoutLeadingDots = new WeakSet<Buffer>();
 export function withNoLeadingDot(message: Buffer): Buffer {
   withoutLeadingDots.add(message);
   return message;
+}
+
+/** Messages whose body has 8-bit text (RFC 6152): MAIL FROM says BODY=8BITMIME for them. */
+const eightBitMessages = new WeakSet<Buffer>();
+
+/**
+ * Marks a message as 8bit. Only a session whose server announces 8BITMIME carries it; any other
+ * refuses it with a network error, which the delivery pipeline retries (see `SmtpPool.takesEightBit`).
+ */
+export function asEightBitMime(message: Buffer): Buffer {
+  eightBitMessages.add(message);
+  return message;
+}
+
+export function isEightBitMime(message: Buffer): boolean {
+  return eightBitMessages.has(message);
 }
 
 /**
@@ -240,11 +259,31 @@ class SmtpConnection {
     return this.pipelining;
   }
 
+  /** Whether the server announced this extension in its last EHLO reply. */
+  announces(extension: string): boolean {
+    return this.extensions.has(extension);
+  }
+
+  /** Whether a transaction with this envelope can go over this session. */
+  private carries(envelope: Envelope): boolean {
+    return envelope.body === undefined || this.extensions.has(envelope.body);
+  }
+
   /**
    * Starts a transaction: MAIL, RCPT and DATA, in one write with PIPELINING (RFC 2920), whose
    * replies come back together. Resolves once the server waits for the message (354).
    */
   begin(envelope: Envelope): Promise<void> {
+    if (!this.carries(envelope)) {
+      return Promise.reject(
+        new SmtpError(
+          `The SMTP server does not announce ${envelope.body ?? ''}, which this message needs`,
+          undefined,
+          undefined,
+          'EPROTOCOL',
+        ),
+      );
+    }
     if (!this.pipelining) return this.beginStepByStep(envelope);
     const replies = this.expectEnvelopeReplies();
     this.write(envelopeCommands(envelope));
@@ -313,7 +352,8 @@ class SmtpConnection {
     });
     const body = dotStuffed(message);
     const end = body.subarray(-2).equals(CRLF) ? '.\r\n' : END_OF_DATA_LINE;
-    if (next === undefined || !this.pipelining) {
+    // An envelope this session cannot carry is not pipelined: `begin` refuses it on its own.
+    if (next === undefined || !this.pipelining || !this.carries(next)) {
       this.write(body, end);
       return { accepted };
     }
@@ -364,8 +404,19 @@ export class SmtpPool {
   private readonly behind: ((task: Task) => boolean)[] = [];
   private open = 0;
   private closed = false;
+  private eightBitMime = false;
 
   constructor(private readonly options: SmtpPoolOptions) {}
+
+  /**
+   * Whether the last session opened announced 8BITMIME: what a message composed now should count
+   * on. A session opened since to a server without it (a relay replaced by another) refuses the 8bit
+   * messages already composed, as network errors, and those are composed again as the pipeline
+   * retries them.
+   */
+  get takesEightBit(): boolean {
+    return this.eightBitMime;
+  }
 
   /** The server's reply to the message, or undefined when `stillWanted` withdrew it. */
   send(
@@ -375,7 +426,13 @@ export class SmtpPool {
   ): Promise<string | undefined> {
     if (this.closed) return Promise.reject(new SmtpError('The SMTP pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ envelope, message, stillWanted, resolve, reject });
+      this.queue.push({
+        envelope: eightBitMessages.has(message) ? { ...envelope, body: '8BITMIME' } : envelope,
+        message,
+        stillWanted,
+        resolve,
+        reject,
+      });
       this.pump();
     });
   }
@@ -394,6 +451,7 @@ export class SmtpPool {
         this.open += 1;
         SmtpConnection.open(this.options).then(
           (opened) => {
+            this.eightBitMime = opened.announces('8BITMIME');
             this.run(opened, task);
           },
           (error: unknown) => {

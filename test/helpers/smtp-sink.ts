@@ -7,6 +7,8 @@ export interface ReceivedMail {
   readonly envelopeFrom: string;
   readonly envelopeTo: readonly string[];
   readonly raw: Buffer;
+  /** MAIL FROM's BODY parameter (RFC 6152), when the client gave one. */
+  readonly envelopeBody: string | undefined;
   readonly parsed: ParsedMail;
   /** Date.now() when the server accepted it. */
   readonly receivedAt: number;
@@ -34,6 +36,8 @@ export interface SinkOptions {
   readonly delayMs?: number;
   /** Runs before each RCPT TO is answered: the client waits for it. */
   readonly onRecipient?: (address: string) => Promise<void>;
+  /** true: a server that does not announce 8BITMIME in its EHLO reply. */
+  readonly hide8BitMime?: boolean;
   /** false: keep messages unparsed (`parsed` is empty), for tests of many thousands of messages. */
   readonly parse?: boolean;
 }
@@ -46,6 +50,7 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
+    hide8BITMIME: options.hide8BitMime ?? false,
     logger: false,
     onRcptTo(address, _session, callback) {
       recipients.push({ address: address.address, at: Date.now() });
@@ -73,6 +78,7 @@ export async function startSmtpSink(options: SinkOptions = {}): Promise<SmtpSink
               envelopeFrom: from === false ? '' : from.address,
               envelopeTo: session.envelope.rcptTo.map((r) => r.address),
               raw,
+              envelopeBody: from === false ? undefined : ((from.args || {}) as Record<string, string>).BODY,
               parsed,
               receivedAt: Date.now(),
             });
