@@ -336,12 +336,12 @@ export class PreparedMessage {
   }
 
   /**
-   * The same for an 8bit part, doubling a dot that starts a line where a value puts it there; with
-   * no message, only counts the bytes. Undefined when a line would pass 998 bytes with this
-   * recipient's values in it, or a value holds a line break: such a copy goes in quoted-printable.
+   * The same for an 8bit part, doubling a dot that starts a line where a value puts it there (the
+   * message has room for one more byte a slot). Undefined when a line would pass 998 bytes with
+   * this recipient's values in it: such a copy goes in quoted-printable.
    */
   private static layEightBit(
-    message: Buffer | undefined,
+    message: Buffer,
     at: number,
     part: EightBitBody,
     values: readonly string[],
@@ -351,17 +351,15 @@ export class PreparedMessage {
     /** Bytes on the line being written, and whether nothing is on it yet. */
     let line = 0;
     let lineStart = true;
-    const dot = (): void => {
-      if (message) message[end] = 0x2e;
-      end += 1;
-      line += 1;
-    };
     for (let index = 0; index < literals.length; index += 1) {
       const value = index > 0 ? (values[index - 1] ?? '') : '';
       if (value !== '') {
-        if (/[\r\n\0]/.test(value)) return undefined;
-        if (lineStart && value.charCodeAt(0) === 0x2e) dot();
-        const bytes = message ? message.write(value, end, 'utf8') : Buffer.byteLength(value, 'utf8');
+        if (lineStart && value.charCodeAt(0) === 0x2e) {
+          message[end] = 0x2e;
+          end += 1;
+          line += 1;
+        }
+        const bytes = message.write(value, end, 'utf8');
         end += bytes;
         line += bytes;
         lineStart = false;
@@ -369,9 +367,13 @@ export class PreparedMessage {
       const literal = literals[index] ?? EMPTY;
       const shape = shapes[index];
       if (literal.length === 0 || shape === undefined) continue;
-      if (lineStart && shape.startsWithDot) dot();
+      if (lineStart && shape.startsWithDot) {
+        message[end] = 0x2e;
+        end += 1;
+        line += 1;
+      }
       if (line + shape.firstLine > MAX_8BIT_LINE) return undefined;
-      message?.set(literal, end);
+      message.set(literal, end);
       end += literal.length;
       if (shape.lastLine === undefined) {
         line += shape.firstLine;
@@ -382,6 +384,16 @@ export class PreparedMessage {
       }
     }
     return end;
+  }
+
+  /** The bytes of these values in UTF-8, or undefined when one holds a line break or a NUL. */
+  private static eightBitBytes(values: readonly string[]): number | undefined {
+    let bytes = 0;
+    for (const value of values) {
+      if (value.includes('\n') || value.includes('\r') || value.includes('\0')) return undefined;
+      bytes += Buffer.byteLength(value, 'utf8');
+    }
+    return bytes;
   }
 
   /**
@@ -422,23 +434,29 @@ export class PreparedMessage {
 
   private eightBitCopy(recipient: RecipientParts, headers: string): Buffer | undefined {
     const parts = this.eightBitParts();
-    if (parts === null) return undefined;
+    // Header lines start with a field's name or with folding white space, never with a dot.
+    if (parts === null || headers.startsWith('.') || headers.includes('\r\n.')) return undefined;
     const text = PreparedMessage.values(parts.text, recipient, writtenValue);
     const html = PreparedMessage.values(parts.html, recipient, writtenValue);
-    // Header lines start with a field's name or with folding white space, never with a dot.
+    const textBytes = PreparedMessage.eightBitBytes(text);
+    const htmlBytes = PreparedMessage.eightBitBytes(html);
+    if (textBytes === undefined || htmlBytes === undefined) return undefined;
     const headerBytes = Buffer.byteLength(headers, 'utf8');
-    const textEnd = PreparedMessage.layEightBit(undefined, headerBytes, parts.text, text);
-    const end =
-      textEnd === undefined ? undefined : PreparedMessage.layEightBit(undefined, textEnd, parts.html, html);
-    if (end === undefined || headers.startsWith('.') || headers.includes('\r\n.')) return undefined;
-    const message = Buffer.allocUnsafe(end);
+    // Room for a doubled dot at each slot; the copy is what is laid out of it.
+    const room =
+      headerBytes +
+      parts.text.literalBytes +
+      parts.html.literalBytes +
+      textBytes +
+      htmlBytes +
+      text.length +
+      html.length;
+    const message = Buffer.allocUnsafe(room);
     message.write(headers, 0, 'utf8');
-    PreparedMessage.layEightBit(
-      message,
-      PreparedMessage.layEightBit(message, headerBytes, parts.text, text) ?? 0,
-      parts.html,
-      html,
-    );
-    return asEightBitMime(withNoLeadingDot(message));
+    const textEnd = PreparedMessage.layEightBit(message, headerBytes, parts.text, text);
+    const end =
+      textEnd === undefined ? undefined : PreparedMessage.layEightBit(message, textEnd, parts.html, html);
+    if (end === undefined) return undefined;
+    return asEightBitMime(withNoLeadingDot(end === room ? message : message.subarray(0, end)));
   }
 }

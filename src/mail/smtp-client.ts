@@ -427,7 +427,9 @@ export class SmtpPool {
     if (this.closed) return Promise.reject(new SmtpError('The SMTP pool is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({
-        envelope: eightBitMessages.has(message) ? { ...envelope, body: '8BITMIME' } : envelope,
+        envelope: eightBitMessages.has(message)
+          ? { from: envelope.from, to: envelope.to, body: '8BITMIME' }
+          : envelope,
         message,
         stillWanted,
         resolve,
