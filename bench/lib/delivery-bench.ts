@@ -356,9 +356,9 @@ function composed(content: EditionContent, tier: 'free' | 'premium'): Buffer {
 }
 
 /**
- * Raw: the same kind of bytes (see `composed`) pushed as fast as this machine can, over as many sessions: Postfix's
- * smtp-source when installed, else a raw-socket blaster with pipelining. Half the messages are the
- * free email and half the premium one, as in the service's run.
+ * Raw: the same kind of bytes (see `composed`) pushed as fast as this machine can, over as many
+ * sessions: Postfix's smtp-source when installed, else a raw-socket blaster with pipelining. Half
+ * the messages are the free email and half the premium one, as in the service's run.
  */
 export async function rawBench(
   content: EditionContent,

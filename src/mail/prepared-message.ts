@@ -119,8 +119,11 @@ function splice(body: string, html: boolean, before: string, after: string): Spl
       'latin1',
     ),
   );
-  const literalBytes = literals.reduce((bytes, literal) => bytes + literal.length, 0);
-  return { literals, literalBytes, slots, escapeHtml: html };
+  return { literals, literalBytes: totalBytes(literals), slots, escapeHtml: html };
+}
+
+function totalBytes(literals: readonly Buffer[]): number {
+  return literals.reduce((bytes, literal) => bytes + literal.length, 0);
 }
 
 /**
@@ -188,8 +191,7 @@ function spliceEightBit(
       startsWithDot: !first && text.startsWith('.'),
     });
   }
-  const literalBytes = literals.reduce((bytes, literal) => bytes + literal.length, 0);
-  return { literals, literalBytes, slots, escapeHtml: html, shapes };
+  return { literals, literalBytes: totalBytes(literals), slots, escapeHtml: html, shapes };
 }
 
 const MAX_LINE = 76;
@@ -199,6 +201,14 @@ function header(name: string, value: string): string {
   const line = `${name}: ${value}`;
   // What foldLines gives a line this short: the line.
   return `${line.length < MAX_LINE ? line : mimeFuncs.foldLines(line, MAX_LINE)}\r\n`;
+}
+
+/**
+ * Whether a line of these headers starts with a dot. Header lines start with a field's name or
+ * with folding white space, so none should; a copy whose headers did would need its dots doubled.
+ */
+function startsALineWithADot(headers: string): boolean {
+  return headers.startsWith('.') || headers.includes('\r\n.');
 }
 
 /** The Date header of the second it was last asked for: every copy made in that second shares it. */
@@ -429,13 +439,13 @@ export class PreparedMessage {
     const body = message.write(headers, 0, 'utf8');
     PreparedMessage.lay(message, PreparedMessage.lay(message, body, this.text, text), this.html, html);
     // The body's lines never start with a dot (quoted-printable); the headers are checked here.
-    return headers.startsWith('.') || headers.includes('\r\n.') ? message : withNoLeadingDot(message);
+    return startsALineWithADot(headers) ? message : withNoLeadingDot(message);
   }
 
   private eightBitCopy(recipient: RecipientParts, headers: string): Buffer | undefined {
     const parts = this.eightBitParts();
-    // Header lines start with a field's name or with folding white space, never with a dot.
-    if (parts === null || headers.startsWith('.') || headers.includes('\r\n.')) return undefined;
+    // Its body's dots are doubled as it is laid out; headers that would need theirs go as they are.
+    if (parts === null || startsALineWithADot(headers)) return undefined;
     const text = PreparedMessage.values(parts.text, recipient, writtenValue);
     const html = PreparedMessage.values(parts.html, recipient, writtenValue);
     const textBytes = PreparedMessage.eightBitBytes(text);
